@@ -1,0 +1,60 @@
+"""raceapp: the race kit in a trail runner's pocket. The application factory lives here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from raceapp.config import CONFIGS, DEV_SECRET_KEY
+from raceapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build and configure an application instance."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    config_name = config_name or os.environ.get("RACEAPP_ENV", "development")
+    app.config.from_object(CONFIGS[config_name])
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'raceapp.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if config_name == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set in production")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.session_protection = None  # sessions are server-side records (LoginSession)
+
+    from raceapp import database
+
+    with app.app_context():
+        database.configure_engine(db.engine)
+
+    from raceapp import auth, demo, errors, events, organizer, races, runners, web
+
+    for module in (web, auth, events, runners, organizer, races, demo):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    web.register_template_helpers(app)
+    return app
+
+
+def _normalise_db_url(url: str) -> str:
+    # Platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,99 @@
+"""Sign up, log in and log out."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from raceapp import clock
+from raceapp.auth.forms import LoginForm, SignupForm
+from raceapp.extensions import limiter, login_manager
+from raceapp.services import accounts
+from raceapp.services.errors import DomainError
+
+bp = Blueprint("auth", __name__, url_prefix="/auth", cli_group="users")
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Log in to see your race kit."
+
+
+@login_manager.user_loader
+def _load_user(token: str):
+    return accounts.load_user(token, now=clock.real_utcnow())
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("runners.me")
+
+
+def _begin_session(user) -> None:
+    # A fresh session on login: nothing set before (by anyone) carries over.
+    session.clear()
+    accounts.start_session(user, now=clock.real_utcnow(),
+                           lifetime=current_app.config["PERMANENT_SESSION_LIFETIME"])
+    session.permanent = True
+    login_user(user)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+def signup():
+    """Create a runner account and log in."""
+    form = SignupForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/signup.html", form=form), 400
+        try:
+            user = accounts.sign_up(form.email.data, form.name.data, form.password.data,
+                                    now=clock.real_utcnow())
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+            return render_template("auth/signup.html", form=form), exc.status
+        _begin_session(user)
+        flash(f"Welcome, {user.name}. Now join your race.")
+        return redirect(url_for("events.index"))
+    return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    """Log in with e-mail and password."""
+    form = LoginForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/login.html", form=form), 400
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.form_errors.append("Wrong e-mail or password.")
+            return render_template("auth/login.html", form=form), 401
+        _begin_session(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End this device's session for good."""
+    accounts.end_session(current_user.session_token)
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("web.home"))
+
+
+@bp.cli.command("create-organizer")
+@click.argument("email")
+@click.option("--name", default="Race organizer", show_default=True)
+@click.option("--event", "events", multiple=True, required=True, help="Event slug (repeatable).")
+@click.password_option()
+def create_organizer_command(email: str, name: str, events: tuple[str, ...], password: str) -> None:
+    """Create an organizer account (or add events to an existing one)."""
+    try:
+        accounts.create_organizer(email, name, password, list(events), now=clock.real_utcnow())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{email} organizes {', '.join(events)}")

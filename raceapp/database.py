@@ -1,0 +1,55 @@
+"""Engine set-up: SQLite pragmas and explicit BEGIN so write transactions can take the lock first."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from raceapp.extensions import db
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def configure_engine(engine: Engine) -> None:
+    """Turn on WAL, a busy timeout and foreign keys for SQLite; nothing to do for PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's own would be DEFERRED, too late to lock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run a read-then-write unit of work holding the write lock from its first statement.
+
+    SQLite: BEGIN IMMEDIATE, so two writers never both read and then fail to upgrade.
+    PostgreSQL: an ordinary transaction; callers lock rows they read (FOR UPDATE).
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    if db.engine.dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,48 @@
+"""Error pages: every failure a runner can cause ends in a clear page and a 4xx."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from raceapp.services.errors import DomainError
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You are not allowed to do that.",
+    404: "There is no such page.",
+    405: "That action is not allowed here.",
+    413: "What you sent is too large.",
+    429: "Too many attempts. Wait a moment and try again.",
+    500: "Something went wrong on our side. Try again in a moment.",
+}
+
+
+def render_error(status: int, message: str | None = None):
+    return render_template(
+        "errors/error.html", status=status, message=message or MESSAGES.get(status, "")
+    ), status
+
+
+def register(app: Flask) -> None:
+    """Attach the handlers for HTTP errors, CSRF failures and domain errors."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return render_error(400, "This form has expired or was not sent from this site. "
+                                 "Reload the page and try again.")
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return render_error(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        response = render_error(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description))
+        if exc.code == 429:
+            return response[0], 429, {"Retry-After": "60"}
+        return response
+
+    @app.errorhandler(500)
+    def server_error(exc: Exception):
+        return render_error(500)

@@ -1,0 +1,284 @@
+"""Thin typed models. Rules live in raceapp/services; these only hold data."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from raceapp.extensions import db
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores instants as naive UTC and hands them back aware, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+EVENT_STATUSES = ("on", "changed", "cancelled")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    entries: Mapped[list[Entry]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    organizer_roles: Mapped[list[OrganizerRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    # Set by the login code: the token of the server-side session this request runs under.
+    session_token = None
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+
+class LoginSession(db.Model):
+    """A server-side record of one logged-in device; deleting it ends that session for good."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (CheckConstraint("status IN ('on', 'changed', 'cancelled')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str | None] = mapped_column(String(300))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    website: Mapped[str | None] = mapped_column(String(500))
+    hq_phone: Mapped[str | None] = mapped_column(String(40))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="on")
+    status_note: Mapped[str | None] = mapped_column(Text)
+    # Display-only facts of the race file (rules, contacts, support points, notes).
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    source_name: Mapped[str | None] = mapped_column(String(255))
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Category.position"
+    )
+    schedule_items: Mapped[list[ScheduleItem]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="ScheduleItem.starts_at"
+    )
+    shuttle_routes: Mapped[list[ShuttleRoute]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="ShuttleRoute.position"
+    )
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    distance_text: Mapped[str | None] = mapped_column(String(80))
+    elevation_gain_m: Mapped[int | None] = mapped_column(Integer)
+    # The published start: an instant when the time is known, else only the local date.
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    start_date: Mapped[date | None] = mapped_column(Date)
+    start_delay_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    start_location: Mapped[str | None] = mapped_column(String(300))
+    time_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    field_size: Mapped[int | None] = mapped_column(Integer)
+    fee: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="on")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    event: Mapped[Event] = relationship(back_populates="categories")
+    checkpoints: Mapped[list[Checkpoint]] = relationship(
+        back_populates="category", cascade="all, delete-orphan", order_by="Checkpoint.position"
+    )
+    gear_items: Mapped[list[GearItem]] = relationship(
+        back_populates="category", cascade="all, delete-orphan", order_by="GearItem.position"
+    )
+    entries: Mapped[list[Entry]] = relationship(back_populates="category")
+
+
+class Checkpoint(db.Model):
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str | None] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    km: Mapped[float] = mapped_column(Float)
+    # Elapsed time after the start: the instant is always start + this (never a wrapped clock).
+    cutoff_minutes: Mapped[int | None] = mapped_column(Integer)
+    is_finish: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    category: Mapped[Category] = relationship(back_populates="checkpoints")
+
+
+class GearItem(db.Model):
+    __tablename__ = "gear_items"
+    __table_args__ = (UniqueConstraint("category_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    mandatory: Mapped[bool] = mapped_column(Boolean)
+    spec: Mapped[str | None] = mapped_column(Text)
+    conditions: Mapped[str | None] = mapped_column(Text)
+
+    category: Mapped[Category] = relationship(back_populates="gear_items")
+
+
+class ScheduleItem(db.Model):
+    __tablename__ = "schedule_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    details: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(300))
+    # Category codes this concerns; empty means everyone.
+    category_codes: Mapped[list] = mapped_column(JSON, default=list)
+
+    event: Mapped[Event] = relationship(back_populates="schedule_items")
+
+
+class ShuttleRoute(db.Model):
+    __tablename__ = "shuttle_routes"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str] = mapped_column(String(60))
+    origin: Mapped[str] = mapped_column(String(200))
+    destination: Mapped[str] = mapped_column(String(200))
+    fee: Mapped[int | None] = mapped_column(Integer)
+    reservation_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    supporters_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    event: Mapped[Event] = relationship(back_populates="shuttle_routes")
+    departures: Mapped[list[ShuttleDeparture]] = relationship(
+        back_populates="route", cascade="all, delete-orphan", order_by="ShuttleDeparture.departs_at"
+    )
+
+
+class ShuttleDeparture(db.Model):
+    __tablename__ = "shuttle_departures"
+    __table_args__ = (
+        UniqueConstraint("route_id", "departs_at"),
+        CheckConstraint("seats IS NULL OR seats >= 0", name="seats_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    route_id: Mapped[int] = mapped_column(
+        ForeignKey("shuttle_routes.id", ondelete="CASCADE"), index=True
+    )
+    departs_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seats: Mapped[int | None] = mapped_column(Integer)
+
+    route: Mapped[ShuttleRoute] = relationship(back_populates="departures")
+
+
+class Entry(db.Model):
+    """A runner's place in a category, with their bib."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("user_id", "event_id"), UniqueConstraint("event_id", "bib"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    bib: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="entries")
+    event: Mapped[Event] = relationship()
+    category: Mapped[Category] = relationship(back_populates="entries")
+
+
+class GearTick(db.Model):
+    """One runner's packed/not-packed state of one gear item, with when it was set."""
+
+    __tablename__ = "gear_ticks"
+    __table_args__ = (UniqueConstraint("user_id", "gear_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    gear_item_id: Mapped[int] = mapped_column(
+        ForeignKey("gear_items.id", ondelete="CASCADE"), index=True
+    )
+    packed: Mapped[bool] = mapped_column(Boolean)
+    ticked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OrganizerRole(db.Model):
+    __tablename__ = "organizer_roles"
+    __table_args__ = (UniqueConstraint("user_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+
+    user: Mapped[User] = relationship(back_populates="organizer_roles")
+    event: Mapped[Event] = relationship()

@@ -1,0 +1,1 @@
+"""Business rules. Services take `now=` where time matters and raise DomainError subclasses."""

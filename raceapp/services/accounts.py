@@ -1,0 +1,194 @@
+"""Accounts: sign-up, password checks, organizer roles and a runner's entry in a race."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from raceapp.extensions import db
+from raceapp.models import Category, Entry, Event, LoginSession, OrganizerRole, User
+from raceapp.services.errors import Conflict, DomainError, NotFound
+
+# argon2id at OWASP's minimum for ASVS (t=1, m=46 MiB, p=1); raised in config, never lowered.
+HASHER = PasswordHasher(time_cost=1, memory_cost=46 * 1024, parallelism=1)
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+BIB_RE = re.compile(r"^[A-Za-z0-9-]{1,12}$")
+# Verifying against this keeps the response time the same for unknown e-mails.
+_DUMMY_HASH = HASHER.hash("not-a-real-password")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise DomainError(f"A password can be at most {MAX_PASSWORD} characters.")
+
+
+def sign_up(email: str, name: str, password: str, *, now: datetime) -> User:
+    """Create a runner account; the e-mail must be new."""
+    email = normalise_email(email)
+    name = name.strip()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise DomainError("Enter a valid e-mail address.")
+    if not name or len(name) > 120:
+        raise DomainError("Enter your name (up to 120 characters).")
+    validate_password(password)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("An account with this e-mail already exists. Log in instead.")
+    user = User(email=email, name=name, password_hash=HASHER.hash(password), created_at=now)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("An account with this e-mail already exists. Log in instead.") from None
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the user whose password matches, upgrading an outdated hash on the way."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or len(password) > MAX_PASSWORD:
+        try:
+            HASHER.verify(_DUMMY_HASH, password[:MAX_PASSWORD] or "x")
+        except VerificationError:
+            pass
+        return None
+    try:
+        HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+        db.session.commit()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, now: datetime, lifetime: timedelta) -> str:
+    """Record a new logged-in device and return its token (kept in the signed cookie)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token_sha256=_token_hash(token), user_id=user.id,
+                                created_at=now, expires_at=now + lifetime))
+    db.session.commit()
+    user.session_token = token
+    return token
+
+
+def end_session(token: str | None) -> None:
+    """Forget one device's session: its cookie, even replayed, no longer logs anyone in."""
+    if token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_sha256 == _token_hash(token)))
+        db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.session.commit()
+
+
+def load_user(token: str, *, now: datetime) -> User | None:
+    """Resolve a session token to its user, or None when it was ended or has expired."""
+    record = db.session.scalar(
+        select(LoginSession).where(LoginSession.token_sha256 == _token_hash(token))
+    )
+    if record is None or record.expires_at <= now:
+        return None
+    user = record.user
+    user.session_token = token
+    return user
+
+
+def is_organizer(user, event: Event | None = None) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    query = select(OrganizerRole.id).where(OrganizerRole.user_id == user.id)
+    if event is not None:
+        query = query.where(OrganizerRole.event_id == event.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def may_preview(user) -> bool:
+    return bool(current_app.config.get("PREVIEW_FOR_ALL")) or is_organizer(user)
+
+
+def current_entry(user) -> Entry | None:
+    """The runner's most recent entry, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(Entry).where(Entry.user_id == user.id).order_by(Entry.created_at.desc()).limit(1)
+    )
+
+
+def entry_for(user: User, event: Event) -> Entry | None:
+    return db.session.scalar(
+        select(Entry).where(Entry.user_id == user.id, Entry.event_id == event.id)
+    )
+
+
+def join_category(user: User, event: Event, category_code: str, bib: str, *,
+                  now: datetime) -> Entry:
+    """Enter (or switch to) a category of an event with a bib number."""
+    category = db.session.scalar(
+        select(Category).where(Category.event_id == event.id, Category.code == category_code)
+    )
+    if category is None:
+        raise NotFound("Choose one of this event's categories.")
+    bib = bib.strip()
+    if not BIB_RE.match(bib):
+        raise DomainError("A bib number is 1 to 12 letters, digits or dashes.")
+    entry = entry_for(user, event)
+    if entry is None:
+        entry = Entry(user_id=user.id, event_id=event.id, created_at=now)
+        db.session.add(entry)
+    entry.category_id = category.id
+    entry.bib = bib
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"Bib {bib} is already taken in {event.name}. Check the number.") from None
+    return entry
+
+
+def leave_event(user: User, event: Event) -> None:
+    """Withdraw the runner's entry from an event."""
+    entry = entry_for(user, event)
+    if entry is None:
+        raise NotFound("You have not entered this event.")
+    db.session.delete(entry)
+    db.session.commit()
+
+
+def create_organizer(email: str, name: str, password: str, event_slugs: list[str], *,
+                     now: datetime) -> User:
+    """Create (or reuse) an account and make it organizer of the given events."""
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = sign_up(email, name, password, now=now)
+    for slug in event_slugs:
+        event = db.session.scalar(select(Event).where(Event.slug == slug))
+        if event is None:
+            raise NotFound(f"No event with slug {slug!r}; import its race file first.")
+        if not is_organizer(user, event):
+            db.session.add(OrganizerRole(user_id=user.id, event_id=event.id))
+    db.session.commit()
+    return user

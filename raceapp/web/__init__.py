@@ -1,0 +1,127 @@
+"""Site-wide pages and helpers: home, health check, "preview as of", template filters."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from raceapp import clock
+from raceapp.extensions import db
+from raceapp.models import Event
+from raceapp.services import accounts, timing
+
+bp = Blueprint("web", __name__)
+
+
+@bp.before_app_request
+def load_preview() -> None:
+    """Shift the clock for this request when the user chose to preview a moment."""
+    raw = session.get("preview_as_of")
+    if raw and accounts.may_preview(current_user):
+        g.preview_as_of = datetime.fromisoformat(raw)
+
+
+@bp.get("/")
+def home():
+    """Landing page: the runner's race first, then every event."""
+    events = db.session.scalars(select(Event).order_by(Event.start_date.desc(), Event.name)).all()
+    entry = accounts.current_entry(current_user)
+    return render_template("home.html", events=events, entry=entry)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness probe for the process manager."""
+    return {"ok": True}
+
+
+@bp.post("/preview")
+def preview():
+    """Show every page as it will look at a chosen local moment of an event."""
+    if not accounts.may_preview(current_user):
+        return render_template("errors/error.html", status=403,
+                               message="Only organizers can preview."), 403
+    event = db.session.scalar(select(Event).where(Event.slug == request.form.get("event", "")))
+    raw = (request.form.get("as_of") or "").strip()
+    if event is None:
+        return render_template("errors/error.html", status=404, message="No such event."), 404
+    try:
+        local = datetime.fromisoformat(raw)
+        if local.tzinfo is not None or local.year < 2000 or local.year > 2100:
+            raise ValueError
+    except ValueError:
+        return render_template(
+            "errors/error.html", status=400,
+            message="Give the moment as a local date and time, for example 2024-06-08T11:00."
+        ), 400
+    instant = local.replace(tzinfo=ZoneInfo(event.time_zone)).astimezone(timezone.utc)
+    session["preview_as_of"] = instant.isoformat()
+    flash(f"Previewing {event.name} as of {local:%a %d %b %Y %H:%M} ({event.time_zone}).")
+    return redirect(request.form.get("next") if _is_local(request.form.get("next"))
+                    else url_for("events.show", slug=event.slug))
+
+
+@bp.post("/preview/end")
+def end_preview():
+    """Return to the real clock."""
+    session.pop("preview_as_of", None)
+    flash("Back to the real time.")
+    return redirect(url_for("web.home"))
+
+
+def _is_local(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//")
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters that show instants in an event's zone, with the weekday."""
+
+    def in_zone(instant: datetime | None, event: Event) -> datetime | None:
+        return None if instant is None else instant.astimezone(ZoneInfo(event.time_zone))
+
+    @app.template_filter("day_time")
+    def day_time(instant: datetime | None, event: Event) -> str:
+        local = in_zone(instant, event)
+        return "" if local is None else local.strftime("%a %H:%M")
+
+    @app.template_filter("full_day_time")
+    def full_day_time(instant: datetime | None, event: Event) -> str:
+        local = in_zone(instant, event)
+        return "" if local is None else local.strftime("%a %d %b %Y, %H:%M")
+
+    @app.template_filter("long_date")
+    def long_date(value) -> str:
+        return "" if value is None else value.strftime("%a %d %b %Y")
+
+    app.add_template_filter(timing.format_elapsed, "elapsed")
+
+    @app.template_filter("km")
+    def km(value: float | None) -> str:
+        return "" if value is None else f"{value:g} km"
+
+    @app.template_filter("money")
+    def money(value: int | None, currency: str | None) -> str:
+        if value is None:
+            return ""
+        return f"¥{value:,}" if currency == "JPY" else f"{value:,} {currency or ''}".strip()
+
+    @app.context_processor
+    def inject() -> dict:
+        preview = g.get("preview_as_of")
+        return {"now": clock.utcnow(), "preview_as_of": preview,
+                "may_preview": accounts.may_preview(current_user),
+                "app_name": current_app.config.get("APP_NAME", "raceapp")}
