@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -54,7 +55,18 @@ class IsolatedClient(FlaskClient):
     database session, even though the test itself holds an app context open."""
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        # End the test's own transaction on both sides, so the request sees what the test
+        # wrote and the test then reads what the request wrote (not an old snapshot).
+        _end_test_transaction()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            _end_test_transaction()
+
+
+def _end_test_transaction() -> None:
+    if has_app_context():
+        db.session.commit()
 
 
 @pytest.fixture

@@ -1,0 +1,184 @@
+"""Sign-up, log-in, sessions that really end, joining a race, organizer roles."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from raceapp.extensions import db
+from raceapp.models import Entry, LoginSession, OrganizerRole, User
+from raceapp.services import accounts
+from tests.conftest import PASSWORD, csrf_from
+
+
+def signup(client, **fields):
+    token = csrf_from(client.get("/auth/signup").get_data(as_text=True))
+    data = {"name": "Aki", "email": "aki@example.com", "password": PASSWORD, "csrf_token": token}
+    data.update(fields)
+    return client.post("/auth/signup", data=data)
+
+
+def test_signup_logs_in_and_hashes_with_argon2id(client, app):
+    response = signup(client)
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "aki@example.com"))
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    assert client.get("/me").status_code == 200
+
+
+def test_signup_bad_input_is_a_clear_4xx_and_writes_nothing(client, app, make_user):
+    make_user("taken@example.com")
+    cases = [
+        ({"email": "not-an-email"}, 400, "valid e-mail"),
+        ({"password": "short"}, 400, "at least 8"),
+        ({"name": ""}, 400, "This field is required"),
+        ({"email": "TAKEN@example.com"}, 409, "already exists"),
+        ({"password": "x" * 300}, 400, "256"),
+    ]
+    for fields, status, words in cases:
+        response = signup(client, **fields)
+        assert response.status_code == status, fields
+        assert words in response.get_data(as_text=True), fields
+    assert db.session.scalar(select(User).where(User.email == "aki@example.com")) is None
+
+
+def test_post_without_csrf_token_fails_with_400(client, app, make_user):
+    make_user("a@example.com")
+    response = client.post("/auth/login", data={"email": "a@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True)
+
+
+def test_login_wrong_password_and_unknown_email(auth, make_user):
+    make_user("a@example.com")
+    assert auth.login("a@example.com", "wrong password").status_code == 401
+    assert auth.login("nobody@example.com").status_code == 401
+    ok = auth.login("A@Example.com ")
+    assert ok.status_code == 302 and ok.headers["Location"] == "/me"
+
+
+def test_login_redirects_only_to_local_pages(client, make_user):
+    make_user("a@example.com")
+    for target, expected in [("/events/", "/events/"), ("https://evil.example/", "/me"),
+                             ("//evil.example", "/me")]:
+        token = csrf_from(client.get("/auth/login").get_data(as_text=True))
+        response = client.post(f"/auth/login?next={target}", data={
+            "email": "a@example.com", "password": PASSWORD, "csrf_token": token})
+        assert response.headers["Location"] == expected
+
+
+def test_session_is_permanent_for_a_race_weekend(client, auth, make_user):
+    make_user("a@example.com")
+    auth.login("a@example.com")
+    cookie = client.get_cookie("session")
+    assert cookie.expires is not None and cookie.http_only
+
+
+def test_logout_really_ends_the_session(client, auth, make_user):
+    make_user("a@example.com")
+    auth.login("a@example.com")
+    stolen = client.get_cookie("session").value
+    assert client.get("/me").status_code == 200
+    assert auth.logout().status_code == 302
+    assert db.session.scalar(select(LoginSession)) is None
+    client.set_cookie("session", stolen)  # replay the cookie from before the logout
+    response = client.get("/me")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_login_starts_a_new_session(client, auth, make_user):
+    make_user("a@example.com")
+    client.get("/auth/login")
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    auth.login("a@example.com")
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+
+
+def test_old_hashes_are_upgraded_on_login(auth, make_user):
+    user = make_user("a@example.com")
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(PASSWORD)
+    db.session.commit()
+    assert auth.login("a@example.com").status_code == 302
+    db.session.expire_all()
+    assert not accounts.HASHER.check_needs_rehash(db.session.get(User, user.id).password_hash)
+
+
+def join(client, slug, **data):
+    token = csrf_from(client.get(f"/events/{slug}/join").get_data(as_text=True))
+    return client.post(f"/events/{slug}/join", data={"csrf_token": token, **data})
+
+
+def test_join_switch_and_leave(client, auth, okushinano, make_user):
+    user = make_user("a@example.com")
+    auth.login("a@example.com")
+    assert client.get("/me").status_code == 200
+    assert "Join your race" in client.get("/me").get_data(as_text=True)
+    assert join(client, okushinano.slug, category="100k", bib="1234").status_code == 302
+    html = client.get("/me").get_data(as_text=True)
+    assert "100 km" in html and "1234" in html and "Okushinano 100" in html
+    assert join(client, okushinano.slug, category="50k", bib="2001").status_code == 302
+    entries = db.session.scalars(select(Entry).where(Entry.user_id == user.id)).all()
+    assert [(e.category.code, e.bib) for e in entries] == [("50k", "2001")]
+    token = csrf_from(client.get("/me").get_data(as_text=True))
+    assert client.post(f"/events/{okushinano.slug}/leave",
+                       data={"csrf_token": token}).status_code == 302
+    assert db.session.scalar(select(Entry)) is None
+
+
+def test_join_bad_input(client, auth, okushinano, make_user, make_entry):
+    other = make_user("b@example.com")
+    make_entry(other, okushinano, "100k", "777")
+    make_user("a@example.com")
+    auth.login("a@example.com")
+    cases = [
+        ({"category": "100k", "bib": "12 34"}, 400, "1 to 12 letters"),
+        ({"category": "200k", "bib": "1"}, 404, "Choose one of"),
+        ({"category": "100k", "bib": ""}, 400, "required"),
+        ({"bib": "5"}, 400, "required"),
+        ({"category": "100k", "bib": "777"}, 409, "already taken"),
+    ]
+    for data, status, words in cases:
+        response = join(client, okushinano.slug, **data)
+        assert response.status_code == status, data
+        assert words in response.get_data(as_text=True), data
+    assert db.session.scalar(select(Entry).where(Entry.bib != "777")) is None
+    assert client.get("/events/no-such-race/join").status_code == 404
+
+
+def test_pages_that_need_login_redirect(client):
+    for url in ("/me", "/organizer/", "/events/okushinano-100-2024/join"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_create_organizer_command(runner, okushinano):
+    result = runner.invoke(args=["users", "create-organizer", "boss@example.com",
+                                 "--event", okushinano.slug], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    role = db.session.scalar(select(OrganizerRole))
+    assert role.user.email == "boss@example.com" and role.event_id == okushinano.id
+    bad = runner.invoke(args=["users", "create-organizer", "x@example.com", "--event", "nope"],
+                        input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert bad.exit_code != 0 and "No event" in bad.output
+
+
+def test_only_organizers_see_the_desk(client, auth, okushinano, make_user, make_organizer):
+    make_user("a@example.com")
+    auth.login("a@example.com")
+    assert client.get("/organizer/").status_code == 403
+    auth.logout()
+    make_organizer(okushinano)
+    auth.login("organizer@example.com")
+    html = client.get("/organizer/").get_data(as_text=True)
+    assert "Okushinano 100" in html and "Preview" in html
+
+
+def test_demo_setup_is_idempotent(runner, seed_races):
+    for _ in range(2):
+        result = runner.invoke(args=["demo", "setup"])
+        assert result.exit_code == 0, result.output
+    entry = db.session.scalar(select(Entry))
+    assert (entry.user.email, entry.category.code) == ("runner@example.com", "100k")
+    assert db.session.scalar(select(User).where(User.email == "organizer@example.com"))

@@ -1,0 +1,34 @@
+"""Unknown pages, wrong methods and oversized bodies get real pages and 4xx codes."""
+from __future__ import annotations
+
+
+def test_unknown_page_is_a_real_404_page(client, app):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Not found" in html and "<html" in html and "Go to the start page" in html
+
+
+def test_unknown_event_and_category(client, okushinano):
+    assert client.get("/events/no-such-race").status_code == 404
+    assert client.get("/events/okushinano-100-2024/999k").status_code == 404
+
+
+def test_wrong_method_is_405(client, app):
+    assert client.get("/auth/logout").status_code == 405
+    assert client.delete("/events/").status_code == 405
+
+
+def test_oversized_body_is_413(client, app):
+    response = client.post("/auth/login", data={"email": "x" * (300 * 1024)})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_health(client, app):
+    assert client.get("/healthz").get_json() == {"ok": True}
+
+
+def test_anonymous_pages(client, seed_races):
+    for url in ("/", "/events/", "/auth/login", "/auth/signup"):
+        assert client.get(url).status_code == 200, url
