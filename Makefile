@@ -1,0 +1,44 @@
+# raceapp: `make run` serves the app on http://127.0.0.1:8000, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install setup run test clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+instance/secret_key:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(48))" > $@
+	chmod 600 $@
+
+# Migrations, every race file in races/, and the demo accounts (idempotent).
+setup: install instance/secret_key
+	$(FLASK) db upgrade
+	$(FLASK) races import races/*.toml
+	$(FLASK) demo setup
+
+# Production settings over plain HTTP on the loopback address; preview open to the demo.
+run: setup
+	RACEAPP_ENV=production SECRET_KEY="$$(cat instance/secret_key)" COOKIE_SECURE=0 \
+	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+	  --access-logfile - app:app
+
+# The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+test: install
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python -m pytest; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache
