@@ -32,3 +32,12 @@ def test_health(client, app):
 def test_anonymous_pages(client, seed_races):
     for url in ("/", "/events/", "/auth/login", "/auth/signup"):
         assert client.get(url).status_code == 200, url
+
+
+def test_service_worker_is_served_from_the_root(client, app):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert "no-cache" in response.headers["Cache-Control"]
+    assert client.get("/offline").status_code == 200

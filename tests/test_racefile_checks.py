@@ -153,3 +153,11 @@ def test_clock_cutoff_without_a_start_time_is_an_error():
                         '[[categories.checkpoints]]\nname = "A"\nkm = 1\n'
                         'cutoff_at = 2026-06-20T10:00:00\n')
     assert [p.path for p in report.errors] == ["categories[0].checkpoints[0].cutoff_at"]
+
+
+def test_the_documented_example_is_valid():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "race-file.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    report = check_text(example, "docs/race-file.md")
+    assert report.ok, report.lines()
+    assert report.warnings == []

@@ -94,7 +94,7 @@ def test_organizer_previews_a_moment(client, auth, okushinano, make_organizer):
     response = preview(client, "okushinano-100-2024", "2024-06-08T11:00")
     assert response.status_code == 302
     html = client.get("/events/okushinano-100-2024/100k").get_data(as_text=True)
-    assert "Preview: the app as of" in html and "2024-06-08 02:00 UTC" in html
+    assert "Preview: the app as of" in html and "Sat 08 Jun 2024 11:00</b> (Asia/Tokyo)" in html
     assert 'class="state-next"' in html and "The race is over" not in html
     token = csrf_from(html)
     client.post("/preview/end", data={"csrf_token": token})

@@ -13,13 +13,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy import select
 
-from raceapp import clock
+from raceapp import PROJECT_ROOT, clock
 from raceapp.extensions import db
 from raceapp.models import Event
 from raceapp.services import accounts, timing
@@ -41,6 +42,22 @@ def home():
     events = db.session.scalars(select(Event).order_by(Event.start_date.desc(), Event.name)).all()
     entry = accounts.current_entry(current_user)
     return render_template("home.html", events=events, entry=entry)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served from the root so that it controls every page."""
+    response = send_from_directory(PROJECT_ROOT / "service_worker", "sw.js",
+                                   mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """The page the service worker shows for a page it has not cached."""
+    return render_template("offline.html")
 
 
 @bp.get("/healthz")
@@ -70,6 +87,7 @@ def preview():
         ), 400
     instant = local.replace(tzinfo=ZoneInfo(event.time_zone)).astimezone(timezone.utc)
     session["preview_as_of"] = instant.isoformat()
+    session["preview_zone"] = event.time_zone
     flash(f"Previewing {event.name} as of {local:%a %d %b %Y %H:%M} ({event.time_zone}).")
     return redirect(request.form.get("next") if _is_local(request.form.get("next"))
                     else url_for("events.show", slug=event.slug))
@@ -79,6 +97,7 @@ def preview():
 def end_preview():
     """Return to the real clock."""
     session.pop("preview_as_of", None)
+    session.pop("preview_zone", None)
     flash("Back to the real time.")
     return redirect(url_for("web.home"))
 
@@ -122,6 +141,10 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict:
         preview = g.get("preview_as_of")
+        if preview is not None:
+            zone = ZoneInfo(session.get("preview_zone") or "UTC")
+            preview = preview.astimezone(zone)
         return {"now": clock.utcnow(), "preview_as_of": preview,
                 "may_preview": accounts.may_preview(current_user),
+                "is_organizer_user": accounts.is_organizer(current_user),
                 "app_name": current_app.config.get("APP_NAME", "raceapp")}
