@@ -41,3 +41,31 @@ def test_service_worker_is_served_from_the_root(client, app):
     assert response.headers["Service-Worker-Allowed"] == "/"
     assert "no-cache" in response.headers["Cache-Control"]
     assert client.get("/offline").status_code == 200
+
+
+GARBAGE = ["", " ", "x" * 5000, "<script>alert(1)</script>", "../../etc/passwd", "\x00", "🏔️",
+           "2024-13-45T99:99", "-1", "1e309"]
+
+
+def test_no_form_answers_5xx_to_garbage(client, auth, okushinano, make_user, make_organizer):
+    """Every form, fed nonsense with a valid CSRF token, answers a clear 4xx (or a redirect)."""
+    from tests.conftest import csrf_from
+
+    make_organizer(okushinano)
+    auth.login("organizer@example.com")
+    forms = {
+        "/auth/signup": ("name", "email", "password"),
+        "/auth/login": ("email", "password"),
+        "/events/okushinano-100-2024/join": ("category", "bib"),
+        "/preview": ("event", "as_of"),
+        "/events/okushinano-100-2024/leave": ("anything",),
+    }
+    for url, fields in forms.items():
+        for value in GARBAGE:
+            token = csrf_from(client.get("/events/").get_data(as_text=True))
+            response = client.post(url, data={"csrf_token": token, **{f: value for f in fields}})
+            assert response.status_code < 500, (url, value)
+            if response.status_code >= 400:
+                assert "<h1>" in response.get_data(as_text=True)
+            if url == "/auth/login" and response.status_code == 302:
+                auth.login("organizer@example.com")
