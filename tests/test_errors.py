@@ -69,3 +69,8 @@ def test_no_form_answers_5xx_to_garbage(client, auth, okushinano, make_user, mak
                 assert "<h1>" in response.get_data(as_text=True)
             if url == "/auth/login" and response.status_code == 302:
                 auth.login("organizer@example.com")
+
+
+def test_nul_bytes_are_refused_before_they_reach_the_database(client, app):
+    assert client.get("/events/%00").status_code == 400
+    assert client.get("/events/?q=a%00b").status_code == 400

@@ -29,6 +29,19 @@ bp = Blueprint("web", __name__)
 
 
 @bp.before_app_request
+def reject_nul_bytes():
+    """No text field may hold NUL: PostgreSQL cannot store it and no human types it."""
+    values = [*request.args.values(), *request.path.split("/")]
+    if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.values(), *request.form.keys()]
+    if any("\x00" in value for value in values):
+        return render_template("errors/error.html", status=400,
+                               message="The request contains characters that are not allowed."), 400
+    return None
+
+
+@bp.before_app_request
 def load_preview() -> None:
     """Shift the clock for this request when the user chose to preview a moment."""
     raw = session.get("preview_as_of")
