@@ -272,6 +272,19 @@ class GearTick(db.Model):
     ticked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class PersonalGearItem(db.Model):
+    """An item a runner adds to their own checklist for an event."""
+
+    __tablename__ = "personal_gear_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    packed: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OrganizerRole(db.Model):
     __tablename__ = "organizer_roles"
     __table_args__ = (UniqueConstraint("user_id", "event_id"),)

@@ -25,7 +25,7 @@ def _load_user(token: str):
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("runners.me")
+    return url_for("kit.home")
 
 
 def _begin_session(user) -> None:

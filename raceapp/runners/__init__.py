@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from raceapp import clock
 from raceapp.events import get_event_or_404
-from raceapp.services import accounts, timing
+from raceapp.services import accounts
 from raceapp.services.errors import DomainError
 
 bp = Blueprint("runners", __name__)
@@ -18,22 +18,6 @@ bp = Blueprint("runners", __name__)
 class JoinForm(FlaskForm):
     category = SelectField("Category", validators=[DataRequired()], validate_choice=False)
     bib = StringField("Bib number", validators=[DataRequired(), Length(max=12)])
-
-
-@bp.get("/me")
-@login_required
-def me():
-    """The runner's race at a glance, or a nudge to join one."""
-    entry = accounts.current_entry(current_user)
-    now = clock.utcnow()
-    if entry is None:
-        return render_template("runners/me.html", entry=None)
-    category = entry.category
-    rows = timing.cutoff_table(category, now)
-    next_row = next((r for r in rows if r.state == "next"), None)
-    return render_template("runners/me.html", entry=entry, event=entry.event, category=category,
-                           next_row=next_row, phase=timing.race_phase(category, now),
-                           start=timing.effective_start(category))
 
 
 @bp.route("/events/<slug>/join", methods=["GET", "POST"])
@@ -61,7 +45,7 @@ def join(slug: str):
         return render_template("runners/join.html", event=event, form=form,
                                entry=entry), exc.status
     flash(f"You are in {event.name}, bib {form.bib.data.strip()}.")
-    return redirect(url_for("runners.me"))
+    return redirect(url_for("kit.home"))
 
 
 @bp.post("/events/<slug>/leave")

@@ -77,3 +77,13 @@ def race_phase(category: Category, now: datetime) -> str:
     if finish is not None and now >= finish:
         return "over"
     return "running"
+
+
+def format_countdown(seconds: float) -> str:
+    """Time left as the countdown shows it: "5 h 30 min 00 s" (hours are not folded into days)."""
+    if seconds <= 0:
+        return "0 h 00 min 00 s"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours} h {minutes:02d} min {secs:02d} s"

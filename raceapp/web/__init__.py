@@ -23,7 +23,7 @@ from sqlalchemy import select
 from raceapp import PROJECT_ROOT, clock
 from raceapp.extensions import db
 from raceapp.models import Event
-from raceapp.services import accounts, timing
+from raceapp.services import accounts, pace, timing
 
 bp = Blueprint("web", __name__)
 
@@ -140,6 +140,21 @@ def register_template_helpers(app: Flask) -> None:
         return "" if value is None else value.strftime("%a %d %b %Y")
 
     app.add_template_filter(timing.format_elapsed, "elapsed")
+    app.add_template_filter(pace.format_pace, "pace")
+    app.add_template_global(
+        lambda target, now: timing.format_countdown((target - now).total_seconds()),
+        "countdown_text")
+
+    @app.template_filter("hm")
+    def hm(instant: datetime | None, event: Event, same_day_as: datetime | None = None) -> str:
+        """"16:30", or "Sun 03:00" when it falls on another local day than `same_day_as`."""
+        local = in_zone(instant, event)
+        if local is None:
+            return ""
+        other = in_zone(same_day_as, event)
+        if other is not None and other.date() != local.date():
+            return local.strftime("%a %H:%M")
+        return local.strftime("%H:%M")
 
     @app.template_filter("km")
     def km(value: float | None) -> str:

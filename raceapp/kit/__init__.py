@@ -1,0 +1,274 @@
+"""The runner's race kit: home, gear checklist, schedule, cut-offs with pace, and the kit as JSON."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2_fragments.flask import render_block, render_blocks
+
+from raceapp import clock
+from raceapp.extensions import db
+from raceapp.models import Entry
+from raceapp.services import accounts, gear, kit, pace, schedule, timing
+from raceapp.services.errors import DomainError
+
+bp = Blueprint("kit", __name__)
+
+
+@bp.after_request
+def conditional(response: Response) -> Response:
+    """Kit pages revalidate: an ETag of the body, 304 when the phone already has it."""
+    response.vary.add("HX-Request")
+    response.vary.add("Cookie")
+    if request.method == "GET" and response.status_code == 200 and not response.is_streamed:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+def _entry_or_redirect() -> Entry | Response:
+    entry = accounts.current_entry(current_user)
+    if entry is None:
+        return redirect(url_for("kit.home"))
+    return entry
+
+
+def _made_at() -> datetime | None:
+    """When the runner ticked, on their phone (sent by an offline queue); None for 'now'."""
+    raw = request.form.get("made_at", "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise DomainError("made_at must be an ISO 8601 date-time with an offset.") from None
+    if value.tzinfo is None:
+        raise DomainError("made_at must include its UTC offset.")
+    return value.astimezone(timezone.utc)
+
+
+def _packed() -> bool:
+    value = request.form.get("packed")
+    if value not in ("0", "1"):
+        raise DomainError("Say packed=1 or packed=0.")
+    return value == "1"
+
+
+@bp.get("/me")
+@login_required
+def home():
+    """Race kit home: status, next cut-off with countdown, gear readiness, contacts."""
+    entry = accounts.current_entry(current_user)
+    if entry is None:
+        return render_template("kit/home.html", entry=None)
+    now = clock.utcnow()
+    category = entry.category
+    rows = timing.cutoff_table(category, now)
+    return render_template(
+        "kit/home.html", entry=entry, event=entry.event, category=category,
+        next_row=next((r for r in rows if r.state == "next"), None),
+        phase=timing.race_phase(category, now), start=timing.effective_start(category),
+        finish=timing.finish_instant(category), checklist=gear.checklist(entry), now=now,
+    )
+
+
+@bp.get("/me/gear")
+@login_required
+def checklist():
+    """The gear checklist of the runner's category, ticked one by one."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        return entry
+    return render_template("kit/gear.html", entry=entry, event=entry.event,
+                           checklist=gear.checklist(entry))
+
+
+def _after_tick(entry: Entry, anchor: str):
+    if request.headers.get("HX-Request") == "true":
+        return render_blocks("kit/gear.html", ["item", "progress_oob"], entry=entry,
+                             event=entry.event, checklist=gear.checklist(entry),
+                             row=_row_for(entry, anchor))
+    return redirect(url_for("kit.checklist") + f"#{anchor}", code=303)
+
+
+def _row_for(entry: Entry, anchor: str):
+    checks = gear.checklist(entry)
+    for row in checks.mandatory + checks.recommended:
+        if f"item-{row.item.id}" == anchor:
+            return row
+    return next((p for p in checks.personal if f"own-{p.id}" == anchor), None)
+
+
+@bp.post("/me/gear/<int:item_id>")
+@login_required
+def tick(item_id: int):
+    """Mark one item packed or not packed."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        abort(409)
+    gear.tick(entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
+    return _after_tick(entry, f"item-{item_id}")
+
+
+@bp.post("/me/gear/own")
+@login_required
+def add_own():
+    """Add an item of the runner's own."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        abort(409)
+    try:
+        gear.add_personal(entry, request.form.get("name", ""), now=clock.real_utcnow())
+    except DomainError as exc:
+        if request.headers.get("HX-Request") == "true":
+            raise
+        flash(exc.message)
+        return render_template("kit/gear.html", entry=entry, event=entry.event,
+                               checklist=gear.checklist(entry), own_error=exc.message), exc.status
+    if request.headers.get("HX-Request") == "true":
+        return render_blocks("kit/gear.html", ["personal", "progress_oob"], entry=entry,
+                             event=entry.event, checklist=gear.checklist(entry))
+    return redirect(url_for("kit.checklist") + "#own", code=303)
+
+
+@bp.post("/me/gear/own/<int:item_id>")
+@login_required
+def tick_own(item_id: int):
+    """Mark one of the runner's own items packed or not."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        abort(409)
+    gear.tick_personal(entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
+    return _after_tick(entry, f"own-{item_id}")
+
+
+@bp.post("/me/gear/own/<int:item_id>/delete")
+@login_required
+def delete_own(item_id: int):
+    """Remove one of the runner's own items."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        abort(409)
+    gear.remove_personal(entry, item_id)
+    if request.headers.get("HX-Request") == "true":
+        return render_blocks("kit/gear.html", ["personal", "progress_oob"], entry=entry,
+                             event=entry.event, checklist=gear.checklist(entry))
+    return redirect(url_for("kit.checklist") + "#own", code=303)
+
+
+def _calendar_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="calendar")
+
+
+@bp.get("/me/schedule")
+@login_required
+def schedule_page():
+    """The weekend's schedule for the runner's category, by day, with now and next."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        return entry
+    now = clock.utcnow()
+    token = _calendar_serializer().dumps(entry.id)
+    return render_template("kit/schedule.html", entry=entry, event=entry.event,
+                           days=schedule.days(entry.event, entry.category.code, now),
+                           subscribe_url=url_for("kit.calendar_feed", token=token, _external=True))
+
+
+def _ics_response(entry: Entry) -> Response:
+    body = schedule.to_ics(entry.event, entry.category.code, now=clock.real_utcnow())
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{entry.event.slug}.ics"'
+    return response
+
+
+@bp.get("/me/schedule.ics")
+@login_required
+def schedule_ics():
+    """The runner's schedule as an iCalendar file to import."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        return entry
+    return _ics_response(entry)
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """The same file at a secret address a calendar app can subscribe to (no cookies there)."""
+    try:
+        entry_id = _calendar_serializer().loads(token)
+    except BadSignature:
+        abort(404)
+    entry = db.session.get(Entry, entry_id) if isinstance(entry_id, int) else None
+    if entry is None:
+        abort(404)
+    return _ics_response(entry)
+
+
+@bp.get("/me/cutoffs")
+@login_required
+def cutoffs():
+    """Cut-off table with states at the current time, countdown, and the pace helper."""
+    entry = _entry_or_redirect()
+    if isinstance(entry, Response):
+        return entry
+    now = clock.utcnow()
+    category = entry.category
+    rows = timing.cutoff_table(category, now)
+    context = dict(entry=entry, event=entry.event, category=category, rows=rows, now=now,
+                   next_row=next((r for r in rows if r.state == "next"), None),
+                   phase=timing.race_phase(category, now),
+                   start=timing.effective_start(category),
+                   comfortable=pace.COMFORTABLE_AT_LEAST, out_of_reach=pace.OUT_OF_REACH_BELOW)
+    context.update(_pace_context(category, now))
+    status = 400 if context.get("pace_error") else 200
+    if request.headers.get("HX-Request") == "true" and request.args:
+        return render_block("kit/cutoffs.html", "pace", **context), status
+    return render_template("kit/cutoffs.html", **context), status
+
+
+def _pace_context(category, now) -> dict:
+    raw_km = request.args.get("km", "").strip()
+    raw_cp = request.args.get("checkpoint", "").strip()
+    if not raw_km and not raw_cp:
+        return {}
+    try:
+        if raw_cp == "start" and not raw_km:
+            at_km = 0.0
+        elif raw_km:
+            at_km = float(raw_km.replace(",", "."))
+            if at_km != at_km or at_km in (float("inf"), float("-inf")):
+                raise ValueError
+        else:
+            at_km = next(cp.km for cp in category.checkpoints if str(cp.id) == raw_cp)
+    except (ValueError, StopIteration):
+        return {"pace_error": "Give your position as a number of km, e.g. 61 or 61.5.",
+                "at_km": raw_km}
+    try:
+        return {"pace_rows": pace.plan(category, at_km, now), "at_km": at_km}
+    except DomainError as exc:
+        return {"pace_error": exc.message, "at_km": raw_km}
+
+
+@bp.get("/api/kit")
+@login_required
+def api_kit():
+    """The runner's whole kit as JSON, for offline use; answers 304 when unchanged."""
+    entry = accounts.current_entry(current_user)
+    if entry is None:
+        return {"error": "Join a race category first."}, 409
+    body = json.dumps(kit.kit(entry), ensure_ascii=False, sort_keys=True)
+    return Response(body, mimetype="application/json")
