@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install setup run test clean
+.PHONY: install setup run test screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,17 @@ run: setup
 	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --access-logfile - app:app
 
-# The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+# The whole suite (browser tests included) on SQLite, then again on PostgreSQL when
+# TEST_DATABASE_URL is set.
 test: install
+	bash scripts/ensure-chromium.sh
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python -m pytest; fi
+
+# Retake docs/screenshots/ from the running app in Chromium at phone size.
+screenshots: install
+	bash scripts/ensure-chromium.sh
+	env -u TEST_DATABASE_URL RACEAPP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

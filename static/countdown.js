@@ -7,10 +7,13 @@
     var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
     return h + " h " + String(m).padStart(2, "0") + " min " + String(s).padStart(2, "0") + " s";
   }
+  var loaded = Date.now();
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
-      var left = Date.parse(el.getAttribute("datetime")) - now;
+      // A previewed page counts from the previewed moment, not from the real time.
+      var base = el.dataset.previewNow ? Date.parse(el.dataset.previewNow) + (now - loaded) : now;
+      var left = Date.parse(el.getAttribute("datetime")) - base;
       el.textContent = left > 0 ? format(left) : (el.dataset.done || "0 h 00 min 00 s");
       el.classList.toggle("countdown-done", left <= 0);
     });

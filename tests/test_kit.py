@@ -327,3 +327,14 @@ def test_kit_answers_304_and_changes_etag_after_a_tick(client, hundred):
     changed = client.get("/api/kit", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert "private" in changed.headers["Cache-Control"]
+
+
+def test_etag_ignores_the_csrf_token_timestamp(client, hundred, monkeypatch):
+    import itsdangerous.timed
+
+    first = client.get("/me/gear")
+    real = itsdangerous.timed.TimestampSigner.get_timestamp
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",
+                        lambda self: real(self) + 5)  # five seconds later: another token
+    again = client.get("/me/gear", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304

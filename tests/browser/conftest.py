@@ -1,0 +1,57 @@
+"""Real headless Chromium (Debian's) driven by Playwright, against the app served on loopback."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app on a free loopback port, in a thread of this process (the frozen clock
+    and the test database are shared with the test)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def phone(browser):
+    """A factory for phone-sized browser contexts: `phone(timezone_id=...)`."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("viewport", PHONE)
+        context = browser.new_context(is_mobile=True, has_touch=True, **options)
+        contexts.append(context)
+        return context
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{base}/me")
