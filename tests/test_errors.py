@@ -74,3 +74,19 @@ def test_no_form_answers_5xx_to_garbage(client, auth, okushinano, make_user, mak
 def test_nul_bytes_are_refused_before_they_reach_the_database(client, app):
     assert client.get("/events/%00").status_code == 400
     assert client.get("/events/?q=a%00b").status_code == 400
+
+
+def test_every_post_route_requires_a_csrf_token(app, client, auth, okushinano, make_user,
+                                                make_entry):
+    """Walks the URL map, so a new state-changing route without CSRF protection fails here."""
+    user = make_user("a@example.com")
+    make_entry(user, okushinano, "100k", "5")
+    auth.login("a@example.com")
+    values = {"slug": okushinano.slug, "item_id": 1, "code": "100k"}
+    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+    assert len(posts) >= 10
+    for rule in posts:
+        url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        response = client.post(url, data={"packed": "1", "name": "x"})
+        assert response.status_code == 400, url
+        assert "expired" in response.get_data(as_text=True), url
