@@ -261,6 +261,10 @@ def test_personal_items(client, hundred):
     assert db.session.get(PersonalGearItem, own.id).packed
     bad = client.post("/me/gear/own", data={"csrf_token": token, "name": "   "})
     assert bad.status_code == 400 and "1 to 120 characters" in text(bad)
+    fragment = client.post("/me/gear/own", data={"csrf_token": token, "name": "x" * 121},
+                           headers={"HX-Request": "true"})
+    assert fragment.status_code == 422 and text(fragment).lstrip().startswith('<div id="own">')
+    assert "1 to 120 characters" in text(fragment)
     assert client.post(f"/me/gear/own/{own.id}/delete", data={"csrf_token": token}).status_code == 303
     assert db.session.scalar(select(PersonalGearItem)) is None
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
+from functools import wraps
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
-    flash,
     g,
     redirect,
     render_template,
@@ -48,11 +48,20 @@ def conditional(response: Response) -> Response:
     return response
 
 
-def _entry_or_redirect() -> Entry | Response:
-    entry = accounts.current_entry(current_user)
-    if entry is None:
-        return redirect(url_for("kit.home"))
-    return entry
+def entry_required(view):
+    """Log-in required, and an entry: the view gets it first. Without one, pages lead to the
+    join prompt and changes answer 409."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        entry = accounts.current_entry(current_user)
+        if entry is None:
+            if request.method == "GET":
+                return redirect(url_for("kit.home"))
+            abort(409)
+        return view(entry, *args, **kwargs)
+    return wrapper
 
 
 def _made_at() -> datetime | None:
@@ -95,58 +104,49 @@ def home():
 
 
 @bp.get("/me/gear")
-@login_required
-def checklist():
+@entry_required
+def checklist(entry: Entry):
     """The gear checklist of the runner's category, ticked one by one."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        return entry
     return render_template("kit/gear.html", entry=entry, event=entry.event,
                            checklist=gear.checklist(entry))
 
 
 def _after_tick(entry: Entry, anchor: str):
-    if request.headers.get("HX-Request") == "true":
-        return render_blocks("kit/gear.html", ["item", "progress_oob"], entry=entry,
-                             event=entry.event, checklist=gear.checklist(entry),
-                             row=_row_for(entry, anchor))
-    return redirect(url_for("kit.checklist") + f"#{anchor}", code=303)
-
-
-def _row_for(entry: Entry, anchor: str):
+    if request.headers.get("HX-Request") != "true":
+        return redirect(url_for("kit.checklist") + f"#{anchor}", code=303)
     checks = gear.checklist(entry)
-    for row in checks.mandatory + checks.recommended:
-        if f"item-{row.item.id}" == anchor:
-            return row
-    return next((p for p in checks.personal if f"own-{p.id}" == anchor), None)
+    row = next((r for r in checks.mandatory + checks.recommended
+                if f"item-{r.item.id}" == anchor), None)
+    row = row or next((p for p in checks.personal if f"own-{p.id}" == anchor), None)
+    return render_blocks("kit/gear.html", ["item", "progress_oob"], entry=entry,
+                         event=entry.event, checklist=checks, row=row)
 
 
 @bp.post("/me/gear/<int:item_id>")
-@login_required
-def tick(item_id: int):
+@entry_required
+def tick(entry: Entry, item_id: int):
     """Mark one item packed or not packed."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        abort(409)
     gear.tick(entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
     return _after_tick(entry, f"item-{item_id}")
 
 
 @bp.post("/me/gear/own")
-@login_required
-def add_own():
+@entry_required
+def add_own(entry: Entry):
     """Add an item of the runner's own."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        abort(409)
     try:
         gear.add_personal(entry, request.form.get("name", ""), now=clock.real_utcnow())
     except DomainError as exc:
+        context = dict(entry=entry, event=entry.event, checklist=gear.checklist(entry),
+                       own_error=exc.message)
         if request.headers.get("HX-Request") == "true":
-            raise
-        flash(exc.message)
-        return render_template("kit/gear.html", entry=entry, event=entry.event,
-                               checklist=gear.checklist(entry), own_error=exc.message), exc.status
+            # 422: htmx is configured to swap it, so the message shows under the field.
+            return render_block("kit/gear.html", "personal", **context), 422
+        return render_template("kit/gear.html", **context), exc.status
+    return _after_own_change(entry)
+
+
+def _after_own_change(entry: Entry):
     if request.headers.get("HX-Request") == "true":
         return render_blocks("kit/gear.html", ["personal", "progress_oob"], entry=entry,
                              event=entry.event, checklist=gear.checklist(entry))
@@ -154,28 +154,19 @@ def add_own():
 
 
 @bp.post("/me/gear/own/<int:item_id>")
-@login_required
-def tick_own(item_id: int):
+@entry_required
+def tick_own(entry: Entry, item_id: int):
     """Mark one of the runner's own items packed or not."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        abort(409)
     gear.tick_personal(entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
     return _after_tick(entry, f"own-{item_id}")
 
 
 @bp.post("/me/gear/own/<int:item_id>/delete")
-@login_required
-def delete_own(item_id: int):
+@entry_required
+def delete_own(entry: Entry, item_id: int):
     """Remove one of the runner's own items."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        abort(409)
     gear.remove_personal(entry, item_id)
-    if request.headers.get("HX-Request") == "true":
-        return render_blocks("kit/gear.html", ["personal", "progress_oob"], entry=entry,
-                             event=entry.event, checklist=gear.checklist(entry))
-    return redirect(url_for("kit.checklist") + "#own", code=303)
+    return _after_own_change(entry)
 
 
 def _calendar_serializer() -> URLSafeSerializer:
@@ -183,12 +174,9 @@ def _calendar_serializer() -> URLSafeSerializer:
 
 
 @bp.get("/me/schedule")
-@login_required
-def schedule_page():
+@entry_required
+def schedule_page(entry: Entry):
     """The weekend's schedule for the runner's category, by day, with now and next."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        return entry
     now = clock.utcnow()
     token = _calendar_serializer().dumps(entry.id)
     return render_template("kit/schedule.html", entry=entry, event=entry.event,
@@ -204,12 +192,9 @@ def _ics_response(entry: Entry) -> Response:
 
 
 @bp.get("/me/schedule.ics")
-@login_required
-def schedule_ics():
+@entry_required
+def schedule_ics(entry: Entry):
     """The runner's schedule as an iCalendar file to import."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        return entry
     return _ics_response(entry)
 
 
@@ -227,12 +212,9 @@ def calendar_feed(token: str):
 
 
 @bp.get("/me/cutoffs")
-@login_required
-def cutoffs():
+@entry_required
+def cutoffs(entry: Entry):
     """Cut-off table with states at the current time, countdown, and the pace helper."""
-    entry = _entry_or_redirect()
-    if isinstance(entry, Response):
-        return entry
     now = clock.utcnow()
     category = entry.category
     rows = timing.cutoff_table(category, now)
