@@ -43,9 +43,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from raceapp import auth, demo, errors, events, kit, organizer, races, runners, web
+    from raceapp import auth, demo, errors, events, kit, organizer, races, runners, shuttles, web
 
-    for module in (web, auth, events, runners, kit, organizer, races, demo):
+    for module in (web, auth, events, runners, kit, shuttles, organizer, races, demo):
         app.register_blueprint(module.bp)
     errors.register(app)
     web.register_template_helpers(app)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from functools import wraps
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -35,6 +36,34 @@ def configure_engine(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+F = TypeVar("F", bound=Callable)
+
+
+def begin_write() -> None:
+    """Make the next statements run in a transaction that holds SQLite's write lock.
+
+    In WAL mode a DEFERRED transaction that has read cannot start writing once another
+    connection has committed ("database is locked", whatever the busy timeout), so a unit of
+    work that writes ends any read transaction and begins IMMEDIATE. PostgreSQL needs nothing.
+    """
+    if db.engine.dialect.name != "sqlite":
+        return
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def writes(fn: F) -> F:
+    """Decorate a service that writes and commits: it runs under begin_write()."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        begin_write()
+        return fn(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """Run a read-then-write unit of work holding the write lock from its first statement.
@@ -45,8 +74,7 @@ def write_transaction() -> Iterator[None]:
     session = db.session()
     if session.in_transaction():
         session.commit()
-    if db.engine.dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    begin_write()
     try:
         yield
         session.commit()

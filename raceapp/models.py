@@ -13,11 +13,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -212,6 +214,8 @@ class ShuttleRoute(db.Model):
     fee: Mapped[int | None] = mapped_column(Integer)
     reservation_required: Mapped[bool] = mapped_column(Boolean, default=False)
     supporters_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bookings can be cancelled until this many minutes before departure.
+    cancel_before_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notes: Mapped[str | None] = mapped_column(Text)
 
     event: Mapped[Event] = relationship(back_populates="shuttle_routes")
@@ -225,6 +229,9 @@ class ShuttleDeparture(db.Model):
     __table_args__ = (
         UniqueConstraint("route_id", "departs_at"),
         CheckConstraint("seats IS NULL OR seats >= 0", name="seats_not_negative"),
+        # The last line of defence against overbooking, whatever the code does.
+        CheckConstraint("seats_taken >= 0 AND (seats IS NULL OR seats_taken <= seats)",
+                        name="not_overbooked"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,9 +239,70 @@ class ShuttleDeparture(db.Model):
         ForeignKey("shuttle_routes.id", ondelete="CASCADE"), index=True
     )
     departs_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    seats: Mapped[int | None] = mapped_column(Integer)
+    seats: Mapped[int | None] = mapped_column(Integer)  # None: capacity not limited/published
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     route: Mapped[ShuttleRoute] = relationship(back_populates="departures")
+
+
+BOOKED, CANCELLED = "booked", "cancelled"
+
+
+class Booking(db.Model):
+    """One seat on one departure for one person."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        # A retried or double-submitted form carries the same key: one booking, never two.
+        UniqueConstraint("user_id", "idempotency_key"),
+        # One live booking per person per departure.
+        Index("uq_bookings_one_live_seat", "user_id", "departure_id", unique=True,
+              sqlite_where=text("status = 'booked'"), postgresql_where=text("status = 'booked'")),
+        CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    departure_id: Mapped[int] = mapped_column(
+        ForeignKey("shuttle_departures.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default=BOOKED)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+    departure: Mapped[ShuttleDeparture] = relationship()
+
+
+class WaitlistEntry(db.Model):
+    """A place in the queue for a full departure; the first in line gets the next free seat."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (UniqueConstraint("user_id", "departure_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    departure_id: Mapped[int] = mapped_column(
+        ForeignKey("shuttle_departures.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class Notice(db.Model):
+    """An in-app message to one user (e.g. "you got a seat from the waitlist")."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Entry(db.Model):

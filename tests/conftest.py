@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from raceapp import clock, create_app
 from raceapp.extensions import db
@@ -181,3 +183,15 @@ def make_organizer(app):
         return accounts.create_organizer(email, "Organizer", PASSWORD, [event.slug],
                                          now=datetime.now(timezone.utc))
     return make
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app on a free loopback port, in a thread of this process (the frozen clock
+    and the test database are shared with the test)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

@@ -82,7 +82,8 @@ def test_every_post_route_requires_a_csrf_token(app, client, auth, okushinano, m
     user = make_user("a@example.com")
     make_entry(user, okushinano, "100k", "5")
     auth.login("a@example.com")
-    values = {"slug": okushinano.slug, "item_id": 1, "code": "100k"}
+    values = {"slug": okushinano.slug, "item_id": 1, "code": "100k", "departure_id": 1,
+              "reference": "ABC-DEF"}
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert len(posts) >= 10
     for rule in posts:

@@ -24,7 +24,7 @@ from jinja2_fragments.flask import render_block, render_blocks
 from raceapp import clock
 from raceapp.extensions import db
 from raceapp.models import Entry
-from raceapp.services import accounts, gear, kit, pace, schedule, timing
+from raceapp.services import accounts, gear, kit, pace, schedule, shuttles, timing
 from raceapp.services.errors import DomainError
 
 bp = Blueprint("kit", __name__)
@@ -100,6 +100,8 @@ def home():
         next_row=next((r for r in rows if r.state == "next"), None),
         phase=timing.race_phase(category, now), start=timing.effective_start(category),
         finish=timing.finish_instant(category), checklist=gear.checklist(entry), now=now,
+        booking=shuttles.next_booking(current_user, clock.real_utcnow()),
+        notices=shuttles.unread_notices(current_user),
     )
 
 

@@ -124,6 +124,7 @@ class ShuttleSection(Model):
     seats: Count | None = None
     reservation: bool = False
     supporters_allowed: bool = False
+    cancel_before: Duration | None = None
     notes: list[Text] = []
     departures: list[DepartureSection] = []
 

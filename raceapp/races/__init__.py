@@ -52,4 +52,7 @@ def import_command(files: tuple[str, ...]) -> None:
         click.echo("nothing imported", err=True)
         sys.exit(1)
     for result in results:
+        for warning in result.warnings:
+            if warning.startswith("warning: "):  # what the import itself found
+                click.echo(f"{result.slug}: {warning}", err=True)
         click.echo(f"{result.slug}: {'created' if result.created else 'updated'}")

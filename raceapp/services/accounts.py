@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from raceapp.database import begin_write, writes
 from raceapp.extensions import db
 from raceapp.models import Category, Entry, Event, LoginSession, OrganizerRole, User
 from raceapp.services.errors import Conflict, DomainError, NotFound
@@ -37,6 +38,7 @@ def validate_password(password: str) -> None:
         raise DomainError(f"A password can be at most {MAX_PASSWORD} characters.")
 
 
+@writes
 def sign_up(email: str, name: str, password: str, *, now: datetime) -> User:
     """Create a runner account; the e-mail must be new."""
     email = normalise_email(email)
@@ -72,7 +74,9 @@ def authenticate(email: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     if HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = HASHER.hash(password)
+        new_hash = HASHER.hash(password)
+        begin_write()
+        user.password_hash = new_hash
         db.session.commit()
     return user
 
@@ -81,6 +85,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@writes
 def start_session(user: User, *, now: datetime, lifetime: timedelta) -> str:
     """Record a new logged-in device and return its token (kept in the signed cookie)."""
     token = secrets.token_urlsafe(32)
@@ -91,6 +96,7 @@ def start_session(user: User, *, now: datetime, lifetime: timedelta) -> str:
     return token
 
 
+@writes
 def end_session(token: str | None) -> None:
     """Forget one device's session: its cookie, even replayed, no longer logs anyone in."""
     if token:
@@ -98,6 +104,7 @@ def end_session(token: str | None) -> None:
         db.session.commit()
 
 
+@writes
 def end_all_sessions(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     db.session.commit()
@@ -143,6 +150,7 @@ def entry_for(user: User, event: Event) -> Entry | None:
     )
 
 
+@writes
 def join_category(user: User, event: Event, category_code: str, bib: str, *,
                   now: datetime) -> Entry:
     """Enter (or switch to) a category of an event with a bib number."""
@@ -168,6 +176,7 @@ def join_category(user: User, event: Event, category_code: str, bib: str, *,
     return entry
 
 
+@writes
 def leave_event(user: User, event: Event) -> None:
     """Withdraw the runner's entry from an event."""
     entry = entry_for(user, event)

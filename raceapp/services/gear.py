@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from raceapp.database import writes
 from raceapp.extensions import db
 from raceapp.models import Entry, GearItem, GearTick, PersonalGearItem
 from raceapp.services.errors import DomainError, NotFound
@@ -57,6 +58,7 @@ def _when(made_at: datetime | None, now: datetime) -> datetime:
     return now if made_at is None or made_at > now else made_at
 
 
+@writes
 def tick(entry: Entry, item_id: int, packed: bool, *, now: datetime,
          made_at: datetime | None = None) -> ChecklistRow:
     """Set one item packed or not; an older tick never overwrites a newer one."""
@@ -82,6 +84,7 @@ def tick(entry: Entry, item_id: int, packed: bool, *, now: datetime,
     return ChecklistRow(item, packed, when)
 
 
+@writes
 def add_personal(entry: Entry, name: str, *, now: datetime) -> PersonalGearItem:
     """Add an item of the runner's own to their checklist."""
     name = " ".join(name.split())
@@ -105,6 +108,7 @@ def _own_personal(entry: Entry, item_id: int) -> PersonalGearItem:
     return item
 
 
+@writes
 def tick_personal(entry: Entry, item_id: int, packed: bool, *, now: datetime,
                   made_at: datetime | None = None) -> PersonalGearItem:
     """Set one of the runner's own items packed or not (latest tick wins)."""
@@ -116,6 +120,7 @@ def tick_personal(entry: Entry, item_id: int, packed: bool, *, now: datetime,
     return item
 
 
+@writes
 def remove_personal(entry: Entry, item_id: int) -> None:
     """Delete one of the runner's own items."""
     db.session.delete(_own_personal(entry, item_id))

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from raceapp.database import write_transaction
 from raceapp.extensions import db
 from raceapp.models import (
+    BOOKED,
+    Booking,
     Category,
     Checkpoint,
     Entry,
@@ -18,7 +20,12 @@ from raceapp.models import (
     ShuttleDeparture,
     ShuttleRoute,
 )
-from raceapp.racefile.loader import NormalizedCategory, NormalizedRace, RaceFileReport
+from raceapp.racefile.loader import (
+    NormalizedCategory,
+    NormalizedRace,
+    RaceFileReport,
+    duration_minutes,
+)
 from raceapp.services.errors import DomainError
 
 
@@ -93,7 +100,7 @@ def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
     result = ImportResult(ev_data.slug, created, list(report.lines()))
     _apply_categories(event, norm, refused, result)
     _apply_schedule(event, norm)
-    _apply_shuttles(event, norm)
+    _apply_shuttles(event, norm, refused, result)
     db.session.flush()
     return result, refused
 
@@ -184,12 +191,23 @@ def _apply_schedule(event: Event, norm: NormalizedRace) -> None:
         ))
 
 
-def _apply_shuttles(event: Event, norm: NormalizedRace) -> None:
+def _booked(departure: ShuttleDeparture) -> int:
+    return db.session.scalar(select(func.count()).select_from(Booking).where(
+        Booking.departure_id == departure.id, Booking.status == BOOKED)) or 0
+
+
+def _apply_shuttles(event: Event, norm: NormalizedRace, refused: list[str],
+                    result: ImportResult) -> None:
     routes = {r.code: r for r in event.shuttle_routes}
     wanted = {r.code for r in norm.race.shuttles}
     for code, route in routes.items():
         if code not in wanted:
-            event.shuttle_routes.remove(route)
+            booked = sum(_booked(d) for d in route.departures)
+            if booked:
+                refused.append(f"shuttle {code!r} is gone from the file but has {booked} "
+                               "booking(s); keep it or cancel them first")
+            else:
+                event.shuttle_routes.remove(route)
     for position, sec in enumerate(norm.race.shuttles):
         route = routes.get(sec.code)
         if route is None:
@@ -201,16 +219,28 @@ def _apply_shuttles(event: Event, norm: NormalizedRace) -> None:
         route.fee = sec.fee
         route.reservation_required = sec.reservation
         route.supporters_allowed = sec.supporters_allowed
+        route.cancel_before_minutes = duration_minutes(sec.cancel_before) if sec.cancel_before else 0
         route.notes = "\n".join(sec.notes) or None
         # Departures will carry bookings: match them by their time.
         deps = {d.departs_at: d for d in route.departures}
         new = dict(norm.departures.get(sec.code, []))
+        zone = norm.zone
         for at, dep in deps.items():
             if at not in new:
-                route.departures.remove(dep)
+                if _booked(dep):
+                    refused.append(f"the {sec.code} departure at {at.astimezone(zone):%a %H:%M} "
+                                   f"is gone from the file but has {_booked(dep)} booking(s)")
+                else:
+                    route.departures.remove(dep)
         for at, seats in new.items():
             dep = deps.get(at)
             if dep is None:
-                route.departures.append(ShuttleDeparture(departs_at=at, seats=seats))
+                route.departures.append(ShuttleDeparture(departs_at=at, seats=seats, seats_taken=0))
+            elif seats is not None and seats < dep.seats_taken:
+                # Bookings are kept: the bus keeps as many seats as are already sold.
+                result.warnings.append(
+                    f"warning: {sec.code} {at.astimezone(zone):%a %H:%M}: the file says {seats} "
+                    f"seats but {dep.seats_taken} are booked; keeping {dep.seats_taken}")
+                dep.seats = dep.seats_taken
             else:
                 dep.seats = seats

@@ -135,6 +135,11 @@ def register_template_helpers(app: Flask) -> None:
         local = in_zone(instant, event)
         return "" if local is None else local.strftime("%a %d %b %Y, %H:%M")
 
+    @app.template_filter("long_day")
+    def long_day(instant: datetime | None, event: Event) -> str:
+        local = in_zone(instant, event)
+        return "" if local is None else local.strftime("%A %d %B")
+
     @app.template_filter("long_date")
     def long_date(value) -> str:
         return "" if value is None else value.strftime("%a %d %b %Y")

@@ -1,0 +1,291 @@
+"""Shuttle buses: timetable, booking that cannot overbook, cancellation, waitlist, manifests.
+
+Capacity rule (pretix's advice: lock late, once, and check inside the transaction): taking a
+seat is one conditional UPDATE, `seats_taken = seats_taken + 1 WHERE seats_taken < seats`, in a
+write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL the UPDATE re-checks its WHERE after
+waiting for a concurrent one). A CHECK constraint on the table refuses overbooking regardless.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from raceapp.database import write_transaction, writes
+from raceapp.extensions import db
+from raceapp.models import (
+    BOOKED,
+    CANCELLED,
+    Booking,
+    Entry,
+    Event,
+    Notice,
+    ShuttleDeparture,
+    ShuttleRoute,
+    User,
+    WaitlistEntry,
+)
+from raceapp.services.errors import Conflict, DomainError, Forbidden, NotFound
+
+# No 0/O or 1/I/L: a driver reads these aloud in the dark.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+IDEMPOTENCY_MAX = 64
+IDEMPOTENCY_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class Full(Conflict):
+    """The departure has no seat left."""
+
+
+class Busy(DomainError):
+    status = 503
+
+
+@dataclass(frozen=True)
+class DepartureView:
+    departure: ShuttleDeparture
+    route: ShuttleRoute
+    seats_left: int | None  # None: capacity not limited
+    state: str  # "open", "full" or "departed"
+    my_booking: Booking | None
+    on_waitlist: bool
+
+
+def new_reference() -> str:
+    raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{raw[:3]}-{raw[3:]}"
+
+
+def seats_left(departure: ShuttleDeparture) -> int | None:
+    return None if departure.seats is None else max(0, departure.seats - departure.seats_taken)
+
+
+def state_of(departure: ShuttleDeparture, now: datetime) -> str:
+    if departure.departs_at <= now:
+        return "departed"
+    left = seats_left(departure)
+    return "full" if left == 0 else "open"
+
+
+def timetable(event: Event, user: User | None, now: datetime) -> list[DepartureView]:
+    """Every departure of the event in time order, with seats left and the user's own state."""
+    mine: dict[int, Booking] = {}
+    waiting: set[int] = set()
+    if user is not None and getattr(user, "is_authenticated", False):
+        mine = {b.departure_id: b for b in db.session.scalars(
+            select(Booking).where(Booking.user_id == user.id, Booking.status == BOOKED))}
+        waiting = set(db.session.scalars(
+            select(WaitlistEntry.departure_id).where(WaitlistEntry.user_id == user.id)))
+    rows = [DepartureView(d, r, seats_left(d), state_of(d, now), mine.get(d.id), d.id in waiting)
+            for r in event.shuttle_routes for d in r.departures]
+    return sorted(rows, key=lambda v: (v.departure.departs_at, v.route.position))
+
+
+def _departure_for(departure_id: int) -> ShuttleDeparture:
+    departure = db.session.get(ShuttleDeparture, departure_id)
+    if departure is None:
+        raise NotFound("There is no such departure.")
+    return departure
+
+
+def may_ride(user: User, route: ShuttleRoute) -> None:
+    """Runners of the event ride; supporters only where the race file allows them."""
+    entered = db.session.scalar(select(Entry.id).where(
+        Entry.user_id == user.id, Entry.event_id == route.event_id))
+    if entered is None and not route.supporters_allowed:
+        raise Forbidden("This bus is for runners of the race: join your category first.")
+
+
+def _valid_key(key: str | None) -> str | None:
+    if key is None or key == "":
+        return None
+    if len(key) > IDEMPOTENCY_MAX or not IDEMPOTENCY_RE.fullmatch(key):
+        raise DomainError("The form is damaged: reload the page and try again.")
+    return key
+
+
+def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str | None) -> Booking:
+    """Take one seat on a departure; the same idempotency key always returns the same booking."""
+    key = _valid_key(idempotency_key)
+    if key:
+        existing = db.session.scalar(select(Booking).where(
+            Booking.user_id == user.id, Booking.idempotency_key == key))
+        if existing is not None:
+            return existing
+    departure = _departure_for(departure_id)
+    may_ride(user, departure.route)
+    if departure.departs_at <= now:
+        raise Conflict("This bus has already left.")
+    try:
+        with write_transaction():
+            live = db.session.scalar(select(Booking).where(
+                Booking.user_id == user.id, Booking.departure_id == departure.id,
+                Booking.status == BOOKED))
+            if live is not None:
+                return live  # booked already, e.g. from another tab
+            taken = db.session.execute(
+                update(ShuttleDeparture)
+                .where(ShuttleDeparture.id == departure.id,
+                       (ShuttleDeparture.seats.is_(None))
+                       | (ShuttleDeparture.seats_taken < ShuttleDeparture.seats))
+                .values(seats_taken=ShuttleDeparture.seats_taken + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                raise Full("This bus is full. You can join the waitlist.")
+            booking = Booking(reference=new_reference(), user_id=user.id,
+                              departure_id=departure.id, status=BOOKED,
+                              idempotency_key=key, created_at=now)
+            db.session.add(booking)
+            db.session.flush()
+            db.session.execute(
+                WaitlistEntry.__table__.delete().where(WaitlistEntry.user_id == user.id,
+                                                       WaitlistEntry.departure_id == departure.id))
+    except IntegrityError:
+        # A concurrent request with the same key (or for the same seat) won: return its booking.
+        db.session.rollback()
+        same = (Booking.idempotency_key == key) if key else (
+            (Booking.departure_id == departure_id) & (Booking.status == BOOKED))
+        existing = db.session.scalar(select(Booking).where(Booking.user_id == user.id, same))
+        if existing is None:
+            raise Conflict("That did not go through; try again.") from None
+        return existing
+    except OperationalError:
+        db.session.rollback()
+        raise Busy("The booking system is busy. Try again in a moment.") from None
+    db.session.refresh(booking)
+    return booking
+
+
+def booking_for(user: User, reference: str) -> Booking:
+    """The user's own booking with this reference; anyone else's is "not found"."""
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
+    if booking is None or booking.user_id != user.id:
+        raise NotFound("There is no such ticket.")
+    return booking
+
+
+def cancel_deadline(booking: Booking) -> datetime:
+    departure = booking.departure
+    return departure.departs_at - timedelta(minutes=departure.route.cancel_before_minutes or 0)
+
+
+def cancel(user: User, reference: str, *, now: datetime) -> Booking:
+    """Give the seat back; the first runner on the waitlist gets it at once."""
+    booking = booking_for(user, reference)
+    if booking.status != BOOKED:
+        return booking  # cancelling twice changes nothing
+    if now >= cancel_deadline(booking):
+        raise Conflict("It is too late to cancel this seat.")
+    try:
+        with write_transaction():
+            changed = db.session.execute(
+                update(Booking).where(Booking.id == booking.id, Booking.status == BOOKED)
+                .values(status=CANCELLED, cancelled_at=now)
+                .execution_options(synchronize_session=False)).rowcount
+            if changed == 1:
+                _give_seat_to_waitlist_or_free_it(booking.departure_id, now)
+    except OperationalError:
+        db.session.rollback()
+        raise Busy("The booking system is busy. Try again in a moment.") from None
+    db.session.refresh(booking)
+    return booking
+
+
+def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
+    departure = db.session.get(ShuttleDeparture, departure_id)
+    while True:
+        first = db.session.scalar(
+            select(WaitlistEntry).where(WaitlistEntry.departure_id == departure_id)
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id).limit(1)
+            .with_for_update(skip_locked=True))
+        if first is None:
+            break
+        db.session.delete(first)
+        already = db.session.scalar(select(Booking.id).where(
+            Booking.user_id == first.user_id, Booking.departure_id == departure_id,
+            Booking.status == BOOKED))
+        if already is not None:
+            continue
+        booking = Booking(reference=new_reference(), user_id=first.user_id,
+                          departure_id=departure_id, status=BOOKED, created_at=now)
+        db.session.add(booking)
+        db.session.flush()
+        local = departure.departs_at.astimezone(_zone(departure))
+        db.session.add(Notice(
+            user_id=first.user_id, created_at=now,
+            text=f"A seat freed up: you are booked on the {departure.route.origin} → "
+                 f"{departure.route.destination} bus, {local:%a %H:%M}. Ticket {booking.reference}.",
+            link=f"/shuttles/tickets/{booking.reference}"))
+        return  # the seat went to the waitlist: seats_taken stays as it is
+    db.session.execute(
+        update(ShuttleDeparture).where(ShuttleDeparture.id == departure_id,
+                                       ShuttleDeparture.seats_taken > 0)
+        .values(seats_taken=ShuttleDeparture.seats_taken - 1)
+        .execution_options(synchronize_session=False))
+
+
+def _zone(departure: ShuttleDeparture):
+    from raceapp.services.timing import zone_of
+    return zone_of(departure.route.event)
+
+
+@writes
+def join_waitlist(user: User, departure_id: int, *, now: datetime) -> WaitlistEntry:
+    """Queue for a full departure."""
+    departure = _departure_for(departure_id)
+    may_ride(user, departure.route)
+    if departure.departs_at <= now:
+        raise Conflict("This bus has already left.")
+    if seats_left(departure) != 0:
+        raise Conflict("This bus still has seats: book one.")
+    existing = db.session.scalar(select(WaitlistEntry).where(
+        WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id))
+    if existing is not None:
+        return existing
+    entry = WaitlistEntry(user_id=user.id, departure_id=departure_id, created_at=now)
+    db.session.add(entry)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        entry = db.session.scalar(select(WaitlistEntry).where(
+            WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id))
+    return entry
+
+
+@writes
+def leave_waitlist(user: User, departure_id: int) -> None:
+    """Leave the queue of a departure."""
+    db.session.execute(WaitlistEntry.__table__.delete().where(
+        WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id))
+    db.session.commit()
+
+
+def next_booking(user: User, now: datetime) -> Booking | None:
+    """The user's next live booking that has not left yet."""
+    return db.session.scalar(
+        select(Booking).join(ShuttleDeparture)
+        .where(Booking.user_id == user.id, Booking.status == BOOKED,
+               ShuttleDeparture.departs_at > now)
+        .order_by(ShuttleDeparture.departs_at).limit(1))
+
+
+def manifest(departure: ShuttleDeparture) -> list[tuple[Booking, Entry | None]]:
+    """Booked passengers of a departure, with their bib when they are runners."""
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.departure_id == departure.id, Booking.status == BOOKED)
+        .order_by(Booking.created_at, Booking.id)).all()
+    entries = {e.user_id: e for e in db.session.scalars(select(Entry).where(
+        Entry.event_id == departure.route.event_id,
+        Entry.user_id.in_([b.user_id for b in bookings])))}
+    return [(b, entries.get(b.user_id)) for b in bookings]
+
+
+def unread_notices(user: User) -> list[Notice]:
+    return list(db.session.scalars(select(Notice).where(
+        Notice.user_id == user.id, Notice.read_at.is_(None)).order_by(Notice.created_at.desc())))

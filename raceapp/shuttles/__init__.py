@@ -1,0 +1,185 @@
+"""Shuttle buses: timetable with live seats, booking, tickets with QR codes, waitlist, manifests."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+
+import segno
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
+from markupsafe import Markup
+from sqlalchemy import select
+
+from raceapp import clock
+from raceapp.events import get_event_or_404
+from raceapp.extensions import db
+from raceapp.models import Booking, ShuttleDeparture
+from raceapp.services import accounts, shuttles, timing
+from raceapp.services.errors import DomainError
+
+bp = Blueprint("shuttles", __name__)
+
+
+def _timetable_context(event, message: str | None = None) -> dict:
+    now = clock.utcnow()
+    return dict(event=event, rows=shuttles.timetable(event, current_user, now), now=now,
+                message=message, idempotency_key=secrets.token_urlsafe(16))
+
+
+@bp.get("/events/<slug>/shuttles")
+def timetable(slug: str):
+    """Departures by day and direction with seats left; polled by htmx to stay current."""
+    event = get_event_or_404(slug)
+    context = _timetable_context(event)
+    if request.headers.get("HX-Request") == "true":
+        response = Response(render_block("shuttles/timetable.html", "departures", **context))
+    else:
+        response = Response(render_template("shuttles/timetable.html", **context))
+    response.vary.add("HX-Request")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.post("/shuttles/departures/<int:departure_id>/book")
+@login_required
+def book(departure_id: int):
+    """Book one seat; a repeated submit of the same form returns the same booking."""
+    try:
+        booking = shuttles.book(current_user, departure_id, now=clock.real_utcnow(),
+                                idempotency_key=request.form.get("idempotency_key"))
+    except DomainError as exc:
+        departure = db.session.get(ShuttleDeparture, departure_id)
+        if departure is None:
+            raise
+        return render_template("shuttles/timetable.html",
+                               **_timetable_context(departure.route.event, exc.message)), exc.status
+    return redirect(url_for("shuttles.ticket", reference=booking.reference), code=303)
+
+
+@bp.post("/shuttles/tickets/<reference>/cancel")
+@login_required
+def cancel(reference: str):
+    """Give a seat back (until the route's cancellation cut-off)."""
+    booking = shuttles.booking_for(current_user, reference)
+    try:
+        shuttles.cancel(current_user, reference, now=clock.real_utcnow())
+    except DomainError as exc:
+        return render_template("shuttles/ticket.html", **_ticket_context(booking),
+                               message=exc.message), exc.status
+    flash(f"Seat {reference} cancelled.")
+    return redirect(url_for("shuttles.timetable", slug=booking.departure.route.event.slug),
+                    code=303)
+
+
+@bp.post("/shuttles/departures/<int:departure_id>/waitlist")
+@login_required
+def join_waitlist(departure_id: int):
+    """Queue for a full bus."""
+    try:
+        shuttles.join_waitlist(current_user, departure_id, now=clock.real_utcnow())
+    except DomainError as exc:
+        departure = db.session.get(ShuttleDeparture, departure_id)
+        if departure is None:
+            raise
+        return render_template("shuttles/timetable.html",
+                               **_timetable_context(departure.route.event, exc.message)), exc.status
+    departure = db.session.get(ShuttleDeparture, departure_id)
+    flash("You are on the waitlist. If a seat frees up, it is yours and you will be told.")
+    return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
+
+
+@bp.post("/shuttles/departures/<int:departure_id>/waitlist/leave")
+@login_required
+def leave_waitlist(departure_id: int):
+    """Leave the queue of a bus."""
+    departure = db.session.get(ShuttleDeparture, departure_id) or abort(404)
+    shuttles.leave_waitlist(current_user, departure_id)
+    flash("You left the waitlist.")
+    return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
+
+
+def _qr_svg(data: str) -> Markup:
+    # segno writes a self-contained SVG; no external request, so it shows offline.
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False,
+                                     svgns=True, title="Ticket QR code", dark="#111827")
+    return Markup(buffer.getvalue().decode())
+
+
+def _ticket_context(booking: Booking) -> dict:
+    departure = booking.departure
+    check_url = url_for("shuttles.check", reference=booking.reference, _external=True)
+    return dict(booking=booking, departure=departure, route=departure.route,
+                event=departure.route.event, qr=_qr_svg(check_url),
+                deadline=shuttles.cancel_deadline(booking), now=clock.real_utcnow())
+
+
+@bp.get("/shuttles/tickets/<reference>")
+@login_required
+def ticket(reference: str):
+    """The runner's ticket: reference and QR code; made to be kept for offline use."""
+    booking = shuttles.booking_for(current_user, reference)
+    response = Response(render_template("shuttles/ticket.html", **_ticket_context(booking)))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/shuttles/check/<reference>")
+@login_required
+def check(reference: str):
+    """What the driver sees after scanning a ticket: valid or not (organizers only)."""
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
+    if booking is None:
+        abort(404)
+    event = booking.departure.route.event
+    if not accounts.is_organizer(current_user, event):
+        abort(403)
+    entry = accounts.entry_for(booking.user, event)
+    return render_template("shuttles/check.html", booking=booking, entry=entry, event=event,
+                           departure=booking.departure, route=booking.departure.route)
+
+
+def _organized_departure(departure_id: int) -> ShuttleDeparture:
+    departure = db.session.get(ShuttleDeparture, departure_id)
+    if departure is None:
+        abort(404)
+    if not accounts.is_organizer(current_user, departure.route.event):
+        abort(403)
+    return departure
+
+
+@bp.get("/organizer/departures/<int:departure_id>/manifest")
+@login_required
+def manifest(departure_id: int):
+    """Who is on this bus (organizers of the event only)."""
+    departure = _organized_departure(departure_id)
+    return render_template("shuttles/manifest.html", departure=departure, route=departure.route,
+                           event=departure.route.event, rows=shuttles.manifest(departure))
+
+
+def _csv_cell(value: str | None) -> str:
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/organizer/departures/<int:departure_id>/manifest.csv")
+@login_required
+def manifest_csv(departure_id: int):
+    """The manifest as CSV, for printing or a spreadsheet."""
+    departure = _organized_departure(departure_id)
+    event = departure.route.event
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["reference", "name", "bib", "category", "booked_at_utc"])
+    for booking, entry in shuttles.manifest(departure):
+        writer.writerow([_csv_cell(booking.reference), _csv_cell(booking.user.name),
+                         _csv_cell(entry.bib if entry else ""),
+                         _csv_cell(entry.category.name if entry else "supporter"),
+                         booking.created_at.strftime("%Y-%m-%d %H:%M:%S")])
+    local = departure.departs_at.astimezone(timing.zone_of(event))
+    name = f"{event.slug}-{departure.route.code}-{local:%Y%m%d-%H%M}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
