@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install setup run test screenshots clean
+.PHONY: install setup run test screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: install
 screenshots: install
 	bash scripts/ensure-chromium.sh
 	env -u TEST_DATABASE_URL RACEAPP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py
+
+# Benchmarks (not tests): figures go in docs/benchmarks.md.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+bench: install
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/booking_race.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
