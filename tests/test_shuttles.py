@@ -82,7 +82,8 @@ def test_book_shows_a_ticket_with_qr(client, auth, bus_event, runner_factory):
     html = client.get(f"/shuttles/tickets/{booking.reference}").get_data(as_text=True)
     assert booking.reference in html and "<svg" in html and "Sat 20 Jun 2026, 05:00" in html
     assert "1 seat left" in client.get("/events/bus-test/shuttles").get_data(as_text=True)
-    assert booking.reference in client.get("/me").get_data(as_text=True)  # on the kit home
+    home = client.get("/me").get_data(as_text=True)
+    assert booking.reference in home and "<svg" in home  # the ticket is on the kit home too
 
 
 def test_double_submit_with_the_same_key_books_once(client, auth, bus_event, runner_factory):
@@ -231,6 +232,8 @@ def test_organizer_manifest_and_csv(client, auth, bus_event, runner_factory, mak
     auth.logout()
     make_organizer(bus_event)
     auth.login("organizer@example.com")
+    desk = client.get("/organizer/").get_data(as_text=True)
+    assert f"/organizer/departures/{dep.id}/manifest" in desk and "1 booked of 2" in desk
     html = client.get(f"/organizer/departures/{dep.id}/manifest").get_data(as_text=True)
     assert ref in html and "1 booked of 2 seats" in html
     response = client.get(f"/organizer/departures/{dep.id}/manifest.csv")

@@ -26,6 +26,7 @@ from raceapp.extensions import db
 from raceapp.models import Entry
 from raceapp.services import accounts, gear, kit, pace, schedule, shuttles, timing
 from raceapp.services.errors import DomainError
+from raceapp.shuttles import ticket_qr
 
 bp = Blueprint("kit", __name__)
 
@@ -95,12 +96,13 @@ def home():
     now = clock.utcnow()
     category = entry.category
     rows = timing.cutoff_table(category, now)
+    booking = shuttles.next_booking(current_user, clock.real_utcnow())
     return render_template(
-        "kit/home.html", entry=entry, event=entry.event, category=category,
+        "kit/home.html", ticket_qr=ticket_qr(booking) if booking else None, entry=entry, event=entry.event, category=category,
         next_row=next((r for r in rows if r.state == "next"), None),
         phase=timing.race_phase(category, now), start=timing.effective_start(category),
         finish=timing.finish_instant(category), checklist=gear.checklist(entry), now=now,
-        booking=shuttles.next_booking(current_user, clock.real_utcnow()),
+        booking=booking,
         notices=shuttles.unread_notices(current_user),
     )
 

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from raceapp import clock
 from raceapp.extensions import db
 from raceapp.models import Event, OrganizerRole
 from raceapp.services import accounts
@@ -22,4 +23,4 @@ def dashboard():
         select(Event).join(OrganizerRole, OrganizerRole.event_id == Event.id)
         .where(OrganizerRole.user_id == current_user.id).order_by(Event.start_date)
     ).all()
-    return render_template("organizer/dashboard.html", events=events)
+    return render_template("organizer/dashboard.html", events=events, now=clock.utcnow())

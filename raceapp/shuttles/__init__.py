@@ -108,11 +108,15 @@ def _qr_svg(data: str) -> Markup:
     return Markup(buffer.getvalue().decode())
 
 
+def ticket_qr(booking: Booking) -> Markup:
+    """The ticket's QR code: the address of the driver's check page for this booking."""
+    return _qr_svg(url_for("shuttles.check", reference=booking.reference, _external=True))
+
+
 def _ticket_context(booking: Booking) -> dict:
     departure = booking.departure
-    check_url = url_for("shuttles.check", reference=booking.reference, _external=True)
     return dict(booking=booking, departure=departure, route=departure.route,
-                event=departure.route.event, qr=_qr_svg(check_url),
+                event=departure.route.event, qr=ticket_qr(booking),
                 deadline=shuttles.cancel_deadline(booking), now=clock.real_utcnow())
 
 
