@@ -50,12 +50,17 @@ def book(departure_id: int):
         booking = shuttles.book(current_user, departure_id, now=clock.real_utcnow(),
                                 idempotency_key=request.form.get("idempotency_key"))
     except DomainError as exc:
-        departure = db.session.get(ShuttleDeparture, departure_id)
-        if departure is None:
-            raise
-        return render_template("shuttles/timetable.html",
-                               **_timetable_context(departure.route.event, exc.message)), exc.status
+        return _timetable_with_error(departure_id, exc)
     return redirect(url_for("shuttles.ticket", reference=booking.reference), code=303)
+
+
+def _timetable_with_error(departure_id: int, exc: DomainError):
+    """The departure's timetable again, with what went wrong above it."""
+    departure = db.session.get(ShuttleDeparture, departure_id)
+    if departure is None:
+        raise exc
+    return render_template("shuttles/timetable.html",
+                           **_timetable_context(departure.route.event, exc.message)), exc.status
 
 
 @bp.post("/shuttles/tickets/<reference>/cancel")
@@ -80,11 +85,7 @@ def join_waitlist(departure_id: int):
     try:
         shuttles.join_waitlist(current_user, departure_id, now=clock.real_utcnow())
     except DomainError as exc:
-        departure = db.session.get(ShuttleDeparture, departure_id)
-        if departure is None:
-            raise
-        return render_template("shuttles/timetable.html",
-                               **_timetable_context(departure.route.event, exc.message)), exc.status
+        return _timetable_with_error(departure_id, exc)
     departure = db.session.get(ShuttleDeparture, departure_id)
     flash("You are on the waitlist. If a seat frees up, it is yours and you will be told.")
     return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
