@@ -7,8 +7,10 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from raceapp.extensions import db
+from raceapp.services.errors import Busy
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -78,6 +80,9 @@ def write_transaction() -> Iterator[None]:
     try:
         yield
         session.commit()
+    except OperationalError:
+        session.rollback()
+        raise Busy("The system is busy. Try again in a moment.") from None
     except BaseException:
         session.rollback()
         raise

@@ -34,7 +34,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        return render_error(exc.status, exc.message)
+        body, status = render_error(exc.status, exc.message)
+        return (body, status, {"Retry-After": "2"}) if status == 503 else (body, status)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

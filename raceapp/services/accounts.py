@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -131,8 +131,15 @@ def is_organizer(user, event: Event | None = None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
+def organizes_any(user) -> bool:
+    """Whether the user organizes some event; asked by every page, so answered once a request."""
+    if "organizes_any" not in g:
+        g.organizes_any = is_organizer(user)
+    return g.organizes_any
+
+
 def may_preview(user) -> bool:
-    return bool(current_app.config.get("PREVIEW_FOR_ALL")) or is_organizer(user)
+    return bool(current_app.config.get("PREVIEW_FOR_ALL")) or organizes_any(user)
 
 
 def current_entry(user) -> Entry | None:

@@ -22,3 +22,9 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class Busy(DomainError):
+    """The database stayed locked longer than the busy timeout: nothing was written."""
+
+    status = 503

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import write_transaction, writes
 from raceapp.extensions import db
@@ -30,6 +30,7 @@ from raceapp.models import (
     WaitlistEntry,
 )
 from raceapp.services.errors import Conflict, DomainError, Forbidden, NotFound
+from raceapp.services.timing import zone_of
 
 # No 0/O or 1/I/L: a driver reads these aloud in the dark.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -39,10 +40,6 @@ IDEMPOTENCY_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 class Full(Conflict):
     """The departure has no seat left."""
-
-
-class Busy(DomainError):
-    status = 503
 
 
 @dataclass(frozen=True)
@@ -154,9 +151,6 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
         if existing is None:
             raise Conflict("That did not go through; try again.") from None
         return existing
-    except OperationalError:
-        db.session.rollback()
-        raise Busy("The booking system is busy. Try again in a moment.") from None
     db.session.refresh(booking)
     return booking
 
@@ -181,17 +175,13 @@ def cancel(user: User, reference: str, *, now: datetime) -> Booking:
         return booking  # cancelling twice changes nothing
     if now >= cancel_deadline(booking):
         raise Conflict("It is too late to cancel this seat.")
-    try:
-        with write_transaction():
-            changed = db.session.execute(
-                update(Booking).where(Booking.id == booking.id, Booking.status == BOOKED)
-                .values(status=CANCELLED, cancelled_at=now)
-                .execution_options(synchronize_session=False)).rowcount
-            if changed == 1:
-                _give_seat_to_waitlist_or_free_it(booking.departure_id, now)
-    except OperationalError:
-        db.session.rollback()
-        raise Busy("The booking system is busy. Try again in a moment.") from None
+    with write_transaction():
+        changed = db.session.execute(
+            update(Booking).where(Booking.id == booking.id, Booking.status == BOOKED)
+            .values(status=CANCELLED, cancelled_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed == 1:
+            _give_seat_to_waitlist_or_free_it(booking.departure_id, now)
     db.session.refresh(booking)
     return booking
 
@@ -215,7 +205,7 @@ def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
                           departure_id=departure_id, status=BOOKED, created_at=now)
         db.session.add(booking)
         db.session.flush()
-        local = departure.departs_at.astimezone(_zone(departure))
+        local = departure.departs_at.astimezone(zone_of(departure.route.event))
         db.session.add(Notice(
             user_id=first.user_id, created_at=now,
             text=f"A seat freed up: you are booked on the {departure.route.origin} → "
@@ -227,11 +217,6 @@ def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
                                        ShuttleDeparture.seats_taken > 0)
         .values(seats_taken=ShuttleDeparture.seats_taken - 1)
         .execution_options(synchronize_session=False))
-
-
-def _zone(departure: ShuttleDeparture):
-    from raceapp.services.timing import zone_of
-    return zone_of(departure.route.event)
 
 
 @writes

@@ -179,5 +179,5 @@ def register_template_helpers(app: Flask) -> None:
             preview = preview.astimezone(zone)
         return {"now": clock.utcnow(), "preview_as_of": preview,
                 "may_preview": accounts.may_preview(current_user),
-                "is_organizer_user": accounts.is_organizer(current_user),
+                "is_organizer_user": accounts.organizes_any(current_user),
                 "app_name": current_app.config.get("APP_NAME", "raceapp")}
