@@ -43,12 +43,28 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from raceapp import auth, demo, errors, events, kit, organizer, races, runners, shuttles, web
+    from raceapp import (
+        alerts,
+        auth,
+        demo,
+        errors,
+        events,
+        kit,
+        organizer,
+        push,
+        races,
+        runners,
+        shuttles,
+        web,
+    )
 
-    for module in (web, auth, events, runners, kit, shuttles, organizer, races, demo):
+    for module in (web, auth, events, runners, kit, shuttles, alerts, push, organizer, races,
+                   demo):
         app.register_blueprint(module.bp)
     errors.register(app)
     web.register_template_helpers(app)
+    # The delivery thread starts with the first request, so CLI commands never start one.
+    app.before_request(lambda: push.worker.start_inline(app) and None)
     return app
 
 

@@ -48,6 +48,33 @@ class Config:
 
     RACES_DIR = os.environ.get("RACES_DIR", "races")
 
+    # Web Push. The VAPID private key (PEM) comes from the environment or a file, never from
+    # the repository: `flask push vapid-keys` makes one. Without it, alerts are in-app only.
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY")
+    VAPID_PRIVATE_KEY_FILE = os.environ.get("VAPID_PRIVATE_KEY_FILE")
+    # Push services write here when something is wrong with our messages (the JWT "sub").
+    VAPID_CONTACT_EMAIL = os.environ.get("VAPID_CONTACT_EMAIL", "alerts@raceapp.example")
+    # Endpoints must be https on one of these hosts ("*." also admits subdomains), so a client
+    # can never make the server call an internal address.
+    PUSH_ALLOWED_HOSTS = tuple(filter(None, os.environ.get("PUSH_ALLOWED_HOSTS", ",".join((
+        "fcm.googleapis.com", "android.googleapis.com",           # Chrome, Android
+        "updates.push.services.mozilla.com", "*.push.services.mozilla.com",  # Firefox
+        "web.push.apple.com", "*.push.apple.com",                 # Safari
+        "*.notify.windows.com",                                   # Edge
+    ))).split(",")))
+    # Exact origins (scheme://host:port) allowed besides: a self-hosted push service, or tests.
+    PUSH_EXTRA_ORIGINS = tuple(filter(None, os.environ.get("PUSH_EXTRA_ORIGINS", "").split(",")))
+    # "inline": a delivery thread in each app process (single machine); "off": run
+    # `flask push worker` processes instead.
+    PUSH_WORKER = os.environ.get("PUSH_WORKER", "inline")
+    PUSH_CONCURRENCY = int(os.environ.get("PUSH_CONCURRENCY", "256"))
+    PUSH_PER_ORIGIN = int(os.environ.get("PUSH_PER_ORIGIN", "128"))
+    PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
+    PUSH_BATCH = int(os.environ.get("PUSH_BATCH", "500"))
+    PUSH_LEASE_SECONDS = int(os.environ.get("PUSH_LEASE_SECONDS", "120"))
+    PUSH_POLL_SECONDS = float(os.environ.get("PUSH_POLL_SECONDS", "1"))
+    PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "8"))
+
 
 class DevelopmentConfig(Config):
     DEBUG = True
@@ -65,6 +92,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     RATELIMIT_ENABLED = False
     PREVIEW_FOR_ALL = False
+    PUSH_WORKER = "off"  # tests run the worker themselves
 
 
 CONFIGS = {

@@ -363,3 +363,102 @@ class OrganizerRole(db.Model):
 
     user: Mapped[User] = relationship(back_populates="organizer_roles")
     event: Mapped[Event] = relationship()
+
+
+ALERT_KINDS = ("info", "rule_change", "course_change", "weather", "start_delay", "cancellation")
+
+
+class Alert(db.Model):
+    """An organizer's announcement to every runner of an event, or of one category."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('info', 'rule_change', 'course_change', 'weather', "
+                        "'start_delay', 'cancellation')", name="kind"),
+        Index("ix_alerts_event_created", "event_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    # None: the whole event.
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    # For a start delay: the delay from the published start it announces.
+    delay_minutes: Mapped[int | None] = mapped_column(Integer)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Runners it was for when posted (entries in scope), and the devices it was queued to.
+    audience_count: Mapped[int] = mapped_column(Integer, default=0)
+    device_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event] = relationship()
+    category: Mapped[Category | None] = relationship()
+    author: Mapped[User | None] = relationship()
+
+
+class AlertRead(db.Model):
+    """One runner has read one alert."""
+
+    __tablename__ = "alert_reads"
+    __table_args__ = (UniqueConstraint("alert_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class PushSubscription(db.Model):
+    """A browser's push subscription: one per device, tied to the login session that made it,
+    so logging out of that device removes it."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    login_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(40))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+DELIVERY_STATUSES = ("pending", "sent", "failed", "gone")
+
+
+class Delivery(db.Model):
+    """One alert to one device: the durable outbox a push worker drains."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "subscription_id"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'gone')", name="status"),
+        # Workers look for due pending rows only; the index stays as small as the backlog.
+        Index("ix_push_deliveries_due", "next_attempt_at",
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    # Kept when the subscription is removed (logout, 404/410), so the figures stay.
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_subscriptions.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A worker owns a claimed row until then; after that another worker may take it over.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

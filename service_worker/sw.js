@@ -1,4 +1,4 @@
-/* raceapp service worker: a versioned app shell and an offline page.
+/* raceapp service worker: a versioned app shell, an offline page, and push alerts.
    Served from the site root (/sw.js) so its scope covers every page. The offline race kit
    (cached pages, queued ticks, push) builds on this. */
 const VERSION = "v1";
@@ -29,4 +29,45 @@ self.addEventListener("fetch", (event) => {
   if (SHELL.includes(new URL(request.url).pathname)) {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
   }
+});
+
+/* Push: show the alert even when the app is closed. The payload is the JSON the server
+   encrypts for this device (raceapp/push/message.py). */
+self.addEventListener("push", (event) => {
+  let alert = {};
+  try {
+    alert = event.data ? event.data.json() : {};
+  } catch (error) {
+    alert = { title: "Race alert", body: event.data ? event.data.text() : "" };
+  }
+  const urgent = ["cancellation", "course_change", "start_delay"].includes(alert.kind);
+  const lines = [alert.event, alert.body].filter(Boolean);
+  event.waitUntil(self.registration.showNotification(alert.title || "Race alert", {
+    body: lines.join("\n"),
+    // The same alert sent twice replaces itself instead of stacking.
+    tag: alert.tag || (alert.id ? `alert-${alert.id}` : undefined),
+    renotify: urgent,
+    requireInteraction: urgent,
+    timestamp: alert.at ? Date.parse(alert.at) : Date.now(),
+    data: { url: alert.url || "/me/alerts", id: alert.id },
+  }));
+});
+
+/* A tap on the notification focuses an open app window on the alert, or opens one. */
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/me/alerts",
+                         self.location.origin);
+  // Only ever open our own pages.
+  const url = target.origin === self.location.origin ? target.href : `${self.location.origin}/me/alerts`;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    for (const client of windows) {
+      if (new URL(client.url).origin !== self.location.origin) continue;
+      const focused = "focus" in client ? await client.focus() : client;
+      if (client.url !== url && "navigate" in client) return client.navigate(url);
+      return focused;
+    }
+    return self.clients.openWindow(url);
+  })());
 });

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from raceapp import clock, create_app
 from raceapp.extensions import db
+from raceapp.push.vapid import generate_private_key_pem
 from raceapp.models import Event, User
 from raceapp.racefile import check_file
 from raceapp.services import accounts
@@ -71,10 +72,17 @@ def _end_test_transaction() -> None:
         db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def vapid_pem() -> str:
+    """The test run's VAPID private key (made here, as `flask push vapid-keys` would)."""
+    return generate_private_key_pem().decode()
+
+
 @pytest.fixture
-def app(database_url, _schema, tmp_path):
+def app(database_url, _schema, tmp_path, vapid_pem):
     """An application bound to the test database; every row is removed afterwards."""
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url,
+                     VAPID_PRIVATE_KEY=vapid_pem)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -195,3 +203,48 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def push_service(app):
+    """A local push service the app is allowed to call (see tests/push_service.py)."""
+    from tests.push_service import PushService
+
+    service = PushService().start()
+    app.config["PUSH_EXTRA_ORIGINS"] = (service.origin,)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def make_runners(app, make_user):
+    """Factory: n runners in a category, each with `devices` push subscriptions on `service`.
+
+    Accounts share one password hash, so hundreds take no time to make."""
+    from raceapp.models import Entry, PushSubscription
+
+    password_hash = accounts.HASHER.hash(PASSWORD)
+    counter = iter(range(1, 1_000_000))
+
+    def make(event: Event, code: str, n: int, service=None, devices: int = 1) -> list[User]:
+        now = datetime.now(timezone.utc)
+        category = next(c for c in event.categories if c.code == code)
+        users = []
+        for _ in range(n):
+            i = next(counter)
+            user = User(email=f"bulk{i}@example.com", name=f"Runner {i}",
+                        password_hash=password_hash, created_at=now)
+            db.session.add(user)
+            users.append(user)
+        db.session.flush()
+        for user in users:
+            db.session.add(Entry(user_id=user.id, event_id=event.id, category_id=category.id,
+                                 bib=f"B{user.id}", created_at=now))
+            for _ in range(devices if service else 0):
+                sub = service.new_subscription()
+                db.session.add(PushSubscription(
+                    user_id=user.id, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                    auth=sub["keys"]["auth"], created_at=now, last_seen_at=now))
+        db.session.commit()
+        return users
+    return make

@@ -83,11 +83,12 @@ def test_every_post_route_requires_a_csrf_token(app, client, auth, okushinano, m
     make_entry(user, okushinano, "100k", "5")
     auth.login("a@example.com")
     values = {"slug": okushinano.slug, "item_id": 1, "code": "100k", "departure_id": 1,
-              "reference": "ABC-DEF"}
-    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
-    assert len(posts) >= 10
-    for rule in posts:
+              "reference": "ABC-DEF", "alert_id": 1}
+    changes = [(r, m) for r in app.url_map.iter_rules() for m in ("POST", "PUT", "PATCH", "DELETE")
+               if m in r.methods]
+    assert len(changes) >= 10
+    for rule, method in changes:
         url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
-        response = client.post(url, data={"packed": "1", "name": "x"})
-        assert response.status_code == 400, url
+        response = client.open(url, method=method, data={"packed": "1", "name": "x"})
+        assert response.status_code == 400, (method, url)
         assert "expired" in response.get_data(as_text=True), url

@@ -24,7 +24,7 @@ from jinja2_fragments.flask import render_block, render_blocks
 from raceapp import clock
 from raceapp.extensions import db
 from raceapp.models import Entry
-from raceapp.services import accounts, gear, kit, pace, schedule, shuttles, timing
+from raceapp.services import accounts, alerts, gear, kit, pace, schedule, shuttles, timing
 from raceapp.services.errors import DomainError
 from raceapp.shuttles import ticket_qr
 
@@ -97,6 +97,7 @@ def home():
     category = entry.category
     rows = timing.cutoff_table(category, now)
     booking = shuttles.next_booking(current_user, clock.real_utcnow())
+    unread_count, unread_alerts = alerts.unread(current_user)
     return render_template(
         "kit/home.html", ticket_qr=ticket_qr(booking) if booking else None, entry=entry, event=entry.event, category=category,
         next_row=next((r for r in rows if r.state == "next"), None),
@@ -104,6 +105,8 @@ def home():
         finish=timing.finish_instant(category), checklist=gear.checklist(entry), now=now,
         booking=booking,
         notices=shuttles.unread_notices(current_user),
+        unread_count=unread_count, unread_alerts=unread_alerts,
+        race_change=alerts.latest_race_change(entry),
     )
 
 

@@ -122,6 +122,14 @@ def load_user(token: str, *, now: datetime) -> User | None:
     return user
 
 
+def session_id_for(token: str | None) -> int | None:
+    """The id of the login session behind a token (a device's subscription is tied to it)."""
+    if not token:
+        return None
+    return db.session.scalar(select(LoginSession.id).where(
+        LoginSession.token_sha256 == _token_hash(token)))
+
+
 def is_organizer(user, event: Event | None = None) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False

@@ -23,7 +23,9 @@ from sqlalchemy import select
 from raceapp import PROJECT_ROOT, clock
 from raceapp.extensions import db
 from raceapp.models import Event
+from raceapp.push.vapid import vapid_for
 from raceapp.services import accounts, pace, timing
+from raceapp.services.alerts import KIND_LABELS
 
 bp = Blueprint("web", __name__)
 
@@ -165,11 +167,22 @@ def register_template_helpers(app: Flask) -> None:
     def km(value: float | None) -> str:
         return "" if value is None else f"{value:g} km"
 
+    @app.template_filter("alert_label")
+    def alert_label(kind: str) -> str:
+        return KIND_LABELS.get(kind, kind)
+
     @app.template_filter("money")
     def money(value: int | None, currency: str | None) -> str:
         if value is None:
             return ""
         return f"¥{value:,}" if currency == "JPY" else f"{value:,} {currency or ''}".strip()
+
+    def _push_key() -> str | None:
+        # Pages of a logged-in runner carry the key, so the app can (re)subscribe on open.
+        if not current_user.is_authenticated:
+            return None
+        vapid = vapid_for(current_app)
+        return vapid.application_server_key if vapid else None
 
     @app.context_processor
     def inject() -> dict:
@@ -180,4 +193,5 @@ def register_template_helpers(app: Flask) -> None:
         return {"now": clock.utcnow(), "preview_as_of": preview,
                 "may_preview": accounts.may_preview(current_user),
                 "is_organizer_user": accounts.organizes_any(current_user),
+                "push_key": _push_key(),
                 "app_name": current_app.config.get("APP_NAME", "raceapp")}

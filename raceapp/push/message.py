@@ -1,0 +1,74 @@
+"""What one push message carries: a small JSON payload and the RFC 8030 headers for its kind."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+# How long a push service keeps a message for a phone that is off or in a tunnel. A
+# cancellation the day before must still arrive the next morning.
+TTL_SECONDS = {
+    "cancellation": 3 * 24 * 3600,
+    "course_change": 24 * 3600,
+    "start_delay": 24 * 3600,
+    "rule_change": 24 * 3600,
+    "weather": 12 * 3600,
+    "info": 12 * 3600,
+}
+URGENT = frozenset({"cancellation", "course_change", "start_delay"})
+# A push service must take 4096-byte bodies; aes128gcm adds 86 bytes and a padding byte.
+# Staying far below leaves room for any service that counts differently.
+PAYLOAD_MAX_BYTES = 3000
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """Everything the worker needs to send one alert, whoever it goes to."""
+
+    alert_id: int
+    payload: bytes
+    ttl: int
+    urgency: str
+    topic: str
+
+
+def topic_for(alert_id: int, kind: str, event_id: int, category_id: int | None) -> str:
+    """RFC 8030 Topic (<= 32 base64url characters): a newer message with the same topic
+    replaces an undelivered older one. A new start delay supersedes the previous one."""
+    if kind == "start_delay":
+        return f"delay-{event_id}-{category_id or 0}"
+    return f"alert-{alert_id}"
+
+
+def _truncate(text: str, max_bytes: int) -> str:
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    return data[:max(max_bytes - 3, 0)].decode(errors="ignore").rstrip() + "…"
+
+
+def build(alert_id: int, kind: str, kind_label: str, title: str, body: str, event_name: str,
+          category_name: str | None, event_id: int, category_id: int | None,
+          created_at_iso: str) -> AlertMessage:
+    """The JSON the service worker shows; the body is cut to keep it well under 4 KB."""
+    fields = {
+        "id": alert_id,
+        "kind": kind,
+        "label": kind_label,
+        "title": title,
+        "body": "",
+        "event": event_name if not category_name else f"{event_name} · {category_name}",
+        "url": f"/me/alerts/{alert_id}",
+        "tag": f"alert-{alert_id}",
+        "at": created_at_iso,
+    }
+    room = PAYLOAD_MAX_BYTES
+    while True:
+        fields["body"] = _truncate(body, room)
+        payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(payload) <= PAYLOAD_MAX_BYTES:
+            break
+        # JSON escapes (quotes, newlines) take more room than the raw text: cut further.
+        room -= len(payload) - PAYLOAD_MAX_BYTES
+    return AlertMessage(alert_id, payload, TTL_SECONDS[kind],
+                        "high" if kind in URGENT else "normal",
+                        topic_for(alert_id, kind, event_id, category_id))

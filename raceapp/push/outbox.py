@@ -1,0 +1,162 @@
+"""The delivery outbox in the database: claiming due rows and recording what happened.
+
+Several workers, on several machines, drain it together. A claim marks rows with a lease in one
+short transaction; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claims take different
+rows without waiting, on SQLite the claim holds the write lock (BEGIN IMMEDIATE). A worker that
+dies leaves its rows leased; once the lease ends another worker takes them, so nothing is lost.
+Results are written back in small batches as they come in, which keeps the window in which a
+sent message could be sent again (sent, but the worker died before writing it down) short;
+the Topic header and the notification tag make such a repeat replace the first on the phone.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from contextlib import contextmanager
+from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
+
+from raceapp.models import Alert, Category, Delivery, Event, PushSubscription
+from raceapp.push import message
+from raceapp.push.message import AlertMessage
+from raceapp.services.alerts import KIND_LABELS
+
+BACKOFF_FIRST_SECONDS = 10
+BACKOFF_MAX_SECONDS = 30 * 60
+RETRY_AFTER_MAX_SECONDS = 6 * 3600
+
+
+@dataclass
+class Job:
+    """One claimed delivery, ready to encrypt and send."""
+
+    delivery_id: int
+    subscription_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+    attempts: int
+    lease_until: datetime
+    message: AlertMessage
+
+
+@dataclass
+class Outcome:
+    """What became of one delivery attempt: sent, retry (at retry_at), failed or gone."""
+
+    delivery_id: int
+    result: str
+    status: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    subscription_id: int | None = None
+    attempts: int = 0
+
+
+@contextmanager
+def _write(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        # SQLite: take the write lock at BEGIN (see raceapp.database); ignored elsewhere.
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+def claim(engine: Engine, worker_id: str, *, limit: int, now: datetime,
+          lease_seconds: int) -> tuple[list[Job], list[Outcome]]:
+    """Lease up to `limit` due deliveries. Returns jobs to send, and outcomes for rows that
+    need no sending (device gone, or the message outlived its TTL)."""
+    D = Delivery
+    lease_until = now + timedelta(seconds=lease_seconds)
+    due = (select(D.id).where(D.status == "pending", D.next_attempt_at <= now,
+                              or_(D.lease_until.is_(None), D.lease_until < now))
+           .order_by(D.next_attempt_at, D.id).limit(limit)
+           .with_for_update(skip_locked=True))
+    with _write(engine) as conn:
+        ids = conn.execute(update(D).where(D.id.in_(due.scalar_subquery()))
+                           .values(lease_until=lease_until, claimed_by=worker_id,
+                                   attempts=D.attempts + 1)
+                           .returning(D.id)).scalars().all()
+        if not ids:
+            return [], []
+        rows = conn.execute(
+            select(D.id, D.alert_id, D.attempts, PushSubscription.id, PushSubscription.endpoint,
+                   PushSubscription.p256dh, PushSubscription.auth)
+            .outerjoin(PushSubscription, PushSubscription.id == D.subscription_id)
+            .where(D.id.in_(ids)).order_by(D.id)).all()
+        messages = _messages(conn, {row[1] for row in rows})
+    jobs, outcomes = [], []
+    for delivery_id, alert_id, attempts, sub_id, endpoint, p256dh, auth in rows:
+        msg, created_at = messages[alert_id]
+        if sub_id is None:
+            outcomes.append(Outcome(delivery_id, "gone", error="device signed out"))
+        elif now > created_at + timedelta(seconds=msg.ttl):
+            outcomes.append(Outcome(delivery_id, "failed", error="expired before delivery"))
+        else:
+            jobs.append(Job(delivery_id, sub_id, endpoint, p256dh, auth, attempts,
+                            lease_until, msg))
+    return jobs, outcomes
+
+
+def _messages(conn: Connection, alert_ids: set[int]) -> dict[int, tuple[AlertMessage, datetime]]:
+    rows = conn.execute(
+        select(Alert.id, Alert.kind, Alert.title, Alert.body, Alert.event_id, Alert.category_id,
+               Alert.created_at, Event.name, Category.name)
+        .join(Event, Event.id == Alert.event_id)
+        .outerjoin(Category, Category.id == Alert.category_id)
+        .where(Alert.id.in_(alert_ids))).all()
+    return {
+        alert_id: (message.build(alert_id, kind, KIND_LABELS[kind], title, body, event_name,
+                                 category_name, event_id, category_id,
+                                 created_at.isoformat().replace("+00:00", "Z")), created_at)
+        for alert_id, kind, title, body, event_id, category_id, created_at, event_name,
+        category_name in rows}
+
+
+def backoff(attempts: int, retry_after: float | None, now: datetime) -> datetime:
+    """When to try again: the push service's Retry-After if it gave one, else exponential."""
+    if retry_after is not None:
+        delay = min(max(retry_after, 1.0), RETRY_AFTER_MAX_SECONDS)
+    else:
+        delay = min(BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+        delay *= random.uniform(0.8, 1.2)  # spread retries so they do not come back at once
+    return now + timedelta(seconds=delay)
+
+
+def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attempts: int) -> None:
+    """Write results back; a retry past `max_attempts` becomes a failure."""
+    if not outcomes:
+        return
+    D = Delivery
+    finals, retries, gone_subs = [], [], set()
+    for o in outcomes:
+        if o.result == "retry" and o.attempts < max_attempts:
+            retries.append({"b_id": o.delivery_id, "b_next": o.retry_at or now,
+                            "b_status": o.status, "b_error": (o.error or "")[:300]})
+            continue
+        status = "failed" if o.result == "retry" else o.result
+        error = o.error
+        if o.result == "retry":
+            error = f"gave up after {o.attempts} attempts: {o.error}"
+        finals.append({"b_id": o.delivery_id, "b_state": status, "b_status": o.status,
+                       "b_error": error[:300] if error else None,
+                       "b_sent": now if status == "sent" else None})
+        if o.result == "gone" and o.subscription_id is not None:
+            gone_subs.add(o.subscription_id)
+    with _write(engine) as conn:
+        if finals:
+            conn.execute(update(D).where(D.id == bindparam("b_id"), D.status == "pending")
+                         .values(status=bindparam("b_state"), last_status=bindparam("b_status"),
+                                 last_error=bindparam("b_error"), sent_at=bindparam("b_sent"),
+                                 lease_until=None), finals)
+        if retries:
+            conn.execute(update(D).where(D.id == bindparam("b_id"), D.status == "pending")
+                         .values(next_attempt_at=bindparam("b_next"),
+                                 last_status=bindparam("b_status"),
+                                 last_error=bindparam("b_error"),
+                                 lease_until=None), retries)
+        if gone_subs:
+            # 404/410: the browser dropped this subscription; never send to it again.
+            conn.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone_subs)))

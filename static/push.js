@@ -1,0 +1,98 @@
+/* Push alerts on this device. The browser's permission prompt appears only after a tap on
+   "Turn on alerts". On every page load the current subscription is sent again, because
+   browsers replace subscriptions without telling the page. */
+(function () {
+  "use strict";
+  var keyMeta = document.querySelector('meta[name="push-key"]');
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var control = document.querySelector("[data-push-control]");
+  if (!keyMeta) return;
+
+  function say(text) {
+    var status = control && control.querySelector("[data-push-status]");
+    if (status) status.textContent = text;
+  }
+  function show(on) {
+    if (!control) return;
+    control.dataset.pushState = on ? "on" : "off";
+    control.querySelector("[data-push-on]").hidden = on;
+    control.querySelector("[data-push-off]").hidden = !on;
+  }
+  var supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  if (!supported) {
+    if (control) control.querySelector("[data-push-on]").hidden = true;
+    say("This browser cannot receive push alerts. On an iPhone, add raceapp to the Home Screen " +
+        "(Share, then Add to Home Screen) and open it from there. Alerts still show on this page.");
+    return;
+  }
+
+  function applicationServerKey() {
+    var text = keyMeta.content.replace(/-/g, "+").replace(/_/g, "/");
+    var raw = atob(text + "=".repeat((4 - text.length % 4) % 4));
+    return Uint8Array.from(raw, function (c) { return c.charCodeAt(0); });
+  }
+  function post(method, body) {
+    return fetch("/push/subscription", {
+      method: method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfMeta.content },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      if (response.ok) return response.json();
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        throw new Error(data.error || ("error " + response.status));
+      });
+    });
+  }
+  function subscribe(registration) {
+    return registration.pushManager.subscribe({
+      userVisibleOnly: true, applicationServerKey: applicationServerKey()
+    });
+  }
+
+  // On every open: re-send the subscription, or make a new one if permission stands but the
+  // browser dropped it.
+  navigator.serviceWorker.ready.then(function (registration) {
+    return registration.pushManager.getSubscription().then(function (subscription) {
+      if (!subscription && Notification.permission === "granted") return subscribe(registration);
+      return subscription;
+    });
+  }).then(function (subscription) {
+    show(!!subscription);
+    if (subscription) {
+      say("Alerts are on for this phone.");
+      return post("POST", subscription.toJSON());
+    }
+    if (Notification.permission === "denied") {
+      say("Notifications are blocked for this site in your browser settings.");
+    }
+  }).catch(function (error) { say("Could not check alerts: " + error.message); });
+
+  if (!control) return;
+  control.querySelector("[data-push-on]").addEventListener("click", function () {
+    say("Asking for permission…");
+    Notification.requestPermission().then(function (permission) {
+      if (permission !== "granted") {
+        throw new Error("notifications were not allowed; you can change that in the browser settings");
+      }
+      return navigator.serviceWorker.ready;
+    }).then(subscribe).then(function (subscription) {
+      return post("POST", subscription.toJSON());
+    }).then(function () {
+      show(true);
+      say("Alerts are on for this phone.");
+    }).catch(function (error) { say("Alerts are not on: " + error.message + "."); });
+  });
+  control.querySelector("[data-push-off]").addEventListener("click", function () {
+    navigator.serviceWorker.ready.then(function (registration) {
+      return registration.pushManager.getSubscription();
+    }).then(function (subscription) {
+      if (!subscription) return null;
+      return post("DELETE", { endpoint: subscription.endpoint }).then(function () {
+        return subscription.unsubscribe();
+      });
+    }).then(function () {
+      show(false);
+      say("Alerts are off for this phone.");
+    }).catch(function (error) { say("Could not turn alerts off: " + error.message); });
+  });
+})();

@@ -1,0 +1,301 @@
+"""Durable delivery against a push service that checks and decrypts what it gets."""
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from raceapp.extensions import db
+from raceapp.models import Delivery, PushSubscription
+from raceapp.push import message, worker
+from raceapp.push.vapid import Vapid
+from raceapp.services import alerts
+from raceapp.services.alerts import AlertDraft
+from tests.conftest import ROOT
+from tests.push_service import Reply
+
+NOW = datetime(2024, 9, 20, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def organizer(okushinano, make_organizer):
+    return make_organizer(okushinano)
+
+
+def post(organizer, event, kind="info", title="Water at CP3", **kw):
+    return alerts.post_alert(organizer, event, AlertDraft(kind=kind, title=title, **kw),
+                             now=NOW)
+
+
+def statuses(alert_id: int) -> dict[str, int]:
+    db.session.rollback()
+    return dict(db.session.execute(select(Delivery.status, func.count()).where(
+        Delivery.alert_id == alert_id).group_by(Delivery.status)).all())
+
+
+def test_an_alert_reaches_every_device_decrypted_and_well_formed(
+        app, okushinano, organizer, make_runners, push_service, frozen_clock):
+    frozen_clock(NOW)
+    make_runners(okushinano, "100k", 3, push_service, devices=2)
+    make_runners(okushinano, "kids", 2)  # no push subscription: in-app only
+    alert = post(organizer, okushinano, "cancellation", "Race cancelled: typhoon",
+                 body="Typhoon no. 10 is due on Saturday. Refunds by e-mail.")
+    assert (alert.audience_count, alert.device_count) == (5, 6)
+
+    stats = worker.drain(app)
+
+    assert push_service.rejected == []
+    assert stats.results == {"sent": 6}
+    assert statuses(alert.id) == {"sent": 6}
+    assert len({r.token for r in push_service.accepted}) == 6
+    for received in push_service.accepted:
+        assert received.payload == {
+            "id": alert.id, "kind": "cancellation", "label": "Cancellation",
+            "title": "Race cancelled: typhoon",
+            "body": "Typhoon no. 10 is due on Saturday. Refunds by e-mail.",
+            "event": "Okushinano 100", "url": f"/me/alerts/{alert.id}",
+            "tag": f"alert-{alert.id}", "at": "2024-09-20T08:00:00Z"}
+        assert int(received.headers["TTL"]) >= 24 * 3600  # a phone off for hours still gets it
+        assert received.headers["Urgency"] == "high"
+        assert received.headers["Topic"] == f"alert-{alert.id}"
+    # One VAPID token for the push service's origin, reused for every message.
+    assert len({r.vapid_token for r in push_service.accepted}) == 1
+
+
+def test_ttl_urgency_and_topic_follow_the_kind():
+    info = message.build(1, "info", "Information", "Hi", "", "E", None, 7, None, "t")
+    delay = message.build(2, "start_delay", "Start delay", "Late", "", "E", "100 km", 7, 3, "t")
+    assert (info.urgency, delay.urgency) == ("normal", "high")
+    assert info.ttl >= 12 * 3600 and delay.ttl >= 24 * 3600
+    assert message.TTL_SECONDS["cancellation"] >= 24 * 3600
+    # A newer delay for the same category replaces an older one the phone has not received.
+    assert delay.topic == "delay-7-3" and info.topic == "alert-1"
+    assert all(len(m.topic) <= 32 for m in (info, delay))
+
+
+def test_payload_stays_well_under_4_kb_whatever_the_text():
+    longest = message.build(10**9, "course_change", "Course change", "𝄞" * 120,
+                            '"\n\\' * 4000, "長" * 200, "長" * 120, 10**9, 10**9, "t")
+    assert len(longest.payload) <= message.PAYLOAD_MAX_BYTES < 3993
+    assert longest.payload.decode().endswith("}")
+
+
+def test_vapid_tokens_are_reused_per_origin_for_a_bounded_time(vapid_pem):
+    now = [1_000_000.0]
+    vapid = Vapid(vapid_pem.encode(), "ops@example.org", now=lambda: now[0])
+    first = vapid.authorization("https://fcm.googleapis.com/fcm/send/a")
+    assert vapid.authorization("https://fcm.googleapis.com/fcm/send/b") == first
+    other = vapid.authorization("https://updates.push.services.mozilla.com/wpush/v2/x")
+    assert other != first and vapid.tokens_signed == 2
+    now[0] += vapid.token_lifetime - 3600 + 1  # within an hour of expiry: renew
+    assert vapid.authorization("https://fcm.googleapis.com/fcm/send/a") != first
+    assert vapid.tokens_signed == 3
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_gone_subscriptions_are_deleted(app, okushinano, organizer, make_runners,
+                                        push_service, frozen_clock, status):
+    frozen_clock(NOW)
+    make_runners(okushinano, "100k", 3, push_service)
+    gone = db.session.scalar(select(PushSubscription.endpoint).limit(1))
+    push_service.script(Reply(status), endpoint=gone)
+    alert = post(organizer, okushinano)
+
+    worker.drain(app)
+
+    assert statuses(alert.id) == {"sent": 2, "gone": 1}
+    endpoints = set(db.session.scalars(select(PushSubscription.endpoint)))
+    assert gone not in endpoints and len(endpoints) == 2
+    # The next alert does not even try the removed device.
+    before = push_service.requests
+    post(organizer, okushinano, title="Second")
+    worker.drain(app)
+    assert push_service.requests - before == 2
+    figures = alerts.alert_figures(organizer, alert.id)
+    assert (figures.sent, figures.gone, figures.failed) == (2, 1, 0)
+
+
+def test_429_waits_for_retry_after_then_delivers(app, okushinano, organizer, make_runners,
+                                                 push_service, frozen_clock):
+    frozen_clock(NOW)
+    make_runners(okushinano, "100k", 1, push_service)
+    push_service.script(Reply(429, {"Retry-After": "120"}))
+    alert = post(organizer, okushinano)
+
+    worker.drain(app)
+    assert statuses(alert.id) == {"pending": 1}
+    row = db.session.scalar(select(Delivery))
+    assert row.next_attempt_at == NOW + timedelta(seconds=120)
+    assert row.last_status == 429 and row.lease_until is None
+
+    frozen_clock(NOW + timedelta(seconds=119))
+    worker.drain(app)
+    assert statuses(alert.id) == {"pending": 1}  # not before the push service said
+
+    frozen_clock(NOW + timedelta(seconds=120))
+    worker.drain(app)
+    assert statuses(alert.id) == {"sent": 1}
+    assert len(push_service.accepted) == 1
+
+
+def test_429_with_an_http_date_and_the_whole_origin_backs_off(app, okushinano, organizer,
+                                                               make_runners, push_service,
+                                                               frozen_clock):
+    frozen_clock(NOW)
+    app.config["PUSH_CONCURRENCY"] = 1  # one at a time, so the 429 comes first
+    make_runners(okushinano, "100k", 4, push_service)
+    push_service.script(Reply(429, {"Retry-After": "Fri, 20 Sep 2024 08:05:00 GMT"}))
+    alert = post(organizer, okushinano)
+
+    worker.drain(app)
+
+    # The service asked us to slow down: the rest of its messages wait too, unsent.
+    assert push_service.requests == 1
+    assert statuses(alert.id) == {"pending": 4}
+    assert set(db.session.scalars(select(Delivery.next_attempt_at))) == {
+        NOW + timedelta(minutes=5)}
+
+
+def test_server_errors_are_retried_with_backoff_then_given_up(app, okushinano, organizer,
+                                                              make_runners, push_service,
+                                                              frozen_clock):
+    app.config["PUSH_MAX_ATTEMPTS"] = 3
+    frozen_clock(NOW)
+    make_runners(okushinano, "100k", 1, push_service)
+    push_service.script(Reply(500), Reply(503), Reply(500))
+    alert = post(organizer, okushinano)
+    waits = []
+    at = NOW
+    for _ in range(3):
+        worker.drain(app)
+        db.session.rollback()
+        row = db.session.scalar(select(Delivery))
+        waits.append((row.next_attempt_at - at).total_seconds())
+        at = row.next_attempt_at
+        frozen_clock(at)
+    assert statuses(alert.id) == {"failed": 1}
+    assert row.attempts == 3 and "gave up after 3 attempts" in row.last_error
+    assert 8 <= waits[0] <= 12 and 16 <= waits[1] <= 24  # exponential, with jitter
+    assert push_service.accepted == []
+
+
+def test_a_rejected_request_is_not_retried(app, okushinano, organizer, make_runners,
+                                           push_service, frozen_clock):
+    frozen_clock(NOW)
+    make_runners(okushinano, "100k", 1, push_service)
+    push_service.script(Reply(400))
+    alert = post(organizer, okushinano)
+    worker.drain(app)
+    frozen_clock(NOW + timedelta(days=1))
+    worker.drain(app)
+    assert statuses(alert.id) == {"failed": 1}
+    assert push_service.requests == 1
+
+
+def test_a_slow_push_service_never_hangs_the_worker(app, okushinano, organizer, make_runners,
+                                                    push_service, frozen_clock):
+    frozen_clock(NOW)
+    app.config["PUSH_TIMEOUT_SECONDS"] = 0.5
+    make_runners(okushinano, "100k", 2, push_service)
+    slow = db.session.scalar(select(PushSubscription.endpoint).limit(1))
+    push_service.script(Reply(201, delay=5), endpoint=slow)
+    alert = post(organizer, okushinano)
+
+    started = time.monotonic()
+    worker.drain(app)
+
+    assert time.monotonic() - started < 3
+    assert statuses(alert.id) == {"sent": 1, "pending": 1}
+    row = db.session.scalar(select(Delivery).where(Delivery.status == "pending"))
+    assert "no answer within 0.5 s" in row.last_error
+    frozen_clock(NOW + timedelta(minutes=1))
+    worker.drain(app)
+    assert statuses(alert.id) == {"sent": 2}
+
+
+def test_a_message_past_its_ttl_is_not_sent(app, okushinano, organizer, make_runners,
+                                            push_service, frozen_clock):
+    frozen_clock(NOW)
+    make_runners(okushinano, "100k", 1, push_service)
+    alert = post(organizer, okushinano, "weather", "Thunderstorms this afternoon")
+    frozen_clock(NOW + timedelta(seconds=message.TTL_SECONDS["weather"] + 1))
+    worker.drain(app)
+    assert statuses(alert.id) == {"failed": 1}
+    assert push_service.requests == 0
+
+
+def _worker_process(database_url: str, vapid_pem: str, origin: str, *args: str,
+                    batch: int = 500):
+    env = dict(os.environ, RACEAPP_ENV="testing", TEST_DATABASE_URL=database_url,
+               VAPID_PRIVATE_KEY=vapid_pem, PUSH_EXTRA_ORIGINS=origin, PUSH_LEASE_SECONDS="30",
+               PUSH_CONCURRENCY="16", PUSH_BATCH=str(batch))
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "push", "worker",
+                             *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(predicate, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
+        app, okushinano, organizer, make_runners, push_service, database_url, vapid_pem,
+        frozen_clock):
+    make_runners(okushinano, "100k", 60, push_service)
+    push_service.script(*[Reply(201)] * 20, *[Reply(201, hold=True)] * 40)
+    alert = alerts.post_alert(organizer, okushinano, AlertDraft("course_change", "Reroute at CP4"),
+                              now=datetime.now(timezone.utc))
+
+    process = _worker_process(database_url, vapid_pem, push_service.origin)
+    try:
+        # 20 answered and written down; the rest is on the wire, unanswered.
+        _wait_for(lambda: len(push_service.accepted) == 20 and statuses(alert.id).get("sent") == 20)
+        _wait_for(lambda: push_service.requests >= 30)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    push_service.release()
+    time.sleep(0.2)
+    assert len(push_service.accepted) == 20
+    assert statuses(alert.id) == {"sent": 20, "pending": 40}
+
+    # A new worker does not touch rows still leased to the dead one...
+    worker.drain(app)
+    assert statuses(alert.id) == {"sent": 20, "pending": 40}
+    # ...and takes them over once the lease has run out.
+    frozen_clock(datetime.now(timezone.utc) + timedelta(seconds=31))
+    worker.drain(app)
+
+    assert statuses(alert.id) == {"sent": 60}
+    per_device = collections.Counter(r.token for r in push_service.accepted)
+    assert len(per_device) == 60 and set(per_device.values()) == {1}
+    assert push_service.rejected == []
+
+
+def test_several_workers_share_the_work_without_sending_twice(
+        app, okushinano, organizer, make_runners, push_service, database_url, vapid_pem):
+    make_runners(okushinano, "100k", 300, push_service)
+    push_service.script(*[Reply(201, delay=0.05)] * 300)  # some network time
+    alert = alerts.post_alert(organizer, okushinano, AlertDraft("info", "Bib pick-up open"),
+                              now=datetime.now(timezone.utc))
+
+    workers = [_worker_process(database_url, vapid_pem, push_service.origin, "--once",
+                               batch=10) for _ in range(3)]
+    outputs = [w.communicate(timeout=60)[0] for w in workers]
+
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert statuses(alert.id) == {"sent": 300}
+    # Each row names the worker that sent it: the work was shared.
+    assert len(set(db.session.scalars(select(Delivery.claimed_by)))) >= 2
+    per_device = collections.Counter(r.token for r in push_service.accepted)
+    assert len(per_device) == 300 and set(per_device.values()) == {1}
