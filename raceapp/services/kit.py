@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from raceapp.models import Entry
-from raceapp.services import gear, schedule
+from raceapp.services import alerts, gear, schedule
 from raceapp.services.timing import cutoff_instant, effective_start, finish_instant, zone_of
 
 
@@ -23,6 +23,8 @@ def kit(entry: Entry) -> dict[str, Any]:
     stamps += [r.ticked_at for r in checks.mandatory + checks.recommended if r.ticked_at]
     stamps += [p.ticked_at for p in checks.personal]
     details = event.details or {}
+    feed = alerts.feed(entry.user, limit=50)
+    stamps += [item.alert.created_at for item in feed if item.alert.event_id == event.id]
     return {
         "version": max(stamps).isoformat(),
         "event": {
@@ -68,4 +70,10 @@ def kit(entry: Entry) -> dict[str, Any]:
         ],
         "contacts": {"hq_phone": event.hq_phone, "people": details.get("contacts", [])},
         "drop_out": (details.get("rules") or {}).get("drop_out", []),
+        "alerts": [
+            {"id": a.id, "kind": a.kind, "title": a.title, "body": a.body, "link": a.link,
+             "posted": _iso(a.created_at, zone), "read": item.read,
+             "category": a.category.code if a.category else None}
+            for item in feed if (a := item.alert).event_id == event.id
+        ],
     }

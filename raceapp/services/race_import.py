@@ -62,6 +62,9 @@ def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[Impo
     return results
 
 
+STATUS_SEVERITY = {"on": 0, "changed": 1, "cancelled": 2}
+
+
 def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
            ) -> tuple[ImportResult, list[str]]:
     race = norm.race
@@ -79,8 +82,11 @@ def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
     event.website = ev_data.website
     event.hq_phone = ev_data.hq_phone
     event.currency = ev_data.currency
-    event.status = ev_data.status
-    event.status_note = ev_data.status_note
+    # A race cancelled or changed in the app (by an alert) stays so when its file is imported
+    # again; a file can raise the status, never quietly lower it.
+    if created or STATUS_SEVERITY[ev_data.status] >= STATUS_SEVERITY[event.status]:
+        event.status = ev_data.status
+        event.status_note = ev_data.status_note
     event.details = {
         "address": ev_data.address,
         "organizer": ev_data.organizer,

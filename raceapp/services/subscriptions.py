@@ -93,25 +93,27 @@ def subscribe(user: User, data: object, *, session_token: str | None, user_agent
     endpoint = check_endpoint(data.get("endpoint"), allowed_hosts, extra_origins)
     p256dh, auth = check_keys(data.get("keys"))
     session_id = accounts.session_id_for(session_token)
+    fields = dict(user_id=user.id, login_session_id=session_id, p256dh=p256dh, auth=auth,
+                  last_seen_at=now, user_agent=(user_agent or "")[:200] or None)
     with write_transaction():
         sub = db.session.scalar(select(PushSubscription).where(
             PushSubscription.endpoint == endpoint).with_for_update())
         if sub is None:
-            sub = PushSubscription(endpoint=endpoint, created_at=now)
+            sub = PushSubscription(endpoint=endpoint, created_at=now, **fields)
             db.session.add(sub)
-        # The same browser may now belong to someone else who logged in on it.
-        sub.user_id, sub.login_session_id = user.id, session_id
-        sub.p256dh, sub.auth, sub.last_seen_at = p256dh, auth, now
-        sub.user_agent = (user_agent or "")[:200] or None
+        else:
+            # The same browser may now belong to someone else who logged in on it.
+            for name, value in fields.items():
+                setattr(sub, name, value)
         db.session.flush()
-        _keep_newest_devices(user)
+        _keep_newest_devices(fields["user_id"])
     return sub
 
 
-def _keep_newest_devices(user: User) -> None:
-    count = db.session.scalar(select(func.count()).where(PushSubscription.user_id == user.id))
+def _keep_newest_devices(user_id: int) -> None:
+    count = db.session.scalar(select(func.count()).where(PushSubscription.user_id == user_id))
     if count and count > DEVICES_PER_USER:
-        stale = select(PushSubscription.id).where(PushSubscription.user_id == user.id).order_by(
+        stale = select(PushSubscription.id).where(PushSubscription.user_id == user_id).order_by(
             PushSubscription.last_seen_at.desc()).offset(DEVICES_PER_USER)
         db.session.execute(delete(PushSubscription).where(
             PushSubscription.id.in_(list(db.session.scalars(stale)))))
