@@ -61,13 +61,14 @@ self.addEventListener("notificationclick", (event) => {
   // Only ever open our own pages.
   const url = target.origin === self.location.origin ? target.href : `${self.location.origin}/me/alerts`;
   event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    for (const client of windows) {
-      if (new URL(client.url).origin !== self.location.origin) continue;
-      const focused = "focus" in client ? await client.focus() : client;
-      if (client.url !== url && "navigate" in client) return client.navigate(url);
-      return focused;
+    const windows = await self.clients.matchAll({ type: "window" });
+    const client = windows.find((c) => c.url === url) || windows[0];
+    if (!client) return self.clients.openWindow(url);
+    const shown = client.url === url ? client : (await client.navigate(url)) || client;
+    try {
+      return await shown.focus();
+    } catch (error) {
+      return shown; // focusing needs a real tap; the page is on the alert all the same
     }
-    return self.clients.openWindow(url);
   })());
 });

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -137,7 +138,13 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
 
 def drain(app: Flask) -> RunStats:
     """Send everything that is due now, then return (tests, `flask push worker --once`)."""
-    return asyncio.run(run(app, drain=True))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run(app, drain=True))
+    # Called from code that already runs an event loop: give the worker a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(run(app, drain=True))).result()
 
 
 def start_inline(app: Flask) -> threading.Thread | None:
