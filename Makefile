@@ -12,7 +12,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -23,8 +23,11 @@ instance/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(48))" > $@
 	chmod 600 $@
 
+instance/vapid_private.pem: $(STAMP)
+	$(FLASK) push vapid-keys --out $@
+
 # Migrations, every race file in races/, and the demo accounts (idempotent).
-setup: install instance/secret_key
+setup: install instance/secret_key instance/vapid_private.pem
 	$(FLASK) db upgrade
 	$(FLASK) races import races/*.toml
 	$(FLASK) demo setup
@@ -32,6 +35,7 @@ setup: install instance/secret_key
 # Production settings over plain HTTP on the loopback address; preview open to the demo.
 run: setup
 	RACEAPP_ENV=production SECRET_KEY="$$(cat instance/secret_key)" COOKIE_SECURE=0 \
+	VAPID_PRIVATE_KEY_FILE=instance/vapid_private.pem \
 	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --access-logfile - app:app
 
@@ -51,6 +55,7 @@ screenshots: install
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/booking_race.py
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/push_fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

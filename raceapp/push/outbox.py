@@ -131,7 +131,11 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
         return
     D = Delivery
     finals, retries, gone_subs = [], [], set()
+    sent: dict[int | None, list[int]] = {}  # by HTTP status: one UPDATE for each
     for o in outcomes:
+        if o.result == "sent":
+            sent.setdefault(o.status, []).append(o.delivery_id)
+            continue
         if o.result == "retry" and o.attempts < max_attempts:
             retries.append({"b_id": o.delivery_id, "b_next": o.retry_at or now,
                             "b_status": o.status, "b_error": (o.error or "")[:300]})
@@ -141,16 +145,18 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
         if o.result == "retry":
             error = f"gave up after {o.attempts} attempts: {o.error}"
         finals.append({"b_id": o.delivery_id, "b_state": status, "b_status": o.status,
-                       "b_error": error[:300] if error else None,
-                       "b_sent": now if status == "sent" else None})
+                       "b_error": error[:300] if error else None})
         if o.result == "gone" and o.subscription_id is not None:
             gone_subs.add(o.subscription_id)
     with _write(engine) as conn:
+        for http_status, ids in sent.items():
+            conn.execute(update(D).where(D.id.in_(ids), D.status == "pending")
+                         .values(status="sent", last_status=http_status, last_error=None,
+                                 sent_at=now, lease_until=None))
         if finals:
             conn.execute(update(D).where(D.id == bindparam("b_id"), D.status == "pending")
                          .values(status=bindparam("b_state"), last_status=bindparam("b_status"),
-                                 last_error=bindparam("b_error"), sent_at=bindparam("b_sent"),
-                                 lease_until=None), finals)
+                                 last_error=bindparam("b_error"), lease_until=None), finals)
         if retries:
             conn.execute(update(D).where(D.id == bindparam("b_id"), D.status == "pending")
                          .values(next_attempt_at=bindparam("b_next"),

@@ -75,8 +75,10 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
         batch = done[:]
         del done[:len(batch)]
         if batch:
-            await loop.run_in_executor(None, lambda: outbox.record(
-                engine, batch, now=clock.real_utcnow(), max_attempts=cfg["PUSH_MAX_ATTEMPTS"]))
+            # Shielded: cancelling the loop must never drop results that are not yet written
+            # (the rows would stay leased and be sent again after the lease).
+            await asyncio.shield(loop.run_in_executor(None, lambda: outbox.record(
+                engine, batch, now=clock.real_utcnow(), max_attempts=cfg["PUSH_MAX_ATTEMPTS"])))
             stats.add(batch)
 
     async def produce() -> None:
@@ -119,9 +121,14 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
             if len(done) >= FLUSH_AT:
                 await flush()
 
+    finished = asyncio.Event()
+
     async def keep_flushing() -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_SECONDS)
+        while not finished.is_set():
+            try:
+                await asyncio.wait_for(finished.wait(), FLUSH_EVERY_SECONDS)
+            except asyncio.TimeoutError:
+                pass
             await flush()
 
     async with Sender(vapid, concurrency=cfg["PUSH_CONCURRENCY"],
@@ -131,7 +138,8 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
         try:
             await asyncio.gather(produce(), *(consume(sender) for _ in range(senders)))
         finally:
-            flusher.cancel()
+            finished.set()
+            await flusher
             await flush()
     return stats
 

@@ -38,3 +38,43 @@ def test_kit_screenshots(live_server, phone, okushinano, make_user, make_entry, 
         page.screenshot(path=str(out / f"{name}.png"))
     for name in shots:
         assert (out / f"{name}.png").read_bytes().startswith(PNG)
+
+
+def test_alert_screenshots(app, live_server, phone, okushinano, make_user, make_entry,
+                           make_organizer, make_runners, push_service, tmp_path):
+    """The alerts feed and the kit home of a changed race, and the organizer's figures."""
+    from raceapp.push import worker
+    from raceapp.services import alerts
+    from raceapp.services.alerts import AlertDraft
+    from tests.push_service import Reply
+
+    out = DOCS if os.environ.get("RACEAPP_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    user = make_user("runner@example.com", name="Demo Runner")
+    make_entry(user, okushinano, "100k", "1001")
+    organizer = make_organizer(okushinano)
+    make_runners(okushinano, "100k", 40, push_service)
+    eve = datetime(2024, 6, 7, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    alerts.post_alert(organizer, okushinano, AlertDraft(
+        "weather", "Thunderstorms likely after 14:00",
+        body="Carry the waterproof jacket and the emergency blanket."), now=eve)
+    push_service.script(Reply(410), Reply(410), Reply(500))
+    delay = alerts.post_alert(organizer, okushinano, AlertDraft(
+        "start_delay", "100 km start delayed by 30 min: fog on the course",
+        body="The start moves to 05:30. Every cut-off moves 30 minutes later.",
+        category_code="100k", delay_minutes=30), now=eve.replace(hour=21))
+    worker.drain(app)
+
+    page = phone(device_scale_factor=2).new_page()
+    log_in(page, live_server, "runner@example.com", PASSWORD)
+    page.goto(f"{live_server}/me/alerts")
+    page.screenshot(path=str(out / "alerts.png"))
+    page.goto(f"{live_server}/me")
+    page.screenshot(path=str(out / "home-changed.png"))
+    page.goto(f"{live_server}/me/alerts/{delay.id}")
+    page.context.clear_cookies()
+    log_in(page, live_server, "organizer@example.com", PASSWORD)
+    page.goto(f"{live_server}/organizer/alerts/{delay.id}")
+    page.screenshot(path=str(out / "alert-figures.png"), full_page=True)
+    for name in ("alerts", "home-changed", "alert-figures"):
+        assert (out / f"{name}.png").read_bytes().startswith(PNG)
