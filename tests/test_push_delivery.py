@@ -300,3 +300,22 @@ def test_several_workers_share_the_work_without_sending_twice(
     assert len(set(db.session.scalars(select(Delivery.claimed_by)))) >= 2
     per_device = collections.Counter(r.token for r in push_service.accepted)
     assert len(per_device) == 300 and set(per_device.values()) == {1}
+
+
+def test_vapid_keys_command_writes_a_private_key_only_its_owner_reads(runner, tmp_path):
+    target = tmp_path / "vapid.pem"
+    result = runner.invoke(args=["push", "vapid-keys", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (target.stat().st_mode & 0o777) == 0o600
+    key = Vapid(target.read_bytes(), "ops@example.org").application_server_key
+    assert key in result.output and len(key) == 87  # 65 bytes, base64url
+    again = runner.invoke(args=["push", "vapid-keys", "--out", str(target)])
+    assert "keeping it" in again.output
+    assert Vapid(target.read_bytes(), "ops@example.org").application_server_key == key
+
+
+def test_the_worker_command_refuses_to_start_without_a_key(app, runner):
+    app.config["VAPID_PRIVATE_KEY"] = None
+    app.extensions.pop("raceapp.vapid", None)
+    result = runner.invoke(args=["push", "worker", "--once"])
+    assert result.exit_code != 0 and "VAPID_PRIVATE_KEY" in result.output

@@ -217,10 +217,13 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> None:
 
 
 def mark_read(user: User, alert_id: int, *, now: datetime) -> Alert:
-    """Record that the runner read this alert (once, however often they open it)."""
+    """Record that a runner it was for read this alert (once, however often they open it);
+    an organizer looking at it is not counted as a reader."""
     alert = alert_for(user, alert_id)
-    with write_transaction():
-        _insert_ignoring_duplicates([{"alert_id": alert.id, "user_id": user.id, "read_at": now}])
+    if db.session.scalar(_visible_to(user).where(Alert.id == alert.id)) is not None:
+        with write_transaction():
+            _insert_ignoring_duplicates([{"alert_id": alert.id, "user_id": user.id,
+                                          "read_at": now}])
     return alert
 
 
