@@ -41,7 +41,7 @@ def test_kit_screenshots(live_server, phone, okushinano, make_user, make_entry, 
 
 
 def test_alert_screenshots(app, live_server, phone, okushinano, make_user, make_entry,
-                           make_organizer, make_runners, push_service, tmp_path):
+                           make_organizer, make_runners, push_service, frozen_clock, tmp_path):
     """The alerts feed and the kit home of a changed race, and the organizer's figures."""
     from raceapp.push import worker
     from raceapp.services import alerts
@@ -55,6 +55,7 @@ def test_alert_screenshots(app, live_server, phone, okushinano, make_user, make_
     organizer = make_organizer(okushinano)
     make_runners(okushinano, "100k", 40, push_service)
     eve = datetime(2024, 6, 7, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    frozen_clock(eve.replace(hour=21, minute=4))
     alerts.post_alert(organizer, okushinano, AlertDraft(
         "weather", "Thunderstorms likely after 14:00",
         body="Carry the waterproof jacket and the emergency blanket."), now=eve)
@@ -66,6 +67,7 @@ def test_alert_screenshots(app, live_server, phone, okushinano, make_user, make_
     worker.drain(app)
 
     page = phone(device_scale_factor=2).new_page()
+    page.clock.install(time=eve.replace(hour=21, minute=4))
     log_in(page, live_server, "runner@example.com", PASSWORD)
     page.goto(f"{live_server}/me/alerts")
     page.screenshot(path=str(out / "alerts.png"))
