@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from raceapp.config import CONFIGS, DEV_SECRET_KEY
-from raceapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from raceapp.extensions import compress, csrf, db, htmx, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
     login_manager.session_protection = None  # sessions are server-side records (LoginSession)
 
     from raceapp import database
@@ -63,6 +64,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.register_blueprint(module.bp)
     errors.register(app)
     web.register_template_helpers(app)
+    web.assets.register(app)
     # The delivery thread starts with the first request, so CLI commands never start one.
     app.before_request(lambda: push.worker.start_inline(app) and None)
     return app

@@ -48,6 +48,15 @@ class Config:
 
     RACES_DIR = os.environ.get("RACES_DIR", "races")
 
+    # Names a deploy: a new value makes phones replace their cached app shell.
+    RACEAPP_RELEASE = os.environ.get("RACEAPP_RELEASE", "")
+    # Pages, scripts and styles go out compressed (brotli, else gzip): a slow mobile link.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "application/manifest+json", "image/svg+xml",
+                          "text/calendar", "text/csv"]
+    COMPRESS_MIN_SIZE = 500
+
     # Web Push. The VAPID private key (PEM) comes from the environment or a file, never from
     # the repository: `flask push vapid-keys` makes one. Without it, alerts are in-app only.
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY")

@@ -1,34 +1,108 @@
-/* raceapp service worker: a versioned app shell, an offline page, and push alerts.
-   Served from the site root (/sw.js) so its scope covers every page. The offline race kit
-   (cached pages, queued ticks, push) builds on this. */
-const VERSION = "v1";
-const SHELL_CACHE = `raceapp-shell-${VERSION}`;
-const SHELL = ["/offline", "/static/app.css", "/static/app.js",
-               "/static/vendor/htmx/htmx-2.0.11.min.js"];
+/* raceapp service worker: the race kit offline, and push alerts.
+
+   BUILD (version, shell URLs) is written in above by the server (raceapp/web/assets.py); any
+   change to this file, the shell files or the release makes a new version.
+   - App shell: precached per version; old versions are deleted on activation.
+   - Static files: cache-first (their URLs carry a content hash).
+   - Pages and /api/kit: network-first with a short time limit, then the cached copy, then the
+     offline page. htmx requests are never cached nor answered from the cache, so a fragment
+     can never stand in for a page. Each cached copy records when it was fetched.
+   - Logging out deletes the cached pages. */
+const SHELL_CACHE = `raceapp-shell-${BUILD.version}`;
+const PAGES_CACHE = "raceapp-pages";
+const NETWORK_TIMEOUT_MS = 3500;
+const FETCHED_HEADER = "X-Raceapp-Fetched";
+const REFRESH_ON = ["cancellation", "course_change", "start_delay", "rule_change"];
+
+importScripts(BUILD.queue);
 
 self.addEventListener("install", (event) => {
-  // addAll inside waitUntil: install only completes once the shell is cached.
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL))
+  // addAll inside waitUntil: install only completes once the whole shell is cached.
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(BUILD.shell))
     .then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("raceapp-shell-") && k !== SHELL_CACHE)
-      .map((k) => caches.delete(k))))
+    .then((keys) => Promise.all(keys
+      .filter((key) => key.startsWith("raceapp-shell-") && key !== SHELL_CACHE)
+      .map((key) => caches.delete(key))))
     .then(() => self.clients.claim()));
 });
 
+function isPage(request, url) {
+  return request.mode === "navigate" || url.pathname === "/api/kit";
+}
+
+async function remember(request, response) {
+  // Keep only whole, successful pages of a logged-in runner, stamped with when they came.
+  if (!response.ok || response.redirected || response.type !== "basic") return response;
+  const headers = new Headers(response.headers);
+  headers.set(FETCHED_HEADER, new Date().toISOString());
+  const body = await response.clone().blob();
+  const cache = await caches.open(PAGES_CACHE);
+  await cache.put(request, new Response(body, { status: response.status,
+    statusText: response.statusText, headers }));
+  return response;
+}
+
+async function networkFirst(event) {
+  const request = event.request;
+  const network = fetch(request).then((response) => remember(request, response));
+  const timeout = new Promise((resolve) => setTimeout(resolve, NETWORK_TIMEOUT_MS, null));
+  event.waitUntil(network.catch(() => null));  // a slow answer still refreshes the cache
+  try {
+    const response = await Promise.race([network, timeout]);
+    if (response) return response;
+  } catch (error) {
+    // No network: the cached copy below.
+  }
+  const cached = await caches.match(request, { cacheName: PAGES_CACHE });
+  if (cached) return cached;
+  if (request.mode === "navigate") {
+    const offline = await caches.match(BUILD.offline);
+    if (offline) return offline;
+  }
+  return network;  // nothing cached: let the page see the network's own answer or error
+}
+
+async function cacheFirst(request) {
+  const cached = await caches.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) (await caches.open(SHELL_CACHE)).put(request, response.clone());
+  return response;
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
-  if (request.mode === "navigate") {
-    event.respondWith(fetch(request).catch(() => caches.match("/offline")));
-    return;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.headers.get("HX-Request")) return;  // fragments: network only, never cached
+  if (url.pathname.startsWith("/static/")) {
+    event.respondWith(cacheFirst(request));
+  } else if (isPage(request, url)) {
+    event.respondWith(networkFirst(event));
   }
-  if (SHELL.includes(new URL(request.url).pathname)) {
-    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
-  }
+});
+
+/* Pages of the kit fetched ahead, so that after one visit online all of it opens offline. */
+async function cacheKit(urls) {
+  await Promise.all(urls.map((url) => fetch(url, { credentials: "same-origin" })
+    .then((response) => remember(new Request(url), response)).catch(() => null)));
+}
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type === "cache-kit") event.waitUntil(cacheKit(data.urls || []));
+  if (data.type === "logout") event.waitUntil(caches.delete(PAGES_CACHE));
+  if (data.type === "flush-ticks") event.waitUntil(TickQueue.flush());
+});
+
+/* Background Sync (Chromium): queued ticks go out when the connection returns, even with the
+   page closed. Other browsers flush when the app is next open or back online. */
+self.addEventListener("sync", (event) => {
+  if (event.tag === TickQueue.SYNC_TAG) event.waitUntil(TickQueue.flush());
 });
 
 /* Push: show the alert even when the app is closed. The payload is the JSON the server
@@ -42,15 +116,25 @@ self.addEventListener("push", (event) => {
   }
   const urgent = ["cancellation", "course_change", "start_delay"].includes(alert.kind);
   const lines = [alert.event, alert.body].filter(Boolean);
-  event.waitUntil(self.registration.showNotification(alert.title || "Race alert", {
+  const shown = self.registration.showNotification(alert.title || "Race alert", {
     body: lines.join("\n"),
     // The same alert sent twice replaces itself instead of stacking.
     tag: alert.tag || (alert.id ? `alert-${alert.id}` : undefined),
     renotify: urgent,
     requireInteraction: urgent,
+    icon: BUILD.icon,
+    badge: BUILD.badge,
     timestamp: alert.at ? Date.parse(alert.at) : Date.now(),
     data: { url: alert.url || "/me/alerts", id: alert.id },
-  }));
+  });
+  // A change to the race updates the cached kit at once, so it is right even offline later.
+  const refreshed = REFRESH_ON.includes(alert.kind)
+    ? caches.open(PAGES_CACHE).then((cache) => cache.keys())
+      .then((requests) => cacheKit(requests.map((r) => r.url).concat(alert.url ? [alert.url] : [])))
+    : Promise.resolve();
+  const told = self.clients.matchAll({ type: "window" })
+    .then((windows) => windows.forEach((client) => client.postMessage({ type: "alert", alert })));
+  event.waitUntil(Promise.all([shown, refreshed.catch(() => null), told]));
 });
 
 /* A tap on the notification focuses an open app window on the alert, or opens one. */

@@ -98,6 +98,7 @@ def home():
     rows = timing.cutoff_table(category, now)
     booking = shuttles.next_booking(current_user, clock.real_utcnow())
     unread_count, unread_alerts = alerts.unread(current_user)
+    feed = alerts.feed(current_user, limit=50)
     return render_template(
         "kit/home.html", ticket_qr=ticket_qr(booking) if booking else None, entry=entry, event=entry.event, category=category,
         next_row=next((r for r in rows if r.state == "next"), None),
@@ -107,6 +108,7 @@ def home():
         notices=shuttles.unread_notices(current_user),
         unread_count=unread_count, unread_alerts=unread_alerts,
         race_change=alerts.latest_race_change(entry),
+        kit_urls=_kit_urls(entry, booking, feed), known_alerts=[i.alert.id for i in feed],
     )
 
 
@@ -231,10 +233,39 @@ def cutoffs(entry: Entry):
                    start=timing.effective_start(category),
                    comfortable=pace.COMFORTABLE_AT_LEAST, out_of_reach=pace.OUT_OF_REACH_BELOW)
     context.update(_pace_context(category, now))
+    context["pace_data"] = _pace_data(entry, rows)
     status = 400 if context.get("pace_error") else 200
     if request.headers.get("HX-Request") == "true" and request.args:
         return render_block("kit/cutoffs.html", "pace", **context), status
     return render_template("kit/cutoffs.html", **context), status
+
+
+def _pace_data(entry: Entry, rows) -> dict:
+    """What static/pace.js needs to work out the same plan offline."""
+    day_time = current_app.jinja_env.filters["day_time"]
+    start = timing.effective_start(entry.category)
+    return {
+        "distance_km": entry.category.distance_km,
+        "start": start.isoformat() if start else None,
+        "comfortable": pace.COMFORTABLE_AT_LEAST, "out_of_reach": pace.OUT_OF_REACH_BELOW,
+        "checkpoints": [{"id": r.checkpoint.id, "name": r.checkpoint.name, "km": r.checkpoint.km,
+                         "cutoff": r.at.isoformat() if r.at else None,
+                         "cutoff_label": day_time(r.at, entry.event) if r.at else ""}
+                        for r in rows],
+    }
+
+
+def _kit_urls(entry: Entry, booking, feed) -> list[str]:
+    """Every page of the runner's kit, for the service worker to keep for offline use."""
+    urls = [url_for("kit.home"), url_for("kit.checklist"), url_for("kit.schedule_page"),
+            url_for("kit.cutoffs"), url_for("alerts.feed"), url_for("kit.api_kit"),
+            url_for("events.show", slug=entry.event.slug)]
+    if entry.event.shuttle_routes:
+        urls.append(url_for("shuttles.timetable", slug=entry.event.slug))
+    if booking:
+        urls.append(url_for("shuttles.ticket", reference=booking.reference))
+    urls += [url_for("alerts.show", alert_id=item.alert.id) for item in feed[:20]]
+    return urls
 
 
 def _pace_context(category, now) -> dict:

@@ -1,19 +1,20 @@
 """Site-wide pages and helpers: home, health check, "preview as of", template filters."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Flask,
+    Response,
     current_app,
     flash,
     g,
     redirect,
     render_template,
     request,
-    send_from_directory,
     session,
     url_for,
 )
@@ -21,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from raceapp import PROJECT_ROOT, clock
+from raceapp.web import assets
 from raceapp.extensions import db
 from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
@@ -62,10 +64,31 @@ def home():
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, served from the root so that it controls every page."""
-    response = send_from_directory(PROJECT_ROOT / "service_worker", "sw.js",
-                                   mimetype="text/javascript", max_age=0)
+    template = (PROJECT_ROOT / "service_worker" / "sw.js").read_text()
+    response = Response(assets.service_worker_source(template), mimetype="text/javascript")
+    # Always revalidated, so a deploy reaches phones on their next visit.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: install to the home screen, open on the race kit."""
+    icon = lambda name, size, purpose="any": {  # noqa: E731
+        "src": url_for("static", filename=f"icons/{name}"), "sizes": f"{size}x{size}",
+        "type": "image/png", "purpose": purpose}
+    body = {
+        "name": "raceapp: your race kit", "short_name": "raceapp", "id": "/me",
+        "description": "Cut-offs, gear, schedule, shuttles and alerts for trail races, offline.",
+        "start_url": url_for("kit.home"), "scope": "/", "display": "standalone",
+        "orientation": "portrait", "background_color": "#f4f4f2", "theme_color": "#14532d",
+        "lang": "en",
+        "icons": [icon("icon-192.png", 192), icon("icon-512.png", 512),
+                  icon("maskable-512.png", 512, "maskable")],
+    }
+    response = Response(json.dumps(body), mimetype="application/manifest+json")
+    response.cache_control.max_age = 3600
     return response
 
 

@@ -1,0 +1,79 @@
+"""Static assets with content-versioned URLs, so they can be cached for a year and a deploy
+still reaches every phone: a changed file gets a new URL, and a new service worker version."""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, current_app, request, url_for
+from flask.wrappers import Response
+
+# The app shell the service worker precaches: what every page needs, plus the offline page.
+SHELL_FILES = ("app.css", "app.js", "push.js", "offline.js", "tick-queue.js", "countdown.js",
+               "pace.js", "vendor/htmx/htmx-2.0.11.min.js", "icons/icon-192.png",
+               "icons/badge-96.png")
+YEAR = 365 * 24 * 3600
+
+
+@lru_cache(maxsize=256)
+def _digest(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def file_version(filename: str) -> str | None:
+    """A short hash of a static file's content (None if there is no such file)."""
+    path = Path(current_app.static_folder) / filename
+    try:
+        return _digest(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def add_static_version(endpoint: str, values: dict) -> None:
+    """url_for('static', filename=...) gets ?v=<content hash>."""
+    if endpoint == "static" and "v" not in values:
+        version = file_version(values.get("filename", ""))
+        if version:
+            values["v"] = version
+
+
+def cache_static(response: Response) -> Response:
+    """A versioned static URL never changes content: let browsers keep it for a year."""
+    if request.endpoint != "static":
+        return response
+    if response.status_code == 200 and response.mimetype in current_app.config["COMPRESS_MIMETYPES"]:
+        # Read the (small) file, so the compression step compresses it whole.
+        response.direct_passthrough = False
+        response.set_data(response.get_data())
+    if request.args.get("v") and response.status_code == 200:
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = YEAR
+        response.cache_control.immutable = True
+    return response
+
+
+def shell_urls() -> list[str]:
+    return [url_for("static", filename=f) for f in SHELL_FILES] + [url_for("web.offline")]
+
+
+def service_worker_source(template: str) -> str:
+    """The service worker with its build (version and shell URLs) written in; any change to
+    the worker, the shell or RACEAPP_RELEASE makes a new version, which replaces the old."""
+    shell = shell_urls()
+    release = current_app.config.get("RACEAPP_RELEASE", "")
+    version = hashlib.sha256(json.dumps([template, shell, release]).encode()).hexdigest()[:12]
+    build = json.dumps({
+        "version": version, "shell": shell, "offline": url_for("web.offline"),
+        "queue": url_for("static", filename="tick-queue.js"),
+        "icon": url_for("static", filename="icons/icon-192.png"),
+        "badge": url_for("static", filename="icons/badge-96.png"),
+    })
+    return f"const BUILD = {build};\n{template}"
+
+
+def register(app: Flask) -> None:
+    app.url_defaults(add_static_version)
+    app.after_request(cache_static)

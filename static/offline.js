@@ -1,0 +1,167 @@
+/* Offline behaviour of every page: when its data was fetched, an offline badge, the whole kit
+   cached after a visit to the kit home, gear ticks queued while offline and sent when the
+   connection returns, alerts missed while offline, and a logout that leaves nothing behind. */
+(function () {
+  "use strict";
+  var PAGES_CACHE = "raceapp-pages";
+  var fetched = document.querySelector("[data-fetched]");
+  var badge = document.querySelector("[data-offline-badge]");
+  var fetchedAt = new Date();
+  var sw = "serviceWorker" in navigator ? navigator.serviceWorker : null;
+
+  function ago(date) {
+    var minutes = Math.floor((Date.now() - date.getTime()) / 60000);
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return minutes + " min ago";
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) return hours + " h ago";
+    return Math.floor(hours / 24) + " days ago";
+  }
+  function render() {
+    if (fetched) fetched.textContent = "Updated " + ago(fetchedAt);
+    if (badge) badge.hidden = navigator.onLine;
+    document.documentElement.classList.toggle("is-offline", !navigator.onLine);
+  }
+  // The service worker stamps each copy it keeps; a page shown from that copy says its age.
+  if ("caches" in window) {
+    caches.open(PAGES_CACHE).then(function (cache) { return cache.match(location.href); })
+      .then(function (response) {
+        var stamp = response && response.headers.get("X-Raceapp-Fetched");
+        if (stamp) fetchedAt = new Date(stamp);
+        render();
+      }).catch(render);
+  }
+  render();
+  setInterval(render, 30000);
+
+  /* --- the kit, cached ahead -------------------------------------------------------------- */
+  function cacheKit() {
+    var list = document.body.getAttribute("data-kit-urls");
+    if (!list || !sw || !navigator.onLine) return;
+    sw.ready.then(function (registration) {
+      registration.active.postMessage({ type: "cache-kit", urls: JSON.parse(list) });
+    });
+    // Ask the phone not to evict the kit when storage runs low.
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
+  }
+
+  /* --- gear ticks while offline ----------------------------------------------------------- */
+  var TICK_FORMS = ".gear-row > form:not(.remove)";
+
+  function showTick(form, packed, queued) {
+    var row = form.closest(".gear-row");
+    row.classList.toggle("packed", packed);
+    row.classList.toggle("queued", queued);
+    form.querySelector("button.tick").setAttribute("aria-pressed", packed ? "true" : "false");
+    form.querySelector("input[name=packed]").value = packed ? "0" : "1";
+    var label = row.querySelector(".visually-hidden");
+    if (label) label.textContent = packed ? "packed" : "not packed";
+    var list = document.querySelector("[data-mandatory]"), card = document.getElementById("progress");
+    if (list && card && card.querySelector("progress")) {
+      var total = list.querySelectorAll(".gear-row").length;
+      var done = list.querySelectorAll(".gear-row.packed").length;
+      card.querySelector("strong").textContent = done + " of " + total + " mandatory items packed";
+      card.querySelector("progress").value = done;
+    }
+  }
+  function queueTick(form) {
+    var packed = form.querySelector("input[name=packed]").value === "1";
+    var tick = { url: new URL(form.action, location.href).pathname, packed: packed,
+                 made_at: new Date().toISOString(),
+                 csrf: form.querySelector("input[name=csrf_token]").value };
+    showTick(form, packed, true);
+    return TickQueue.add(tick).then(function () {
+      if (sw) sw.ready.then(function (r) { if (r.sync) return r.sync.register(TickQueue.SYNC_TAG); })
+        .catch(function () {});
+    });
+  }
+  function formFor(url) {
+    return Array.prototype.find.call(document.querySelectorAll(TICK_FORMS), function (form) {
+      return new URL(form.action, location.href).pathname === url;
+    });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!navigator.onLine && form.matches && form.matches(TICK_FORMS)) {
+      event.preventDefault();
+      queueTick(form);
+    }
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = event.detail.elt;
+    if (form.matches && form.matches(TICK_FORMS)) {
+      queueTick(form);
+      document.getElementById("request-error").hidden = true;
+    }
+  });
+  // A page reopened from the cache shows the ticks still waiting to be sent.
+  function showQueued() {
+    if (!document.querySelector(TICK_FORMS)) return Promise.resolve();
+    return TickQueue.all().then(function (ticks) {
+      ticks.forEach(function (tick) {
+        var form = formFor(tick.url);
+        if (form) showTick(form, tick.packed, true);
+      });
+    });
+  }
+  function flushTicks() {
+    if (!navigator.onLine) return Promise.resolve();
+    return TickQueue.flush().then(function (sent) {
+      if (!sent) return;
+      Array.prototype.forEach.call(document.querySelectorAll(".gear-row.queued"), function (row) {
+        row.classList.remove("queued");
+      });
+    }).catch(function () {});
+  }
+
+  /* --- alerts missed while offline -------------------------------------------------------- */
+  var known = JSON.parse(document.body.getAttribute("data-known-alerts") || "null");
+  function newAlerts(alerts) {
+    var box = document.querySelector("[data-new-alerts]");
+    if (!box || !alerts.length) return;
+    box.textContent = "";
+    var text = document.createElement("strong");
+    text.textContent = alerts.length === 1 ? "New alert: " + alerts[0].title
+      : alerts.length + " new alerts from the organizers";
+    var link = document.createElement("a");
+    link.href = alerts.length === 1 ? "/me/alerts/" + alerts[0].id : "/me/alerts";
+    link.textContent = "Open";
+    box.append(text, " ", link);
+    box.hidden = false;
+  }
+  function checkAlerts() {
+    if (!known || !navigator.onLine) return;
+    fetch("/api/kit", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (kit) {
+      if (!kit) return;
+      newAlerts(kit.alerts.filter(function (a) { return !a.read && known.indexOf(a.id) < 0; }));
+    }).catch(function () {});
+  }
+  if (sw) {
+    sw.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "alert" && event.data.alert.id) {
+        if (known && known.indexOf(event.data.alert.id) < 0) newAlerts([event.data.alert]);
+      }
+    });
+  }
+
+  /* --- logout: the runner's cached pages and queue go with the session -------------------- */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("[data-logout]") || form.dataset.cleared) return;
+    event.preventDefault();
+    var sendFirst = Promise.race([flushTicks(), new Promise(function (r) { setTimeout(r, 3000); })]);
+    sendFirst.then(function () {
+      return "caches" in window ? caches.delete(PAGES_CACHE) : null;
+    }).catch(function () {}).then(function () {
+      form.dataset.cleared = "1";
+      form.submit();
+    });
+  });
+
+  window.addEventListener("online", function () { render(); flushTicks().then(checkAlerts); cacheKit(); });
+  window.addEventListener("offline", render);
+  showQueued().then(flushTicks).then(checkAlerts);
+  cacheKit();
+})();
