@@ -1,0 +1,209 @@
+"""The kit with no signal, in real Chromium against the app served by gunicorn.
+
+The race is a year ahead (tests/data/offline-race.toml), so the kit shows a live countdown on
+the real clock the gunicorn processes use.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from raceapp.extensions import db
+from raceapp.models import Event, GearItem, GearTick, ShuttleDeparture
+from raceapp.services import alerts, gear, shuttles
+from raceapp.services.alerts import AlertDraft
+from tests.browser.conftest import log_in
+from tests.conftest import PASSWORD, import_files
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+CACHED_URLS = """async () => {
+  const cache = await caches.open('raceapp-pages');
+  return (await cache.keys()).map(r => new URL(r.url).pathname);
+}"""
+
+
+@pytest.fixture
+def race(app, tmp_path, make_user, make_entry, make_organizer):
+    text = (DATA / "offline-race.toml").read_text().replace(
+        "YEAR", str(datetime.now().year + 1))
+    path = tmp_path / "offline-race.toml"
+    path.write_text(text)
+    import_files(path)
+    event = db.session.scalar(select(Event).where(Event.slug == "offline-test"))
+    runner = make_user("aki@example.com", "Aki")
+    entry = make_entry(runner, event, "60k", "42")
+    now = datetime.now(timezone.utc)
+    departure = db.session.scalar(select(ShuttleDeparture))
+    booking = shuttles.book(runner, departure.id, now=now, idempotency_key=None)
+    alert = alerts.post_alert(make_organizer(event), event, AlertDraft(
+        "info", "Bib pick-up from 14:00", body="At the community hall."), now=now)
+    return {"event": event, "runner": runner, "entry": entry, "booking": booking,
+            "alert": alert}
+
+
+def eventually(page, script: str, timeout: float = 15) -> None:
+    """Poll an async script in the page until it returns true (wait_for_function takes a
+    returned promise for a true value)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"timed out waiting for {script}"
+        time.sleep(0.1)
+
+
+def visit_kit_online(page, base: str, race) -> None:
+    log_in(page, base, "aki@example.com", PASSWORD)
+    expected = {"/me", "/me/gear", "/me/schedule", "/me/cutoffs", "/me/alerts", "/api/kit",
+                f"/shuttles/tickets/{race['booking'].reference}", f"/me/alerts/{race['alert'].id}"}
+    eventually(page, f"""async () => {{
+      const cached = await ({CACHED_URLS})();
+      return {sorted(expected)!r}.every(u => cached.includes(u));
+    }}""")
+
+
+def test_the_whole_kit_opens_offline_after_one_visit(gunicorn, phone, race):
+    base = gunicorn.start().url
+    context = phone()
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    assert page.locator("[data-offline-badge]").is_hidden()
+    assert "Updated just now" in page.inner_text("[data-fetched]")
+
+    context.set_offline(True)
+    pages = {
+        "/me": "60 km",
+        "/me/gear": "Gear checklist",
+        "/me/schedule": "Registration and gear check",
+        "/me/cutoffs": "Cut-offs",
+        f"/shuttles/tickets/{race['booking'].reference}": race["booking"].reference,
+        "/me/alerts": "Bib pick-up from 14:00",
+        f"/me/alerts/{race['alert'].id}": "At the community hall.",
+    }
+    for path, text in pages.items():
+        page.goto(base + path)
+        assert text in page.inner_text("main"), path
+        assert page.locator("[data-offline-badge]").is_visible(), path
+        assert page.inner_text("[data-fetched]").startswith("Updated"), path
+
+    # The countdown runs on the phone's clock.
+    page.goto(base + "/me")
+    first = page.inner_text(".countdown")
+    page.wait_for_function(f"document.querySelector('.countdown').textContent !== {first!r}")
+
+    # The pace helper works it out on the phone.
+    page.goto(base + "/me/cutoffs")
+    page.fill("input[name=km]", "10")
+    page.click("text=Show the pace I need")
+    page.wait_for_selector("#pace table.pace")
+    assert "Ridge Hut" in page.inner_text("#pace")
+    assert page.locator("#pace tr.grade-comfortable").count() >= 1
+    assert page.locator("#request-error").is_hidden()
+
+    # A page never opened: the offline page, not a browser error.
+    page.goto(base + "/events/")
+    assert "offline" in page.inner_text("main").lower()
+    if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
+        for name, path in (("offline-home", "/me"), ("offline-checklist", "/me/gear")):
+            page.goto(base + path)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_ticks_made_offline_reach_the_server_once_and_never_undo_newer_ones(
+        gunicorn, phone, race):
+    base = gunicorn.start().url
+    items = {i.code: i for i in db.session.scalars(select(GearItem))}
+    context = phone()
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    page.goto(base + "/me/gear")
+    context.set_offline(True)
+    for code in ("phone", "jacket", "light"):
+        page.click(f"#item-{items[code].id} button.tick")
+    for code in ("phone", "jacket", "light"):
+        row = page.locator(f"#item-{items[code].id}")
+        assert "packed" in row.get_attribute("class") and "queued" in row.get_attribute("class")
+    assert "3 of 4 mandatory items packed" in page.inner_text("#progress")
+    assert page.evaluate("TickQueue.all().then(t => t.length)") == 3
+    db.session.rollback()
+    assert db.session.scalars(select(GearTick)).all() == []  # nothing reached the server
+    page.close()
+
+    # Meanwhile, on another phone: the head torch was taken out again, later.
+    gear.tick(race["entry"], items["light"].id, False, now=datetime.now(timezone.utc),
+              made_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+
+    context.set_offline(False)
+    page = context.new_page()
+    page.goto(base + "/me/gear")
+    eventually(page, "TickQueue.all().then(t => t.length === 0)")
+    db.session.rollback()
+    ticks = {t.gear_item_id: t.packed for t in db.session.scalars(select(GearTick))}
+    assert ticks == {items["phone"].id: True, items["jacket"].id: True,
+                     items["light"].id: False}
+    page.reload()
+    assert "2 of 4 mandatory items packed" in page.inner_text("#progress")
+
+
+def test_a_new_version_replaces_the_shell_and_its_old_cache(gunicorn, phone, race):
+    base = gunicorn.start(release="one").url
+    context = phone()
+    page = context.new_page()
+    log_in(page, base, "aki@example.com", PASSWORD)
+    keys = "caches.keys().then(k => k.filter(n => n.startsWith('raceapp-shell-')))"
+    eventually(page, f"{keys}.then(k => k.length === 1)")
+    [old] = page.evaluate(keys)
+
+    gunicorn.stop()
+    gunicorn.start(release="two")
+    page.reload()
+    eventually(page, f"{keys}.then(k => k.length === 1 && k[0] !== {old!r})")
+    # The page is run by the new worker, and its shell is complete.
+    page.reload()
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    new_shell = page.evaluate(f"{keys}.then(([name]) => caches.open(name))"
+                              ".then(c => c.keys()).then(r => r.length)")
+    assert new_shell >= 8
+
+
+def test_a_cached_htmx_fragment_is_never_shown_as_a_page(gunicorn, phone, race):
+    base = gunicorn.start().url
+    context = phone()
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    timetable = "/events/offline-test/shuttles"
+    page.goto(base + timetable)
+    # The timetable polls itself with htmx: the same URL then answers a fragment.
+    fragment = page.evaluate(f"""fetch({timetable!r}, {{headers: {{'HX-Request': 'true'}}}})
+                                 .then(r => r.text())""")
+    assert "<html" not in fragment and "departure" in fragment
+    # The pace helper asks for its fragment at a URL a page could also have.
+    page.goto(base + "/me/cutoffs")
+    page.fill("input[name=km]", "10")
+    page.click("text=Show the pace I need")
+    page.wait_for_selector("#pace table.pace")
+
+    bodies = page.evaluate("""async () => {
+      const cache = await caches.open('raceapp-pages');
+      const out = {};
+      for (const request of await cache.keys()) {
+        const response = await cache.match(request);
+        if ((response.headers.get('Content-Type') || '').startsWith('text/html')) {
+          out[new URL(request.url).pathname + new URL(request.url).search] = await response.text();
+        }
+      }
+      return out;
+    }""")
+    assert bodies and all("<html" in body for body in bodies.values()), [
+        url for url, body in bodies.items() if "<html" not in body]
+    assert "/me/cutoffs?km=10" not in bodies
+
+    context.set_offline(True)
+    page.goto(base + timetable)
+    assert page.locator("header.topbar").is_visible()
+    assert "Station" in page.inner_text("main")
