@@ -49,13 +49,16 @@ test: install
 # Retake docs/screenshots/ from the running app in Chromium at phone size.
 screenshots: install
 	bash scripts/ensure-chromium.sh
-	env -u TEST_DATABASE_URL RACEAPP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py tests/browser/test_shuttles_in_chromium.py
+	env -u TEST_DATABASE_URL RACEAPP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py tests/browser/test_shuttles_in_chromium.py \
+	  tests/browser/test_alerts_in_chromium.py tests/browser/test_offline_in_chromium.py
 
 # Benchmarks (not tests): figures go in docs/benchmarks.md.
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/booking_race.py
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/push_fanout.py
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python bench/page_weight.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

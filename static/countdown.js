@@ -5,6 +5,8 @@
   function format(ms) {
     var total = Math.max(0, Math.floor(ms / 1000));
     var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+    // Same as raceapp.services.timing.format_countdown.
+    if (h >= 48) return Math.floor(h / 24) + " days " + (h % 24) + " h " + String(m).padStart(2, "0") + " min";
     return h + " h " + String(m).padStart(2, "0") + " min " + String(s).padStart(2, "0") + " s";
   }
   var loaded = Date.now();

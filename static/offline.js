@@ -35,9 +35,16 @@
   setInterval(render, 30000);
 
   /* --- the kit, cached ahead -------------------------------------------------------------- */
-  function cacheKit() {
+  var REFRESH_KIT_MS = 10 * 60 * 1000;
+  function cacheKit(force) {
     var list = document.body.getAttribute("data-kit-urls");
     if (!list || !sw || !navigator.onLine) return;
+    // Each copy revalidates (mostly 304s), but on a slow link that is still a dozen requests:
+    // refresh at most every ten minutes, or at once when the kit changed or signal came back.
+    var key = "raceapp-kit-cached", stamp = list.length + ":" + list;
+    var last = JSON.parse(localStorage.getItem(key) || "{}");
+    if (!force && last.stamp === stamp && Date.now() - last.at < REFRESH_KIT_MS) return;
+    localStorage.setItem(key, JSON.stringify({ stamp: stamp, at: Date.now() }));
     sw.ready.then(function (registration) {
       registration.active.postMessage({ type: "cache-kit", urls: JSON.parse(list) });
     });
@@ -151,6 +158,7 @@
     var form = event.target;
     if (!form.matches("[data-logout]") || form.dataset.cleared) return;
     event.preventDefault();
+    localStorage.removeItem("raceapp-kit-cached");
     var sendFirst = Promise.race([flushTicks(), new Promise(function (r) { setTimeout(r, 3000); })]);
     sendFirst.then(function () {
       return "caches" in window ? caches.delete(PAGES_CACHE) : null;
@@ -160,7 +168,11 @@
     });
   });
 
-  window.addEventListener("online", function () { render(); flushTicks().then(checkAlerts); cacheKit(); });
+  window.addEventListener("online", function () {
+    render();
+    flushTicks().then(checkAlerts);
+    cacheKit(true);
+  });
   window.addEventListener("offline", render);
   showQueued().then(flushTicks).then(checkAlerts);
   cacheKit();

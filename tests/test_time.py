@@ -11,7 +11,7 @@ from raceapp import clock
 from raceapp.extensions import db
 from raceapp.models import Category
 from raceapp.racefile import check_text
-from raceapp.services.timing import cutoff_instant, cutoff_table, race_phase
+from raceapp.services.timing import cutoff_instant, cutoff_table, format_countdown, race_phase
 from tests.conftest import csrf_from, import_files
 
 DATA = Path(__file__).parent / "data"
@@ -115,3 +115,9 @@ def test_preview_rejects_bad_input_and_runners(client, auth, okushinano, make_or
                                              "as_of": "2024-06-08T11:00", "csrf_token": token})
     assert response.status_code == 403
 
+
+
+def test_countdown_counts_days_only_from_two_days_on():
+    assert format_countdown(47 * 3600 + 59) == "47 h 00 min 59 s"
+    assert format_countdown(3 * 86400 + 4 * 3600 + 5 * 60 + 9) == "3 days 4 h 05 min"
+    assert format_countdown(0) == "0 h 00 min 00 s"

@@ -80,10 +80,13 @@ def race_phase(category: Category, now: datetime) -> str:
 
 
 def format_countdown(seconds: float) -> str:
-    """Time left as the countdown shows it: "5 h 30 min 00 s" (hours are not folded into days)."""
+    """Time left as the countdown shows it: "5 h 30 min 00 s"; from two days on, "3 days 4 h
+    05 min" (a race-day countdown stays in hours, where runners think in them)."""
     if seconds <= 0:
         return "0 h 00 min 00 s"
     total = int(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
+    if hours >= 48:
+        return f"{hours // 24} days {hours % 24} h {minutes:02d} min"
     return f"{hours} h {minutes:02d} min {secs:02d} s"

@@ -69,7 +69,9 @@ def service_worker():
     # Always revalidated, so a deploy reaches phones on their next visit.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    return response
+    # Browsers check for a new worker on every visit: unchanged, that costs a 304.
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/manifest.webmanifest")

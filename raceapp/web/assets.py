@@ -11,9 +11,9 @@ from flask import Flask, current_app, request, url_for
 from flask.wrappers import Response
 
 # The app shell the service worker precaches: what every page needs, plus the offline page.
+# (Notification icons are not in it: a push only ever arrives with a connection.)
 SHELL_FILES = ("app.css", "app.js", "push.js", "offline.js", "tick-queue.js", "countdown.js",
-               "pace.js", "vendor/htmx/htmx-2.0.11.min.js", "icons/icon-192.png",
-               "icons/badge-96.png")
+               "pace.js", "vendor/htmx/htmx-2.0.11.min.js")
 YEAR = 365 * 24 * 3600
 
 

@@ -5,6 +5,7 @@ the real clock the gunicorn processes use.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from raceapp.extensions import db
-from raceapp.models import Event, GearItem, GearTick, ShuttleDeparture
+from raceapp.models import Event, GearItem, GearTick, ShuttleDeparture, User
 from raceapp.services import alerts, gear, shuttles
 from raceapp.services.alerts import AlertDraft
 from tests.browser.conftest import log_in
@@ -91,9 +92,12 @@ def test_the_whole_kit_opens_offline_after_one_visit(gunicorn, phone, race):
         assert page.locator("[data-offline-badge]").is_visible(), path
         assert page.inner_text("[data-fetched]").startswith("Updated"), path
 
-    # The countdown runs on the phone's clock.
+    # The countdown runs on the phone's clock (the race is months ahead: it moves by minutes,
+    # so the phone's clock is moved on a minute).
+    page.clock.install()
     page.goto(base + "/me")
     first = page.inner_text(".countdown")
+    page.clock.run_for(61_000)
     page.wait_for_function(f"document.querySelector('.countdown').textContent !== {first!r}")
 
     # The pace helper works it out on the phone.
@@ -168,7 +172,7 @@ def test_a_new_version_replaces_the_shell_and_its_old_cache(gunicorn, phone, rac
     assert page.evaluate("navigator.serviceWorker.controller !== null")
     new_shell = page.evaluate(f"{keys}.then(([name]) => caches.open(name))"
                               ".then(c => c.keys()).then(r => r.length)")
-    assert new_shell >= 8
+    assert new_shell >= 9  # eight files and the offline page
 
 
 def test_a_cached_htmx_fragment_is_never_shown_as_a_page(gunicorn, phone, race):
@@ -207,3 +211,52 @@ def test_a_cached_htmx_fragment_is_never_shown_as_a_page(gunicorn, phone, race):
     page.goto(base + timetable)
     assert page.locator("header.topbar").is_visible()
     assert "Station" in page.inner_text("main")
+
+
+def test_alerts_missed_offline_show_on_reconnect_and_a_push_refreshes_the_kit(
+        gunicorn, phone, race):
+    base = gunicorn.start().url
+    context = phone()
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    context.set_offline(True)
+    page.goto(base + "/me")
+    event = race["event"]
+    org_user = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    missed = alerts.post_alert(org_user, event, AlertDraft(
+        "course_change", "Reroute after Ridge Hut"), now=datetime.now(timezone.utc))
+
+    context.set_offline(False)
+    page.wait_for_selector("[data-new-alerts]:not([hidden])")
+    assert "Reroute after Ridge Hut" in page.inner_text("[data-new-alerts]")
+    page.click("[data-new-alerts] a")
+    page.wait_for_url(f"{base}/me/alerts/{missed.id}")
+
+    # A cancellation arrives as a push: the cached kit says so at once, even offline later.
+    cancel = alerts.post_alert(org_user, event, AlertDraft(
+        "cancellation", "Race cancelled: typhoon"), now=datetime.now(timezone.utc))
+    payload = {"id": cancel.id, "kind": "cancellation", "title": "Race cancelled: typhoon",
+               "url": f"/me/alerts/{cancel.id}", "tag": f"alert-{cancel.id}"}
+    context.service_workers[0].evaluate(
+        "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
+        json.dumps(payload))
+    eventually(page, """caches.open('raceapp-pages').then(c => c.match('/me'))
+                        .then(r => r.text()).then(t => t.includes('Race cancelled: typhoon'))""")
+    context.set_offline(True)
+    page.goto(base + "/me")
+    assert "Race cancelled" in page.inner_text(".banner-status")
+
+
+def test_logging_out_removes_the_runners_cached_pages(gunicorn, phone, race):
+    base = gunicorn.start().url
+    context = phone()
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    page.click("text=Log out")
+    page.wait_for_url(f"{base}/")
+    assert page.evaluate("caches.has('raceapp-pages').then(has => has ? caches.open('raceapp-pages')"
+                         ".then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
+                         " : [])") in ([], ["/"])
+    context.set_offline(True)
+    page.goto(base + "/me")
+    assert "60 km" not in page.inner_text("main")
