@@ -46,6 +46,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from raceapp import (
         alerts,
+        security,
         auth,
         demo,
         errors,
@@ -65,6 +66,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     errors.register(app)
     web.register_template_helpers(app)
     web.assets.register(app)
+    security.register(app)
     # The delivery thread starts with the first request, so CLI commands never start one.
     app.before_request(lambda: push.worker.start_inline(app) and None)
     return app

@@ -93,6 +93,11 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("COOKIE_SECURE", True)
+    # __Host-: the browser only takes the cookie over https, for this host alone, for every
+    # path, so no subdomain can set or read it. Browsers refuse the prefix without Secure.
+    if SESSION_COOKIE_SECURE:
+        SESSION_COOKIE_NAME = "__Host-session"
+        REMEMBER_COOKIE_NAME = "__Host-remember"
 
 
 class TestingConfig(Config):

@@ -30,17 +30,24 @@ def browser():
 
 @pytest.fixture
 def phone(browser):
-    """A factory for phone-sized browser contexts: `phone(timezone_id=...)`."""
-    contexts = []
+    """A factory for phone-sized browser contexts: `phone(timezone_id=...)`. Any page that
+    breaks the Content-Security-Policy fails the test."""
+    contexts, violations = [], []
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
 
     def make(**options):
         options.setdefault("viewport", PHONE)
         context = browser.new_context(is_mobile=True, has_touch=True, **options)
+        context.on("console", watch)
         contexts.append(context)
         return context
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], violations
 
 
 def log_in(page, base: str, email: str, password: str) -> None:

@@ -67,13 +67,13 @@ def test_ticking_with_htmx_updates_the_row_and_progress(live_server, phone, runn
     rows = page.locator(".checklist .gear-row")
     for i in range(3):
         rows.nth(i).locator("button.tick").click()
-        page.wait_for_function(f"document.querySelector('#progress').innerText.includes('{i + 1} of 9')"
+        page.wait_for_function(f"() => document.querySelector('#progress').innerText.includes('{i + 1} of 9')"
                                f" && document.querySelectorAll('.gear-row.packed').length === {i + 1}")
     assert page.url == url_before  # no page load
     db.session.expire_all()
     assert len(db.session.scalars(select(GearTick).where(GearTick.packed)).all()) == 3
     rows.nth(0).locator("button.tick").click()
-    page.wait_for_function("document.querySelector('#progress').innerText.includes('2 of 9')")
+    page.wait_for_function("() => document.querySelector('#progress').innerText.includes('2 of 9')")
 
 
 def test_ticking_without_javascript(live_server, phone, runner_in_100k):

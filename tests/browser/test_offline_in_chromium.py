@@ -98,7 +98,7 @@ def test_the_whole_kit_opens_offline_after_one_visit(gunicorn, phone, race):
     page.goto(base + "/me")
     first = page.inner_text(".countdown")
     page.clock.run_for(61_000)
-    page.wait_for_function(f"document.querySelector('.countdown').textContent !== {first!r}")
+    page.wait_for_function(f"() => document.querySelector('.countdown').textContent !== {first!r}")
 
     # The pace helper works it out on the phone.
     page.goto(base + "/me/cutoffs")

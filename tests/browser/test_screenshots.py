@@ -31,7 +31,7 @@ def test_kit_screenshots(live_server, phone, okushinano, make_user, make_entry, 
     page.goto(f"{live_server}/me/gear")
     for i in (0, 2, 4, 5):
         page.locator(".checklist .gear-row").nth(i).locator("button.tick").click()
-        page.wait_for_function(f"document.querySelectorAll('.gear-row.packed').length > {[0, 2, 4, 5].index(i)}")
+        page.wait_for_function(f"() => document.querySelectorAll('.gear-row.packed').length > {[0, 2, 4, 5].index(i)}")
     shots = {"checklist": "/me/gear", "home": "/me", "cutoffs": "/me/cutoffs"}
     for name, path in shots.items():
         page.goto(f"{live_server}{path}")
