@@ -1,10 +1,13 @@
 """Accounts: sign-up, password checks, organizer roles and a runner's entry in a race."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +23,7 @@ from raceapp.services.errors import Conflict, DomainError, NotFound
 # argon2id at OWASP's minimum for ASVS (t=1, m=46 MiB, p=1); raised in config, never lowered.
 HASHER = PasswordHasher(time_cost=1, memory_cost=46 * 1024, parallelism=1)
 MIN_PASSWORD = 8
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
 MAX_PASSWORD = 256
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 BIB_RE = re.compile(r"^[A-Za-z0-9-]{1,12}$")
@@ -31,11 +35,22 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 20,000 most common passwords (raceapp/data/common-passwords.LICENSE says whence)."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
 def validate_password(password: str) -> None:
+    """Length and a list of known-bad passwords only: no composition rules (NIST 800-63B)."""
     if len(password) < MIN_PASSWORD:
         raise DomainError(f"Choose a password of at least {MIN_PASSWORD} characters.")
     if len(password) > MAX_PASSWORD:
         raise DomainError(f"A password can be at most {MAX_PASSWORD} characters.")
+    if password.strip().lower() in common_passwords():
+        raise DomainError("That password is one of the most common ones, the first an attacker "
+                          "tries. Choose another (a few unrelated words make a good one).")
 
 
 @writes
