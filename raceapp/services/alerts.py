@@ -194,18 +194,16 @@ def latest_race_change(entry: Entry) -> Alert | None:
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1))
 
 
-def alert_for(user: User, alert_id: int) -> Alert:
-    """One alert the user may read: a runner of its scope, or an organizer of its event."""
+def _find(user: User, alert_id: int) -> tuple[Alert, bool]:
+    """The alert if the user may read it, and whether they are a runner it was for (else an
+    organizer of its event)."""
     alert = db.session.scalar(_visible_to(user).where(Alert.id == alert_id))
-    if alert is None:
-        alert = db.session.get(Alert, alert_id)
-        if alert is None or not accounts.is_organizer(user, alert.event):
-            raise NotFound("No such alert.")
-    return alert
-
-
-def is_read(user: User, alert: Alert) -> bool:
-    return bool(_read_ids(user, [alert.id]))
+    if alert is not None:
+        return alert, True
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or not accounts.is_organizer(user, alert.event):
+        raise NotFound("No such alert.")
+    return alert, False
 
 
 def _insert_ignoring_duplicates(rows: list[dict]) -> None:
@@ -219,8 +217,8 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> None:
 def mark_read(user: User, alert_id: int, *, now: datetime) -> Alert:
     """Record that a runner it was for read this alert (once, however often they open it);
     an organizer looking at it is not counted as a reader."""
-    alert = alert_for(user, alert_id)
-    if db.session.scalar(_visible_to(user).where(Alert.id == alert.id)) is not None:
+    alert, for_runner = _find(user, alert_id)
+    if for_runner:
         with write_transaction():
             _insert_ignoring_duplicates([{"alert_id": alert.id, "user_id": user.id,
                                           "read_at": now}])
