@@ -39,10 +39,11 @@ run: setup
 	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 	  --access-logfile - app:app
 
-# The whole suite (browser tests included) on SQLite, then again on PostgreSQL when
-# TEST_DATABASE_URL is set.
+# The whole suite (browser and Redis tests included) on SQLite, then again on PostgreSQL
+# when TEST_DATABASE_URL is set.
 test: install
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-redis.sh
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python -m pytest; fi
 

@@ -14,6 +14,11 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def rate_limit_storage_uri(environ) -> str:
+    """RATELIMIT_STORAGE_URI if given, else Redis at REDIS_URL, else the app's own database."""
+    return environ.get("RATELIMIT_STORAGE_URI") or environ.get("REDIS_URL") or "database://"
+
+
 class Config:
     """Defaults shared by every environment."""
 
@@ -38,10 +43,29 @@ class Config:
 
     MAX_CONTENT_LENGTH = 256 * 1024
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "5 per minute")
+    # Abuse limits (raceapp/ratelimits.py). The counters must be shared by every worker:
+    # Redis when REDIS_URL is set, else the app's own database; "memory://" only for one process.
+    RATELIMIT_STORAGE_URI = rate_limit_storage_uri(os.environ)
+    # Said explicitly: Flask-Limiter otherwise keeps the previous app's choice.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STRATEGY = "fixed-window"
+    RATELIMIT_HEADERS_ENABLED = False  # the 429 page sets Retry-After itself
+    # Runners at a venue share one address (its Wi-Fi, a carrier's NAT): the per-address limits
+    # are roomy and the per-account ones tight. Only failed logins count.
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute;300 per hour")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+    SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "20 per 10 minutes;100 per day")
+    SIGNUP_LIMIT_PER_ACCOUNT = os.environ.get("SIGNUP_LIMIT_PER_ACCOUNT", "5 per hour")
+    BOOKING_LIMIT_PER_ADDRESS = os.environ.get("BOOKING_LIMIT_PER_ADDRESS", "300 per minute")
+    BOOKING_LIMIT_PER_ACCOUNT = os.environ.get("BOOKING_LIMIT_PER_ACCOUNT", "20 per minute;100 per hour")
+    # Every app open re-sends the subscription, so a runner's own limit allows plenty of opens.
+    PUSH_SUBSCRIPTION_LIMIT_PER_ADDRESS = os.environ.get(
+        "PUSH_SUBSCRIPTION_LIMIT_PER_ADDRESS", "600 per minute")
+    PUSH_SUBSCRIPTION_LIMIT_PER_ACCOUNT = os.environ.get(
+        "PUSH_SUBSCRIPTION_LIMIT_PER_ACCOUNT", "30 per minute;300 per hour")
+    # Reverse proxies in front of the app; their X-Forwarded-* headers are trusted only then,
+    # so the limits count the runner's address and not the proxy's.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
     # "Preview as of" lets anyone see the app at a chosen instant; organizers always may.
     PREVIEW_FOR_ALL = _bool("PREVIEW_FOR_ALL", False)
@@ -104,7 +128,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-    RATELIMIT_ENABLED = False
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)  # the abuse-limit tests turn them on
     PREVIEW_FOR_ALL = False
     PUSH_WORKER = "off"  # tests run the worker themselves
 

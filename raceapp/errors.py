@@ -1,10 +1,12 @@
 """Error pages: every failure a runner can cause ends in a clear page and a 4xx."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from raceapp.ratelimits import retry_after_seconds
 from raceapp.services.errors import DomainError
 
 MESSAGES = {
@@ -37,12 +39,22 @@ def register(app: Flask) -> None:
         body, status = render_error(exc.status, exc.message)
         return (body, status, {"Retry-After": "2"}) if status == 503 else (body, status)
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        seconds = retry_after_seconds()
+        wait = (f"{seconds} seconds" if seconds < 90
+                else f"{round(seconds / 60)} minutes" if seconds < 5400
+                else f"{round(seconds / 3600)} hours")
+        message = (f"Too many attempts from this device, network or account. "
+                   f"Please wait {wait}, then try again.")
+        headers = {"Retry-After": str(seconds)}
+        if request.blueprint == "push" or request.is_json:
+            return jsonify(error=message, retry_after=seconds), 429, headers
+        return *render_error(429, message), headers
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        response = render_error(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description))
-        if exc.code == 429:
-            return response[0], 429, {"Retry-After": "60"}
-        return response
+        return render_error(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description))
 
     @app.errorhandler(500)
     def server_error(exc: Exception):

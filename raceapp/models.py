@@ -462,3 +462,15 @@ class Delivery(db.Model):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateLimitCounter(db.Model):
+    """One fixed-window counter of the abuse limits, shared by every app process."""
+
+    __tablename__ = "rate_limit_counters"
+
+    # A key names the limit and who it counts: an address, or a hash of an account.
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    # Epoch seconds (the unit the limits library works in); the window ends then.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

@@ -11,6 +11,8 @@ document.addEventListener("htmx:responseError", function (event) {
   var status = event.detail.xhr.status;
   box.textContent = status === 404 ? "That item is no longer on your list. Reload the page."
     : status === 400 ? "This page has expired. Reload it and try again."
+    : status === 429 ? "Too many attempts. Wait " + (event.detail.xhr.getResponseHeader("Retry-After") || "60")
+      + " seconds and try again."
     : "That did not work (error " + status + "). Try again.";
   box.hidden = false;
 });

@@ -7,7 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from raceapp import clock
 from raceapp.auth.forms import LoginForm, SignupForm
-from raceapp.extensions import limiter, login_manager
+from raceapp.extensions import login_manager
+from raceapp.ratelimits import by_submitted_email, limited
 from raceapp.services import accounts
 from raceapp.services.errors import DomainError
 
@@ -38,7 +39,7 @@ def _begin_session(user) -> None:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+@limited("SIGNUP", by_submitted_email, methods=["POST"])
 def signup():
     """Create a runner account and log in."""
     form = SignupForm()
@@ -58,7 +59,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limited("LOGIN", by_submitted_email, methods=["POST"], only_failures=True)
 def login():
     """Log in with e-mail and password."""
     form = LoginForm()

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from raceapp import clock
 from raceapp.push import worker
+from raceapp.ratelimits import by_user, limited
 from raceapp.push.vapid import Vapid, generate_private_key_pem, vapid_for
 from raceapp.services import subscriptions
 from raceapp.services.errors import DomainError
@@ -44,6 +45,7 @@ def _json_body():
 
 
 @bp.post("/subscription")
+@limited("PUSH_SUBSCRIPTION", by_user, methods=["POST", "DELETE"])
 def subscribe():
     """Store or refresh this device's push subscription."""
     data, problem = _json_body()
@@ -64,6 +66,7 @@ def subscribe():
 
 
 @bp.delete("/subscription")
+@limited("PUSH_SUBSCRIPTION", by_user, methods=["POST", "DELETE"])
 def unsubscribe():
     """Turn alerts off on this device."""
     data, problem = _json_body()

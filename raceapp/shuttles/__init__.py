@@ -16,6 +16,7 @@ from raceapp import clock
 from raceapp.events import get_event_or_404
 from raceapp.extensions import db
 from raceapp.models import Booking, ShuttleDeparture
+from raceapp.ratelimits import by_user, limited
 from raceapp.services import accounts, shuttles, timing
 from raceapp.services.errors import DomainError
 
@@ -43,6 +44,7 @@ def timetable(slug: str):
 
 
 @bp.post("/shuttles/departures/<int:departure_id>/book")
+@limited("BOOKING", by_user, methods=["POST"])
 @login_required
 def book(departure_id: int):
     """Book one seat; a repeated submit of the same form returns the same booking."""
@@ -64,6 +66,7 @@ def _timetable_with_error(departure_id: int, exc: DomainError):
 
 
 @bp.post("/shuttles/tickets/<reference>/cancel")
+@limited("BOOKING", by_user, methods=["POST"])
 @login_required
 def cancel(reference: str):
     """Give a seat back (until the route's cancellation cut-off)."""
@@ -79,6 +82,7 @@ def cancel(reference: str):
 
 
 @bp.post("/shuttles/departures/<int:departure_id>/waitlist")
+@limited("BOOKING", by_user, methods=["POST"])
 @login_required
 def join_waitlist(departure_id: int):
     """Queue for a full bus."""
@@ -92,6 +96,7 @@ def join_waitlist(departure_id: int):
 
 
 @bp.post("/shuttles/departures/<int:departure_id>/waitlist/leave")
+@limited("BOOKING", by_user, methods=["POST"])
 @login_required
 def leave_waitlist(departure_id: int):
     """Leave the queue of a bus."""

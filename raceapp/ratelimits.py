@@ -1,0 +1,153 @@
+"""Abuse limits: who is counted, where the counters live, and the limits on each endpoint.
+
+Flask-Limiter does the limiting. Its counters must be shared by every gunicorn worker (a
+per-process counter lets an attacker multiply the limit by the worker count), so they live in
+Redis when REDIS_URL is set and otherwise in the app's own database (`DatabaseStorage`).
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Callable
+
+from flask import current_app, request
+from flask_login import current_user
+from limits.storage import Storage
+from sqlalchemy import case, delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from raceapp.extensions import db, limiter
+from raceapp.models import RateLimitCounter
+
+PRUNE_EVERY_SECONDS = 300
+
+
+class DatabaseStorage(Storage):
+    """Fixed-window counters in the `rate_limit_counters` table ("database://").
+
+    Each hit is one atomic upsert in its own short transaction, apart from the request's
+    session, so a limited request that fails later still counts and nothing it writes waits
+    on the counter. The windows follow the wall clock, as the limits library computes them.
+    """
+
+    STORAGE_SCHEME = ["database"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._pruned_at = 0.0
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    @staticmethod
+    def _connection():
+        # SQLite: take the write lock up front (see raceapp.database); harmless elsewhere.
+        return db.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        table = RateLimitCounter.__table__
+        dialect = db.engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        expired = table.c.expires_at <= now
+        statement = insert(table).values(key=key, hits=amount, expires_at=now + expiry)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "hits": case((expired, amount), else_=table.c.hits + amount),
+                "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
+            },
+        ).returning(table.c.hits)
+        with self._connection() as conn, conn.begin():
+            hits = conn.execute(statement).scalar_one()
+            if now - self._pruned_at > PRUNE_EVERY_SECONDS:
+                self._pruned_at = now
+                conn.execute(delete(table).where(table.c.expires_at < now))
+        return hits
+
+    def _row(self, key: str):
+        table = RateLimitCounter.__table__
+        with db.engine.connect() as conn:
+            return conn.execute(select(table.c.hits, table.c.expires_at).where(
+                table.c.key == key, table.c.expires_at > time.time())).first()
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return row.hits if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return row.expires_at if row else time.time()
+
+    def check(self) -> bool:
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with self._connection() as conn, conn.begin():
+            return conn.execute(delete(RateLimitCounter.__table__)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self._connection() as conn, conn.begin():
+            conn.execute(delete(RateLimitCounter.__table__).where(
+                RateLimitCounter.__table__.c.key == key))
+
+
+def by_address() -> str:
+    """The client's address (behind a proxy, PROXY_COUNT makes this the real one)."""
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _account(name: str) -> str:
+    # Counter keys never hold an e-mail address in the clear.
+    digest = hashlib.sha256(name.strip().lower().encode()).hexdigest()[:32]
+    return f"account:{digest}"
+
+
+def by_submitted_email() -> str:
+    """The account a login or sign-up names; the address when the form names none."""
+    email = request.form.get("email", "")
+    return _account(email) if email.strip() else by_address()
+
+
+def by_user() -> str:
+    """The logged-in account; the address for anonymous callers (who are refused anyway)."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return by_address()
+
+
+def _configured(name: str) -> Callable[[], str]:
+    return lambda: current_app.config[name]
+
+
+def limited(name: str, account_key: Callable[[], str], *, methods: list[str],
+            only_failures: bool = False):
+    """Limit a view per address (`{name}_LIMIT_PER_ADDRESS`) and per account
+    (`{name}_LIMIT_PER_ACCOUNT`); views decorated with the same name share the counters."""
+    scope = name.lower()
+    # Only failed logins count, so a runner who types the password right is never held up.
+    deduct_when = (lambda response: response.status_code == 401) if only_failures else None
+
+    def decorate(view):
+        for suffix, key_func in (("ADDRESS", by_address), ("ACCOUNT", account_key)):
+            view = limiter.shared_limit(
+                _configured(f"{name}_LIMIT_PER_{suffix}"), scope=f"{scope}-{suffix.lower()}",
+                key_func=key_func, methods=methods, deduct_when=deduct_when,
+            )(view)
+        return view
+    return decorate
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the limit this request broke lets the client in again."""
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()))
