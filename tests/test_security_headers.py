@@ -1,8 +1,10 @@
 """Security headers and cookies: a strict CSP everywhere, HSTS over https, __Host- cookies."""
 from __future__ import annotations
 
+import pytest
+
 from raceapp import create_app
-from raceapp.config import ProductionConfig
+from raceapp.config import DEV_SECRET_KEY, ProductionConfig
 
 
 def test_every_response_carries_a_strict_policy(client):
@@ -33,3 +35,8 @@ def test_production_cookies_are_host_only_secure_and_http_only(tmp_path):
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
     assert "Path=/" in cookie and "Domain" not in cookie
+
+
+def test_production_refuses_the_development_secret_key(tmp_path):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production", SECRET_KEY=DEV_SECRET_KEY, INSTANCE_PATH=str(tmp_path))

@@ -196,7 +196,7 @@ def schedule_page(entry: Entry):
 def _ics_response(entry: Entry) -> Response:
     body = schedule.to_ics(entry.event, entry.category.code, now=clock.real_utcnow())
     response = Response(body, mimetype="text/calendar")
-    response.headers["Content-Disposition"] = f'attachment; filename="{entry.event.slug}.ics"'
+    response.headers.set("Content-Disposition", "attachment", filename=f"{entry.event.slug}.ics")
     return response
 
 

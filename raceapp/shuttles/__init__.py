@@ -140,12 +140,12 @@ def ticket(reference: str):
 @login_required
 def check(reference: str):
     """What the driver sees after scanning a ticket: valid or not (organizers only)."""
+    if not accounts.is_organizer(current_user):
+        abort(403)  # before the lookup, so nobody else learns which references exist
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
-    if booking is None:
+    if booking is None or not accounts.is_organizer(current_user, booking.departure.route.event):
         abort(404)
     event = booking.departure.route.event
-    if not accounts.is_organizer(current_user, event):
-        abort(403)
     entry = accounts.entry_for(booking.user, event)
     return render_template("shuttles/check.html", booking=booking, entry=entry, event=event,
                            departure=booking.departure, route=booking.departure.route)
@@ -191,5 +191,6 @@ def manifest_csv(departure_id: int):
                          booking.created_at.strftime("%Y-%m-%d %H:%M:%S")])
     local = departure.departs_at.astimezone(timing.zone_of(event))
     name = f"{event.slug}-{departure.route.code}-{local:%Y%m%d-%H%M}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    return response
