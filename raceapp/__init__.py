@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from raceapp.config import CONFIGS, DEV_SECRET_KEY
 from raceapp.extensions import compress, csrf, db, htmx, limiter, login_manager, migrate
@@ -21,6 +22,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.url_map.converters["int"] = RowIdConverter
     config_name = config_name or os.environ.get("RACEAPP_ENV", "development")
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
@@ -77,6 +79,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     # The delivery thread starts with the first request, so CLI commands never start one.
     app.before_request(lambda: push.worker.start_inline(app) and None)
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in our URLs is a row id: a number no column can hold is simply not found
+    (the database would refuse it with an error, not with "no such row")."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _normalise_db_url(url: str) -> str:

@@ -122,6 +122,17 @@ def csrf_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+# Rows that change on every request whoever makes it: a session's last use, abuse counters.
+VOLATILE_TABLES = {"login_sessions", "rate_limit_counters"}
+
+
+def db_snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, to show that a refused request wrote nothing."""
+    db.session.commit()
+    return {table.name: sorted(map(tuple, db.session.execute(table.select()).all()), key=repr)
+            for table in db.metadata.sorted_tables if table.name not in VOLATILE_TABLES}
+
+
 class AuthActions:
     """Log in and out through the real forms, CSRF token included."""
 

@@ -19,7 +19,7 @@ from raceapp import create_app
 from raceapp.extensions import db
 from raceapp.models import Event, GearItem
 from raceapp.services import alerts, gear, shuttles
-from tests.conftest import PASSWORD, IsolatedClient, csrf_from, import_files
+from tests.conftest import PASSWORD, IsolatedClient, csrf_from, db_snapshot, import_files
 from tests.test_push_subscriptions import subscription
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,17 +170,6 @@ def call(world: World, actor: str, method: str, rule: str):
                                                   "csrf_token": token})
 
 
-# Rows that change on every request whoever makes it: a session's last use, abuse counters.
-VOLATILE = {"login_sessions", "rate_limit_counters"}
-
-
-def snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table, to show that a refused call wrote nothing."""
-    db.session.commit()
-    return {table.name: sorted(map(tuple, db.session.execute(table.select()).all()), key=repr)
-            for table in db.metadata.sorted_tables if table.name not in VOLATILE}
-
-
 def runners_things(world: World) -> dict[str, list[tuple]]:
     """The rows that belong to the runner: nobody else's call may change them."""
     db.session.commit()
@@ -210,13 +199,13 @@ def test_route_answers_each_caller_as_documented(world, method, rule):
     expected = DOCUMENTED.get((method, rule))
     seen = {}
     for actor in ORDER:
-        before, runners_before = snapshot(), runners_things(world)
+        before, runners_before = db_snapshot(), runners_things(world)
         try:
             seen[actor] = outcome(call(world, actor, method, rule))
         except AssertionError as exc:
             seen[actor] = f"error ({exc})"
         if seen[actor] in ("login", "no"):
-            assert snapshot() == before, f"{actor}: refused, yet something was written"
+            assert db_snapshot() == before, f"{actor}: refused, yet something was written"
         if actor != "runner" and not rule.startswith("/auth/"):
             assert runners_things(world) == runners_before, f"{actor} changed the runner's things"
     assert expected is not None, f"{method} {rule} has no row in docs/security.md"
