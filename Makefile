@@ -36,8 +36,7 @@ setup: install instance/secret_key instance/vapid_private.pem
 run: setup
 	RACEAPP_ENV=production SECRET_KEY="$$(cat instance/secret_key)" COOKIE_SECURE=0 \
 	VAPID_PRIVATE_KEY_FILE=instance/vapid_private.pem \
-	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
-	  --access-logfile - app:app
+	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) app:app
 
 # The whole suite (browser and Redis tests included) on SQLite, then again on PostgreSQL
 # when TEST_DATABASE_URL is set.
@@ -60,6 +59,7 @@ bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/push_fanout.py
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python bench/page_weight.py
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

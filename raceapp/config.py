@@ -30,6 +30,9 @@ class Config:
     # A race weekend is Friday to Monday: a phone logged in on Friday must stay in.
     PERMANENT_SESSION_LIFETIME = timedelta(days=int(os.environ.get("SESSION_DAYS", "7")))
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("SESSION_DAYS", "7")))
+    # The server-side login session sets the lifetime; re-signing the cookie on every request
+    # would only cost time and a Set-Cookie on every answer.
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

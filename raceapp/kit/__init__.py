@@ -12,9 +12,11 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -24,9 +26,11 @@ from jinja2_fragments.flask import render_block, render_blocks
 from raceapp import clock
 from raceapp.extensions import db
 from raceapp.models import Entry
+from raceapp.push.vapid import vapid_for
 from raceapp.services import accounts, alerts, gear, kit, pace, schedule, shuttles, timing
 from raceapp.services.errors import DomainError
 from raceapp.shuttles import ticket_qr
+from raceapp.web import assets
 
 bp = Blueprint("kit", __name__)
 
@@ -38,6 +42,8 @@ def conditional(response: Response) -> Response:
     response.vary.add("Cookie")
     if request.method == "GET" and response.status_code == 200 and not response.is_streamed:
         response.headers["Cache-Control"] = "private, no-cache"
+        if response.get_etag()[0] is not None:  # the view made a cheaper one (kit home)
+            return response.make_conditional(request)
         body = response.get_data()
         # The signed CSRF token carries a timestamp, so it differs every second; any copy of it
         # stays valid for the session, so it must not make an unchanged page look changed.
@@ -86,10 +92,38 @@ def _packed() -> bool:
     return value == "1"
 
 
+def _home_etag() -> str | None:
+    """A validator for the kit home made without making the page: the runner's fingerprint
+    (services.kit.home_fingerprint), the minute (cut-offs and countdowns move with time), the
+    device's session and the deployed build. None when the page must be made anyway."""
+    if g.get("preview_as_of") is not None or session.get("_flashes"):
+        return None
+    fingerprint = kit.home_fingerprint(current_user)
+    if fingerprint is None:
+        return None
+    salt = current_app.extensions.get("kit_home_salt")
+    if salt is None:
+        vapid = vapid_for(current_app)
+        salt = current_app.extensions["kit_home_salt"] = json.dumps([
+            current_app.config.get("RACEAPP_RELEASE", ""), assets.shell_urls(),
+            vapid.application_server_key if vapid else None])
+    parts = (salt, clock.utcnow().strftime("%Y-%m-%dT%H:%M"), current_user.session_token,
+             request.headers.get("HX-Request"), fingerprint)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
 @bp.get("/me")
 @login_required
 def home():
     """Race kit home: status, next cut-off with countdown, gear readiness, contacts."""
+    # Phones revalidate the kit home every time it opens: most of the time nothing changed,
+    # and one query says so without making the page.
+    etag = _home_etag()
+    if etag and request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+        response.set_etag(etag, weak=True)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
     entry = accounts.current_entry(current_user)
     if entry is None:
         return render_template("kit/home.html", entry=None)
@@ -97,19 +131,23 @@ def home():
     category = entry.category
     rows = timing.cutoff_table(category, now)
     booking = shuttles.next_booking(current_user, clock.real_utcnow())
-    unread_count, unread_alerts = alerts.unread(current_user)
-    feed = alerts.feed(current_user, limit=50)
-    return render_template(
-        "kit/home.html", ticket_qr=ticket_qr(booking) if booking else None, entry=entry, event=entry.event, category=category,
+    kit_alerts = alerts.for_kit(current_user, entry)
+    response = make_response(render_template(
+        "kit/home.html", ticket_qr=ticket_qr(booking) if booking else None, entry=entry,
+        event=entry.event, category=category,
         next_row=next((r for r in rows if r.state == "next"), None),
         phase=timing.race_phase(category, now), start=timing.effective_start(category),
         finish=timing.finish_instant(category), checklist=gear.checklist(entry), now=now,
         booking=booking,
         notices=shuttles.unread_notices(current_user),
-        unread_count=unread_count, unread_alerts=unread_alerts,
-        race_change=alerts.latest_race_change(entry),
-        kit_urls=_kit_urls(entry, booking, feed), known_alerts=[i.alert.id for i in feed],
-    )
+        unread_count=kit_alerts.unread_count, unread_alerts=kit_alerts.unread,
+        race_change=kit_alerts.race_change,
+        kit_urls=_kit_urls(entry, booking, kit_alerts.feed),
+        known_alerts=[i.alert.id for i in kit_alerts.feed[:50]],
+    ))
+    if etag:
+        response.set_etag(etag, weak=True)
+    return response
 
 
 @bp.get("/me/gear")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g
-from sqlalchemy import delete, select
+from flask import current_app, g, has_request_context
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import begin_write, writes
@@ -125,15 +126,30 @@ def end_all_sessions(user: User) -> None:
     db.session.commit()
 
 
+# Asked on every request, so built once (SQLAlchemy keeps the compiled form of a statement
+# object): the session, its user, and whether they organize (every page's navigation asks).
+_SESSION_USER = (
+    select(LoginSession.expires_at, User,
+           select(OrganizerRole.id).where(OrganizerRole.user_id == User.id).exists())
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.token_sha256 == bindparam("token_sha256"))
+)
+_CURRENT_ENTRY = (
+    select(Entry).where(Entry.user_id == bindparam("user_id"))
+    .order_by(Entry.created_at.desc()).limit(1)
+    .options(joinedload(Entry.category).joinedload(Category.event))
+)
+
+
 def load_user(token: str, *, now: datetime) -> User | None:
     """Resolve a session token to its user, or None when it was ended or has expired."""
-    record = db.session.scalar(
-        select(LoginSession).where(LoginSession.token_sha256 == _token_hash(token))
-    )
-    if record is None or record.expires_at <= now:
+    row = db.session.execute(_SESSION_USER, {"token_sha256": _token_hash(token)}).first()
+    if row is None or row[0] <= now:
         return None
-    user = record.user
+    user = row[1]
     user.session_token = token
+    if has_request_context():
+        g.organizes_any = bool(row[2])
     return user
 
 
@@ -169,9 +185,7 @@ def current_entry(user) -> Entry | None:
     """The runner's most recent entry, or None."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return db.session.scalar(
-        select(Entry).where(Entry.user_id == user.id).order_by(Entry.created_at.desc()).limit(1)
-    )
+    return db.session.scalar(_CURRENT_ENTRY, {"user_id": user.id})
 
 
 def entry_for(user: User, event: Event) -> Entry | None:

@@ -175,6 +175,27 @@ def _read_ids(user: User, alert_ids: list[int]) -> set[int]:
         AlertRead.user_id == user.id, AlertRead.alert_id.in_(alert_ids))))
 
 
+@dataclass
+class KitAlerts:
+    """What the kit home shows of the alerts."""
+
+    feed: list[FeedItem]
+    unread_count: int
+    unread: list[Alert]  # the newest few unread
+    race_change: Alert | None  # the newest alert that changed or cancelled the runner's race
+
+
+def for_kit(user: User, entry: Entry, *, newest: int = 3, limit: int = 100) -> KitAlerts:
+    """The kit home's alerts from one read of the feed (a race has far fewer than `limit`)."""
+    items = feed(user, limit=limit)
+    unread_alerts = [item.alert for item in items if not item.read]
+    change = next((item.alert for item in items
+                   if item.alert.event_id == entry.event_id
+                   and item.alert.category_id in (None, entry.category_id)
+                   and item.alert.kind in CHANGES_RACE | {"cancellation"}), None)
+    return KitAlerts(items, len(unread_alerts), unread_alerts[:newest], change)
+
+
 def unread(user: User, *, limit: int = 3) -> tuple[int, list[Alert]]:
     """How many of the runner's alerts are unread, and the newest few of them."""
     query = _visible_to(user).where(~Alert.id.in_(
@@ -183,15 +204,6 @@ def unread(user: User, *, limit: int = 3) -> tuple[int, list[Alert]]:
     newest = db.session.scalars(query.order_by(Alert.created_at.desc(), Alert.id.desc())
                                 .limit(limit)).all() if count else []
     return count, list(newest)
-
-
-def latest_race_change(entry: Entry) -> Alert | None:
-    """The newest alert that changed or cancelled the runner's race, for the kit's banner."""
-    return db.session.scalar(
-        select(Alert).where(Alert.event_id == entry.event_id,
-                            or_(Alert.category_id.is_(None), Alert.category_id == entry.category_id),
-                            Alert.kind.in_(CHANGES_RACE | {"cancellation"}))
-        .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1))
 
 
 def _find(user: User, alert_id: int) -> tuple[Alert, bool]:
