@@ -7,6 +7,7 @@ Redis when REDIS_URL is set and otherwise in the app's own database (`DatabaseSt
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from typing import Callable
 
@@ -62,10 +63,21 @@ class DatabaseStorage(Storage):
         ).returning(table.c.hits)
         with self._connection() as conn, conn.begin():
             hits = conn.execute(statement).scalar_one()
-            if now - self._pruned_at > PRUNE_EVERY_SECONDS:
-                self._pruned_at = now
-                conn.execute(delete(table).where(table.c.expires_at < now))
+        if now - self._pruned_at > PRUNE_EVERY_SECONDS:
+            self._pruned_at = now
+            self._prune(now)
         return hits
+
+    def _prune(self, now: float) -> None:
+        # Best effort, in its own transaction: two processes pruning at once may get in each
+        # other's way, and a count must never fail for that.
+        table = RateLimitCounter.__table__
+        try:
+            with self._connection() as conn, conn.begin():
+                conn.execute(delete(table).where(table.c.expires_at < now))
+        except SQLAlchemyError:
+            current_app.logger.warning("pruning expired rate-limit counters failed",
+                                       exc_info=True)
 
     def _row(self, key: str):
         table = RateLimitCounter.__table__
@@ -100,8 +112,18 @@ class DatabaseStorage(Storage):
 
 
 def by_address() -> str:
-    """The client's address (behind a proxy, PROXY_COUNT makes this the real one)."""
-    return f"ip:{request.remote_addr or 'unknown'}"
+    """The client's address (behind a proxy, PROXY_COUNT makes this the real one). An IPv6
+    client counts by its /64: one subscriber holds the whole block and can hop within it."""
+    raw = request.remote_addr or "unknown"
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return f"ip:{raw}"
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"ip:{address}"
 
 
 def _account(name: str) -> str:
@@ -132,7 +154,9 @@ def limited(name: str, account_key: Callable[[], str], *, methods: list[str],
     """Limit a view per address (`{name}_LIMIT_PER_ADDRESS`) and per account
     (`{name}_LIMIT_PER_ACCOUNT`); views decorated with the same name share the counters."""
     scope = name.lower()
-    # Only failed logins count, so a runner who types the password right is never held up.
+    # Only failed logins count: a runner who types the password right does not use up the
+    # limit (though an attacker failing on their e-mail can). Attempts already in flight when
+    # the limit is reached still go through, at most one per worker thread.
     deduct_when = (lambda response: response.status_code == 401) if only_failures else None
 
     def decorate(view):

@@ -210,3 +210,12 @@ def test_route_answers_each_caller_as_documented(world, method, rule):
             assert runners_things(world) == runners_before, f"{actor} changed the runner's things"
     assert expected is not None, f"{method} {rule} has no row in docs/security.md"
     assert seen == expected
+
+
+def test_the_ticket_check_tells_non_organizers_nothing_about_references(world: World):
+    """A runner scanning references learns nothing: real or made up, the answer is the same."""
+    client = world.clients["other runner"]
+    real = client.get(f"/shuttles/check/{world.values['reference']}")
+    made_up = client.get("/shuttles/check/ZZZ-ZZZ")
+    assert real.status_code == made_up.status_code == 403
+    assert real.get_data() == made_up.get_data()

@@ -283,8 +283,7 @@ def test_manifest_csv_cells_cannot_become_formulas_or_extra_rows(
     assert disposition.startswith("attachment; filename=") and "\n" not in disposition
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 2  # header and one runner: a newline in a name stays in its cell
-    cells = [cell for cell in rows[1] if name.strip("\t\r=+-@") in cell or cell.startswith("'")]
-    assert cells, rows
+    assert any(cell in (name, "'" + name) for cell in rows[1]), rows
     assert not any(cell[:1] in "=+-@\t\r" for cell in rows[1]), rows[1]
 
 

@@ -8,8 +8,9 @@ from flask import template_rendered
 from sqlalchemy import select
 
 from raceapp.extensions import db
-from raceapp.models import Booking
-from tests.conftest import csrf_from, import_files
+from raceapp.models import Booking, Event, User
+from raceapp.services import accounts, alerts
+from tests.conftest import PASSWORD, csrf_from, import_files
 from tests.test_authorization import AUDIT_RACE, BEFORE, World, world  # noqa: F401  (fixture)
 
 
@@ -75,13 +76,40 @@ def test_every_change_the_kit_home_shows_makes_a_new_page(app, world: World, fro
         "the race file changes": lambda: _reimport_renamed(),
         "a minute passes": lambda: frozen_clock(BEFORE + timedelta(minutes=1)) and None,
         "switch category": lambda: post("/events/audit-test/join", category="short", bib="101"),
+        "made an organizer": lambda: accounts.create_organizer(
+            "runner@example.com", "Runner", PASSWORD, ["audit-test"], now=BEFORE) and None,
+        "an alert in another race entered": lambda: _alert_in_another_race(world),
     }
     for change, act in changes.items():
         answer = act()
         assert answer is None or answer.status_code < 400, (change, answer.status_code)
+        # Show any message the change left elsewhere: a pending message alone would make the
+        # kit home be made anyway, and the fingerprint would go untested.
+        client.get("/events/")
         response = revalidate(client, etag)
         assert response.status_code == 200, f"after '{change}' the old page was kept"
         etag = response.headers["ETag"]
+
+
+def _alert_in_another_race(world: World) -> None:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "second.toml"
+        path.write_text(AUDIT_RACE.read_text().replace('slug = "audit-test"',
+                                                       'slug = "second-test"'))
+        import_files(path)
+    second = db.session.scalar(select(Event).where(Event.slug == "second-test"))
+    runner = db.session.get(User, world.runner_id)
+    accounts.join_category(runner, second, "long", "9", now=BEFORE)
+    # Joining made the second race the current one; back to the first, then the alert.
+    accounts.join_category(runner, world.event, "short", "101", now=BEFORE)
+    organizer = accounts.create_organizer("second@example.com", "Org", PASSWORD,
+                                          ["second-test"], now=BEFORE)
+    alerts.post_alert(organizer, second, alerts.AlertDraft(kind="info", title="Elsewhere"),
+                      now=BEFORE)
+    db.session.commit()
 
 
 def _reimport_renamed():

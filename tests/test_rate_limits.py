@@ -137,6 +137,8 @@ def test_counters_are_shared_by_two_app_processes(app, database_url, make_user, 
         assert login(client, "aki@example.com", "wrong password").status_code == 401
     assert login(one_client, "aki@example.com", PASSWORD).status_code == 429
     assert login(other_client, "aki@example.com", PASSWORD).status_code == 429
+    # The count is a row in the shared database, not something either process holds.
+    assert db.session.scalar(select(func.max(RateLimitCounter.hits))) == 4
     with other.app_context():
         db.engine.dispose()
 
@@ -161,6 +163,9 @@ def test_gunicorn_workers_share_the_counters(app, database_url, vapid_pem, tmp_p
                 if exc.code == 429:
                     assert int(exc.headers["Retry-After"]) <= 60
         assert statuses == [401] * 6 + [429] * 2
+        # The workers counted in the database (a worker's own memory would leave no row).
+        db.session.commit()
+        assert db.session.scalar(select(func.max(RateLimitCounter.hits))) == 6
     finally:
         server.stop()
 
@@ -195,6 +200,14 @@ def test_database_storage_starts_a_new_window_after_expiry(app):
     storage.incr("a", 60)
     assert storage.reset() == 1
     assert db.session.scalar(select(func.count()).select_from(RateLimitCounter)) == 0
+
+
+def test_an_ipv6_client_counts_by_its_64(client, make_user, limits):
+    limits(LOGIN_LIMIT_PER_ADDRESS="2 per minute")
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9"):
+        assert login(client, f"{host[-1]}@example.com", "password1", host).status_code == 401
+    assert login(client, "x@example.com", "password1", "2001:db8:1:2::abcd").status_code == 429
+    assert login(client, "x@example.com", "password1", "2001:db8:1:3::1").status_code == 401
 
 
 def test_counter_keys_never_hold_an_email(client, make_user, limits):

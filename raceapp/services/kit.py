@@ -15,6 +15,7 @@ from raceapp.models import (
     Event,
     GearTick,
     Notice,
+    OrganizerRole,
     PersonalGearItem,
     User,
     WaitlistEntry,
@@ -27,10 +28,12 @@ def _iso(instant: datetime | None, zone) -> str | None:
     return None if instant is None else instant.astimezone(zone).isoformat()
 
 
-def _signed_ids(model, packed_column):
-    # Flipping one row's state flips the sign of its id in the sum: a tick shows even when an
-    # offline tick carries an older time than the newest one.
-    return func.coalesce(func.sum(case((packed_column, model.id), else_=-model.id)), 0)
+def _packed(model, packed_column):
+    # Which rows are packed, as a count and a sum of ids: a tick shows even when an offline
+    # tick carries an older time than the newest one. (Flips that cancel out in both are
+    # left to the minute in the ETag.)
+    return (func.coalesce(func.sum(case((packed_column, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((packed_column, model.id), else_=0)), 0))
 
 
 def _each(*aggregates, where):
@@ -42,31 +45,35 @@ _uid = bindparam("uid")
 _entry_id = (select(Entry.id).where(Entry.user_id == _uid)
              .order_by(Entry.created_at.desc()).limit(1).scalar_subquery())
 _event_id = select(Entry.event_id).where(Entry.id == _entry_id).scalar_subquery()
+_entered_events = select(Entry.event_id).where(Entry.user_id == _uid)
 # Built once: asked on every open of the kit home, and SQLAlchemy remembers the compiled form
 # of a statement object it has seen. One round trip: every figure is a scalar subquery.
 _FINGERPRINT = select(
     *_each(Entry.id, Entry.event_id, Entry.category_id, Entry.bib,
            where=[Entry.id == _entry_id]),
-    *_each(func.count(), func.max(GearTick.ticked_at), _signed_ids(GearTick, GearTick.packed),
+    *_each(func.count(), func.max(GearTick.ticked_at), *_packed(GearTick, GearTick.packed),
            where=[GearTick.user_id == _uid]),
-    *_each(func.count(), func.max(PersonalGearItem.ticked_at),
-           _signed_ids(PersonalGearItem, PersonalGearItem.packed),
+    *_each(func.count(), func.max(PersonalGearItem.id), func.max(PersonalGearItem.ticked_at),
+           *_packed(PersonalGearItem, PersonalGearItem.packed),
            where=[PersonalGearItem.user_id == _uid]),
-    *_each(func.count(), _signed_ids(Booking, Booking.status == "booked"),
+    *_each(func.count(), *_packed(Booking, Booking.status == "booked"),
            where=[Booking.user_id == _uid]),
     *_each(func.count(), func.max(WaitlistEntry.id), where=[WaitlistEntry.user_id == _uid]),
     *_each(func.count(), func.max(Notice.id),
            where=[Notice.user_id == _uid, Notice.read_at.is_(None)]),
     *_each(func.count(), where=[AlertRead.user_id == _uid]),
-    *_each(func.count(), func.max(Alert.id), where=[Alert.event_id == _event_id]),
+    # The alert list covers every race the runner entered, not only the current one.
+    *_each(func.count(), func.max(Alert.id), where=[Alert.event_id.in_(_entered_events)]),
     *_each(Event.updated_at, Event.status, where=[Event.id == _event_id]),
+    # The navigation shows organizers their desk.
+    *_each(func.count(), where=[OrganizerRole.user_id == _uid]),
 )
 
 
 def home_fingerprint(user: User) -> tuple | None:
     """Everything the kit home is made of, summed up in one query: the runner's entry, their
-    race (its file and its alerts), and their reads, ticks, own items, bookings, waitlist
-    places and notices. Equal fingerprints (within the same minute) mean an equal page, so
+    race's file, the alerts of their races, and their reads, ticks, own items, bookings,
+    waitlist places, notices and organizer roles. Equal fingerprints (within the same minute) mean an equal page, so
     it need not be made. None when the runner has no entry."""
     row = db.session.execute(_FINGERPRINT, {"uid": user.id}).one()
     if row[0] is None:
