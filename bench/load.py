@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ import time
 import tomllib
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -37,6 +39,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
 import tomli_w  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -145,11 +148,6 @@ class Server:
 
 def log_in_everyone(base: str, runners: int, out: Path) -> Path:
     """Log every runner in once, as their phones did days before; keep the session cookies."""
-    import re
-    from concurrent.futures import ThreadPoolExecutor
-
-    import requests
-
     def log_in(number: int) -> tuple[str, str]:
         with requests.Session() as phone:
             page = phone.get(f"{base}/auth/login").text

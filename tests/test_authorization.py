@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from raceapp import create_app
 from raceapp.extensions import db
+from raceapp.kit import _calendar_serializer
 from raceapp.models import Event, GearItem
 from raceapp.services import alerts, gear, shuttles
 from tests.conftest import PASSWORD, IsolatedClient, csrf_from, db_snapshot, import_files
@@ -101,8 +102,6 @@ def world(app, frozen_clock, make_user, make_entry, make_organizer) -> World:
         kind="info", title="Long only", body="For the long course.", category_code="long"),
         now=now)
     db.session.commit()
-    from raceapp.kit import _calendar_serializer
-
     clients = {}
     for actor, email in (("anonymous", None), ("runner", "runner@example.com"),
                          ("other runner", "other@example.com"),

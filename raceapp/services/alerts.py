@@ -196,16 +196,6 @@ def for_kit(user: User, entry: Entry, *, newest: int = 3, limit: int = 100) -> K
     return KitAlerts(items, len(unread_alerts), unread_alerts[:newest], change)
 
 
-def unread(user: User, *, limit: int = 3) -> tuple[int, list[Alert]]:
-    """How many of the runner's alerts are unread, and the newest few of them."""
-    query = _visible_to(user).where(~Alert.id.in_(
-        select(AlertRead.alert_id).where(AlertRead.user_id == user.id)))
-    count = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    newest = db.session.scalars(query.order_by(Alert.created_at.desc(), Alert.id.desc())
-                                .limit(limit)).all() if count else []
-    return count, list(newest)
-
-
 def _find(user: User, alert_id: int) -> tuple[Alert, bool]:
     """The alert if the user may read it, and whether they are a runner it was for (else an
     organizer of its event)."""
@@ -239,11 +229,12 @@ def mark_read(user: User, alert_id: int, *, now: datetime) -> Alert:
 
 def mark_all_read(user: User, *, now: datetime) -> int:
     """Mark every alert of the runner read; returns how many were unread."""
-    _, newest = unread(user, limit=1000)
+    unread_ids = db.session.scalars(_visible_to(user).with_only_columns(Alert.id).where(
+        ~Alert.id.in_(select(AlertRead.alert_id).where(AlertRead.user_id == user.id)))).all()
     with write_transaction():
-        _insert_ignoring_duplicates([{"alert_id": a.id, "user_id": user.id, "read_at": now}
-                                     for a in newest])
-    return len(newest)
+        _insert_ignoring_duplicates([{"alert_id": alert_id, "user_id": user.id,
+                                      "read_at": now} for alert_id in unread_ids])
+    return len(unread_ids)
 
 
 # --- Organizers -----------------------------------------------------------------------------
