@@ -38,7 +38,7 @@ from raceapp.models import (  # noqa: E402
     User,
 )
 from raceapp.services import shuttles  # noqa: E402
-from raceapp.services.errors import DomainError  # noqa: E402
+from raceapp.errors import DomainError  # noqa: E402
 
 
 def setup(attempts: int, seats: int) -> int:

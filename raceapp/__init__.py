@@ -8,10 +8,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from raceapp.config import CONFIGS, DEV_SECRET_KEY
+from raceapp.config import CONFIGS, DEV_SECRET_KEY, PROJECT_ROOT
 from raceapp.extensions import compress, csrf, db, htmx, limiter, login_manager, migrate
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -37,7 +35,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from raceapp import ratelimits  # noqa: F401  (registers the "database://" limit storage)
+    from raceapp.web import ratelimits  # noqa: F401  (registers the "database://" limit storage)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -55,29 +53,31 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from raceapp import (
         alerts,
-        security,
         auth,
         demo,
-        errors,
+        devices,
         events,
         kit,
         organizer,
-        push,
+        preview,
         races,
         runners,
         shuttles,
-        web,
+        site,
     )
+    from raceapp.push import worker
+    from raceapp.web import assets, error_pages, guards, security, template_helpers
 
-    for module in (web, auth, events, runners, kit, shuttles, alerts, push, organizer, races,
-                   demo):
+    guards.register(app)
+    for module in (site, preview, auth, events, runners, kit, shuttles, alerts, devices,
+                   organizer, races, demo):
         app.register_blueprint(module.bp)
-    errors.register(app)
-    web.register_template_helpers(app)
-    web.assets.register(app)
+    error_pages.register(app)
+    template_helpers.register(app)
+    assets.register(app)
     security.register(app)
     # The delivery thread starts with the first request, so CLI commands never start one.
-    app.before_request(lambda: push.worker.start_inline(app) and None)
+    app.before_request(lambda: worker.start_inline(app) and None)
     return app
 
 

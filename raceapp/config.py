@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
+
+# The checkout: templates, static files, the service worker and migrations live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 

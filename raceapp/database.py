@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from raceapp.extensions import db
-from raceapp.services.errors import Busy
+from raceapp.errors import Busy
 
 BUSY_TIMEOUT_MS = 5000
 

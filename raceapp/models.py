@@ -24,6 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from raceapp.extensions import db
+from raceapp.vocabulary import (
+    ALERT_KINDS,
+    BOOKED,
+    BOOKING_STATUSES,
+    DELIVERY_STATUSES,
+    FILE_STATUSES,
+    sql_in,
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -41,9 +49,6 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=timezone.utc)
-
-
-EVENT_STATUSES = ("on", "changed", "cancelled")
 
 
 class User(UserMixin, db.Model):
@@ -83,7 +88,7 @@ class LoginSession(db.Model):
 
 class Event(db.Model):
     __tablename__ = "events"
-    __table_args__ = (CheckConstraint("status IN ('on', 'changed', 'cancelled')", name="status"),)
+    __table_args__ = (CheckConstraint(sql_in("status", FILE_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -95,6 +100,8 @@ class Event(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     hq_phone: Mapped[str | None] = mapped_column(String(40))
     currency: Mapped[str | None] = mapped_column(String(3))
+    # What the race file says of itself; alerts change the race on top of it
+    # (services.race_state folds them: the only place that answers "what is the state").
     status: Mapped[str] = mapped_column(String(16), default="on")
     status_note: Mapped[str | None] = mapped_column(Text)
     # Display-only facts of the race file (rules, contacts, support points, notes).
@@ -127,14 +134,13 @@ class Category(db.Model):
     distance_text: Mapped[str | None] = mapped_column(String(80))
     elevation_gain_m: Mapped[int | None] = mapped_column(Integer)
     # The published start: an instant when the time is known, else only the local date.
+    # A delay announced by an alert is not stored here: services.race_state applies it.
     start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     start_date: Mapped[date | None] = mapped_column(Date)
-    start_delay_minutes: Mapped[int] = mapped_column(Integer, default=0)
     start_location: Mapped[str | None] = mapped_column(String(300))
     time_limit_minutes: Mapped[int | None] = mapped_column(Integer)
     field_size: Mapped[int | None] = mapped_column(Integer)
     fee: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="on")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     event: Mapped[Event] = relationship(back_populates="categories")
@@ -216,6 +222,9 @@ class ShuttleRoute(db.Model):
     supporters_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bookings can be cancelled until this many minutes before departure.
     cancel_before_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Category codes whose runners this bus serves; empty means everyone. A bus whose every
+    # category is cancelled does not run.
+    category_codes: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
 
     event: Mapped[Event] = relationship(back_populates="shuttle_routes")
@@ -245,9 +254,6 @@ class ShuttleDeparture(db.Model):
     route: Mapped[ShuttleRoute] = relationship(back_populates="departures")
 
 
-BOOKED, CANCELLED = "booked", "cancelled"
-
-
 class Booking(db.Model):
     """One seat on one departure for one person."""
 
@@ -258,7 +264,7 @@ class Booking(db.Model):
         # One live booking per person per departure.
         Index("uq_bookings_one_live_seat", "user_id", "departure_id", unique=True,
               sqlite_where=text("status = 'booked'"), postgresql_where=text("status = 'booked'")),
-        CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
+        CheckConstraint(sql_in("status", BOOKING_STATUSES), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -365,16 +371,12 @@ class OrganizerRole(db.Model):
     event: Mapped[Event] = relationship()
 
 
-ALERT_KINDS = ("info", "rule_change", "course_change", "weather", "start_delay", "cancellation")
-
-
 class Alert(db.Model):
     """An organizer's announcement to every runner of an event, or of one category."""
 
     __tablename__ = "alerts"
     __table_args__ = (
-        CheckConstraint("kind IN ('info', 'rule_change', 'course_change', 'weather', "
-                        "'start_delay', 'cancellation')", name="kind"),
+        CheckConstraint(sql_in("kind", ALERT_KINDS), name="kind"),
         Index("ix_alerts_event_created", "event_id", "created_at"),
     )
 
@@ -387,8 +389,13 @@ class Alert(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(500))
-    # For a start delay: the delay from the published start it announces.
-    delay_minutes: Mapped[int | None] = mapped_column(Integer)
+    # What the alert does to the race, for the kinds that change it (services.race_state
+    # reads it): {"delay_minutes": 45}, {"minutes": 30, "from_km": 48}, {"start": "<ISO>"},
+    # {"checkpoints": [{"category": "100k", "km": 48, "status": "bypassed"}]}.
+    effect: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The race right after it: {"state": ..., "summary": "100 km start 05:00 → 05:45"};
+    # what the push message and the alert page say the alert did.
+    outcome: Mapped[dict] = mapped_column(JSON, default=dict)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Runners it was for when posted (entries in scope), and the devices it was queued to.
@@ -432,16 +439,13 @@ class PushSubscription(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-DELIVERY_STATUSES = ("pending", "sent", "failed", "gone")
-
-
 class Delivery(db.Model):
     """One alert to one device: the durable outbox a push worker drains."""
 
     __tablename__ = "push_deliveries"
     __table_args__ = (
         UniqueConstraint("alert_id", "subscription_id"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed', 'gone')", name="status"),
+        CheckConstraint(sql_in("status", DELIVERY_STATUSES), name="status"),
         # Workers look for due pending rows only; the index stays as small as the backlog.
         Index("ix_push_deliveries_due", "next_attempt_at",
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),

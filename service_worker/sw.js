@@ -12,7 +12,6 @@ const SHELL_CACHE = `raceapp-shell-${BUILD.version}`;
 const PAGES_CACHE = "raceapp-pages";
 const NETWORK_TIMEOUT_MS = 3500;
 const FETCHED_HEADER = "X-Raceapp-Fetched";
-const REFRESH_ON = ["cancellation", "course_change", "start_delay", "rule_change"];
 
 importScripts(BUILD.queue);
 
@@ -114,8 +113,10 @@ self.addEventListener("push", (event) => {
   } catch (error) {
     alert = { title: "Race alert", body: event.data ? event.data.text() : "" };
   }
-  const urgent = ["cancellation", "course_change", "start_delay"].includes(alert.kind);
-  const lines = [alert.event, alert.body].filter(Boolean);
+  // Whether it is urgent and whether the cached kit must be refreshed come with the message
+  // (the server's vocabulary of alert kinds), so this file keeps no list of kinds.
+  const urgent = Boolean(alert.urgent);
+  const lines = [alert.event, alert.summary, alert.body].filter(Boolean);
   const shown = self.registration.showNotification(alert.title || "Race alert", {
     body: lines.join("\n"),
     // The same alert sent twice replaces itself instead of stacking.
@@ -128,7 +129,7 @@ self.addEventListener("push", (event) => {
     data: { url: alert.url || "/me/alerts", id: alert.id },
   });
   // A change to the race updates the cached kit at once, so it is right even offline later.
-  const refreshed = REFRESH_ON.includes(alert.kind)
+  const refreshed = alert.refresh
     ? caches.open(PAGES_CACHE).then((cache) => cache.keys())
       .then((requests) => cacheKit(requests.map((r) => r.url).concat(alert.url ? [alert.url] : [])))
     : Promise.resolve();

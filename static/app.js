@@ -5,15 +5,28 @@ if ("serviceWorker" in navigator) {
   });
 }
 
-/* An htmx request that failed (4xx/5xx, or no network) says so instead of doing nothing. */
+/* Destructive actions ask first: any form with data-confirm="question". Runs before htmx and
+   the other scripts see the submit, so "Cancel" stops all of them. */
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.matches || !form.matches("[data-confirm]")) return;
+  if (!window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
+/* An htmx request that failed says so: the server's own message (error responses to htmx are
+   a short text), "page expired" only when the server says the form's token is, and a word
+   about the connection when there was none. */
 document.addEventListener("htmx:responseError", function (event) {
   var box = document.getElementById("request-error");
-  var status = event.detail.xhr.status;
-  box.textContent = status === 404 ? "That item is no longer on your list. Reload the page."
-    : status === 400 ? "This page has expired. Reload it and try again."
-    : status === 429 ? "Too many attempts. Wait " + (event.detail.xhr.getResponseHeader("Retry-After") || "60")
-      + " seconds and try again."
-    : "That did not work (error " + status + "). Try again.";
+  var xhr = event.detail.xhr;
+  var kind = xhr.getResponseHeader("X-Error-Kind");
+  var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+  box.textContent = kind === "csrf" ? "This page has expired. Reload it and try again."
+    : plain && xhr.responseText ? xhr.responseText
+    : "That did not work (error " + xhr.status + "). Try again.";
   box.hidden = false;
 });
 document.addEventListener("htmx:sendError", function () {

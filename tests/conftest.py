@@ -116,6 +116,18 @@ def frozen_clock():
     clock.freeze(None)
 
 
+def push_payload(alert) -> dict:
+    """The JSON a phone decrypts for this alert, as the push worker builds it."""
+    import json
+
+    from raceapp.push import message
+
+    return json.loads(message.build(
+        alert.id, alert.kind, alert.title, alert.body, alert.event.name,
+        alert.category.name if alert.category else None, alert.event_id, alert.category_id,
+        alert.created_at.isoformat(), alert.outcome).payload)
+
+
 def csrf_from(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF token on the page"

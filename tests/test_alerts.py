@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from raceapp.extensions import db
-from raceapp.models import Alert, AlertRead, Category, Event
-from raceapp.services import alerts, timing
+from raceapp.errors import DomainError
+from raceapp.models import Alert, AlertRead, Event
+from raceapp.services import alerts, race_state
 from raceapp.services.alerts import AlertDraft
 from tests.conftest import RACES, csrf_from, import_files
 
@@ -89,6 +90,11 @@ def test_feed_is_newest_first_and_mark_read_swaps_the_item(client, auth, people,
     assert second.id  # both read, once each
 
 
+def state_of(event, now=RACE_EVE):
+    db.session.expire_all()
+    return race_state.of_event(db.session.get(Event, event.id), now)
+
+
 def test_cancelling_the_event_needs_confirmation_and_shows_a_banner(client, auth, people,
                                                                     okushinano):
     as_organizer(auth)
@@ -98,23 +104,26 @@ def test_cancelling_the_event_needs_confirmation_and_shows_a_banner(client, auth
 
     assert post_form(client, auth, kind="cancellation", title="Race cancelled: typhoon",
                      confirm="1").status_code == 303
-    db.session.refresh(okushinano)
-    assert okushinano.status == "cancelled"
+    assert state_of(okushinano).state == "cancelled"
+    # Cancelling twice says so instead of alerting everyone again.
+    again = post_form(client, auth, kind="cancellation", title="Again", confirm="1")
+    assert again.status_code == 400 and "already cancelled" in text(again)
     auth.logout()
     auth.login("ben@example.com")
     home = text(client.get("/me"))
-    assert "Race cancelled" in home and "Race cancelled: typhoon" in home
-    assert json.loads(client.get("/api/kit").data)["event"]["status"] == "cancelled"
+    assert "Okushinano 100 cancelled" in home and "Race cancelled: typhoon" in home
+    kit = json.loads(client.get("/api/kit").data)
+    assert kit["event"]["state"] == "cancelled" and kit["category"]["state"] == "cancelled"
 
 
 def test_cancelling_one_category_leaves_the_others_on(client, auth, people, okushinano):
     alerts.post_alert(people["organizer"], okushinano,
                       AlertDraft("cancellation", "100 km cancelled: snow on the ridge",
                                  category_code="100k"), now=RACE_EVE)
-    db.session.refresh(okushinano)
-    statuses = {c.code: c.status for c in okushinano.categories}
-    assert statuses["100k"] == "cancelled" and statuses["50k"] == "on"
-    assert okushinano.status == "on"
+    state = state_of(okushinano)
+    assert state.category("100k").state == "cancelled"
+    assert state.category("50k").state == "upcoming"
+    assert state.state == "upcoming"
 
     auth.login("aki@example.com")
     assert "100 km cancelled" in text(client.get("/me"))
@@ -127,15 +136,14 @@ def test_cancelling_one_category_leaves_the_others_on(client, auth, people, okus
 
 
 def test_a_start_delay_moves_every_cutoff(client, auth, people, okushinano):
-    hundred = next(c for c in okushinano.categories if c.code == "100k")
-    before = [r.at for r in timing.cutoff_table(hundred, RACE_EVE)]
+    before = [cp.at for cp in state_of(okushinano).category("100k").checkpoints]
     alert = alerts.post_alert(people["organizer"], okushinano, AlertDraft(
         "start_delay", "Start delayed 45 min: fog", category_code="100k", delay_minutes=45),
         now=RACE_EVE)
-    db.session.refresh(hundred)
-    after = [r.at for r in timing.cutoff_table(hundred, RACE_EVE)]
-    assert after == [at + timedelta(minutes=45) for at in before]
-    assert hundred.status == "changed"
+    hundred = state_of(okushinano).category("100k")
+    assert [cp.at for cp in hundred.checkpoints] == [at + timedelta(minutes=45) for at in before]
+    assert hundred.state == "delayed" and hundred.delay_minutes == 45
+    assert alert.outcome["summary"] == "100 km start Sat 05:00 → Sat 05:45; 7 cut-offs move."
 
     auth.login("aki@example.com")
     kit = json.loads(client.get("/api/kit").data)
@@ -143,33 +151,39 @@ def test_a_start_delay_moves_every_cutoff(client, auth, people, okushinano):
     assert kit["alerts"][0]["id"] == alert.id
     cutoffs = text(client.get("/me/cutoffs"))
     assert "05:45" in cutoffs
-    assert "Race changed" in text(client.get("/me"))
-    assert "delayed by 45 min" in text(client.get(f"/me/alerts/{alert.id}"))
+    assert "Start delayed" in text(client.get("/me"))
+    assert "Sat 05:00 → Sat 05:45" in text(client.get(f"/me/alerts/{alert.id}"))
 
     # A later delay replaces it (it is the delay from the published start, not added).
     alerts.post_alert(people["organizer"], okushinano, AlertDraft(
         "start_delay", "Start delayed 30 min", category_code="100k", delay_minutes=30),
         now=RACE_EVE)
-    db.session.refresh(hundred)
-    assert timing.effective_start(hundred) == hundred.start_at + timedelta(minutes=30)
+    hundred = state_of(okushinano).category("100k")
+    assert hundred.start == hundred.published_start + timedelta(minutes=30)
+
+
+def test_a_delay_after_the_start_is_refused(people, okushinano):
+    started = datetime(2024, 6, 8, 6, 0, tzinfo=TOKYO)
+    with pytest.raises(DomainError, match="already started"):
+        alerts.post_alert(people["organizer"], okushinano, AlertDraft(
+            "start_delay", "Late", category_code="100k", delay_minutes=30), now=started)
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
 
 
 def test_a_course_change_marks_the_race_changed(client, auth, people, okushinano):
     alerts.post_alert(people["organizer"], okushinano,
                       AlertDraft("course_change", "Landslide: reroute after CP3"), now=RACE_EVE)
-    db.session.refresh(okushinano)
-    assert okushinano.status == "changed"
+    assert state_of(okushinano).state == "changed"
     auth.login("ben@example.com")
     home = text(client.get("/me"))
-    assert "Race changed" in home and "Landslide: reroute after CP3" in home
+    assert "Okushinano 100 changed" in home and "Landslide: reroute after CP3" in home
 
 
 def test_reimporting_the_race_file_keeps_a_cancellation_made_in_the_app(people, okushinano):
     alerts.post_alert(people["organizer"], okushinano,
                       AlertDraft("cancellation", "Cancelled"), now=RACE_EVE)
     import_files(next(p for p in RACES if "okushinano" in p.name))
-    db.session.expire_all()
-    assert db.session.get(Event, okushinano.id).status == "cancelled"
+    assert state_of(okushinano).state == "cancelled"
 
 
 @pytest.mark.parametrize("form, message", [
@@ -178,11 +192,27 @@ def test_reimporting_the_race_file_keeps_a_cancellation_made_in_the_app(people, 
     ({"kind": "shout", "title": "Hi"}, "what kind of alert"),
     ({"kind": "info", "title": "Hi", "link": "javascript:alert(1)"}, "link must be"),
     ({"kind": "info", "title": "Hi", "link": "//evil.example/x"}, "link must be"),
+    ({"kind": "info", "title": "Hi", "link": "/\\evil.example/x"}, "link must be"),
     ({"kind": "info", "title": "Hi", "link": "http://plain.example/"}, "link must be"),
     ({"kind": "info", "title": "Hi", "category": "999k"}, "not part of this race"),
     ({"kind": "start_delay", "title": "Late"}, "delay in minutes"),
     ({"kind": "start_delay", "title": "Late", "delay_minutes": "-5"}, "delay in minutes"),
     ({"kind": "start_delay", "title": "Late", "delay_minutes": "soon"}, "whole number"),
+    ({"kind": "cutoff_extension", "title": "Later"}, "extension in minutes"),
+    ({"kind": "cutoff_extension", "title": "Later", "extension_minutes": "0"},
+     "extension in minutes"),
+    ({"kind": "cutoff_extension", "title": "Later", "extension_minutes": "30",
+      "from_km": "48"}, "choose its category"),
+    ({"kind": "course_change", "title": "Reroute", "category": "50k",
+      "cp-100k-48-status": "bypassed"}, "only change checkpoints of the categories"),
+    ({"kind": "course_change", "title": "Reroute", "cp-100k-48-status": "flooded"},
+     "open, bypassed or closed"),
+    ({"kind": "course_change", "title": "Reroute", "cp-100k-48-cutoff": "soon"},
+     "hours:minutes"),
+    ({"kind": "course_change", "title": "Reroute", "cp-100k-58-cutoff": "11:00"},
+     "would not be later"),
+    ({"kind": "reinstate", "title": "Back on", "confirm": "1"}, "is not cancelled"),
+    ({"kind": "reinstate", "title": "Back on"}, "I confirm"),
     ({"kind": "info", "title": "Hi", "body": "x" * 4001}, "4000 characters"),
 ])
 def test_bad_alerts_are_refused_and_change_nothing(client, auth, people, okushinano, form,
@@ -192,7 +222,6 @@ def test_bad_alerts_are_refused_and_change_nothing(client, auth, people, okushin
     assert response.status_code == 400
     assert message in text(response)
     assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
-    assert {c.start_delay_minutes for c in db.session.scalars(select(Category))} == {0}
 
 
 def test_only_organizers_of_the_event_post_or_see_figures(client, auth, people, okushinano,
@@ -212,8 +241,7 @@ def test_only_organizers_of_the_event_post_or_see_figures(client, auth, people, 
                                           "title": "Fake cancellation", "confirm": "1"})
         assert refused.status_code == 403, email
         auth.logout()
-    db.session.refresh(okushinano)
-    assert okushinano.status == "on"
+    assert state_of(okushinano).state == "upcoming"
     assert db.session.scalar(select(func.count()).select_from(Alert)) == 1
 
     as_organizer(auth)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from raceapp import create_app
 from raceapp.extensions import db
-from raceapp.kit import _calendar_serializer
+from raceapp.kit import calendar_serializer
 from raceapp.models import Event, GearItem
 from raceapp.services import alerts, gear, shuttles
 from tests.conftest import PASSWORD, IsolatedClient, csrf_from, db_snapshot, import_files
@@ -114,7 +114,7 @@ def world(app, frozen_clock, make_user, make_entry, make_organizer) -> World:
         clients[actor] = client
     values = {
         "slug": event.slug, "code": "long", "departure_id": free.id, "alert_id": alert.id,
-        "reference": booking.reference, "token": _calendar_serializer().dumps(entry.id),
+        "reference": booking.reference, "token": calendar_serializer().dumps(entry.id),
         "filename": "app.js", "item_id": None,
     }
     gear_item_id = db.session.scalar(select(GearItem.id).where(GearItem.category_id == entry.category_id))
@@ -145,6 +145,7 @@ def form_for(method: str, rule: str, actor: str) -> dict:
                          "name": "New Runner", "password": PASSWORD},
         "/events/<slug>/join": {"category": "long", "bib": f"7{len(actor)}"},
         "/me/gear/<int:item_id>": {"packed": "1"},
+        "/me/race": {"event": "audit-test"},
         "/me/gear/own": {"name": "Buff"},
         "/me/gear/own/<int:item_id>": {"packed": "1"},
         "/organizer/events/<slug>/alerts": {"kind": "info", "title": "Water at CP2",

@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 from raceapp.database import write_transaction
 from raceapp.extensions import db
 from raceapp.models import Notice
-from raceapp.services.errors import Busy
+from raceapp.errors import Busy
 
 
 def test_a_locked_database_is_busy_and_nothing_is_half_written(app, make_user):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from raceapp.extensions import db
 from raceapp.models import GearItem, GearTick, PersonalGearItem
-from raceapp.services import pace
+from raceapp.services import pace, race_state
 from tests.conftest import csrf_from
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -90,50 +90,46 @@ def test_cutoff_states_mid_race(client, hundred, frozen_clock):
 
 # --- pace -------------------------------------------------------------------------------------
 
-def hundred_category(okushinano):
-    return next(c for c in okushinano.categories if c.code == "100k")
+def plan(event, at_km, now):
+    return pace.plan(race_state.of_event(event, now).category("100k"), at_km, now)
 
 
 def test_pace_hand_computed(okushinano):
-    cat = hundred_category(okushinano)
     # 11:00 at km 30: Kayanodaira 1 (48 km, 16:30) is 18 km in 330 min = 18:20 min/km.
-    rows = pace.plan(cat, 30, jst(2024, 6, 8, 11, 0))
-    first = rows[0]
-    assert first.checkpoint.km == 48 and first.distance_km == 18
+    rows = plan(okushinano, 30, jst(2024, 6, 8, 11, 0))
+    first = rows[0].leg
+    assert first.km == 48 and first.distance_km == 18
     assert first.pace_min_per_km == pytest.approx(330 / 18)
     assert pace.format_pace(first.pace_min_per_km) == "18:20 min/km"
     assert first.grade == "comfortable"
     # Every later cut-off too: finish is 70 km in 15 h = 900 min -> 12:51 min/km.
-    assert rows[-1].pace_min_per_km == pytest.approx(900 / 70)
-    assert [r.checkpoint.km for r in rows] == [48, 58, 72, 84, 95, 100]
+    assert rows[-1].leg.pace_min_per_km == pytest.approx(900 / 70)
+    assert [r.checkpoint.checkpoint.km for r in rows] == [48, 58, 72, 84, 95, 100]
 
 
 def test_pace_tight_out_of_reach_and_passed(okushinano):
-    cat = hundred_category(okushinano)
     # 15:30 at km 40: 8 km to km 48 in 60 min = 7:30 -> tight.
-    tight = pace.plan(cat, 40, jst(2024, 6, 8, 15, 30))[0]
+    tight = plan(okushinano, 40, jst(2024, 6, 8, 15, 30))[0].leg
     assert tight.pace_min_per_km == pytest.approx(7.5) and tight.grade == "tight"
     # 16:00 at km 40: 8 km in 30 min = 3:45 -> out of reach.
-    hard = pace.plan(cat, 40, jst(2024, 6, 8, 16, 0))[0]
+    hard = plan(okushinano, 40, jst(2024, 6, 8, 16, 0))[0].leg
     assert hard.pace_min_per_km == pytest.approx(3.75) and hard.grade == "out of reach"
     # 17:00 at km 40: the 48 km cut-off (16:30) has passed.
-    late = pace.plan(cat, 40, jst(2024, 6, 8, 17, 0))
-    assert late[0].grade == "passed" and late[0].pace_min_per_km is None
-    assert late[1].checkpoint.km == 58 and late[1].pace_min_per_km == pytest.approx(90 / 18)
+    late = plan(okushinano, 40, jst(2024, 6, 8, 17, 0))
+    assert late[0].leg.grade == "passed" and late[0].leg.pace_min_per_km is None
+    assert late[1].leg.km == 58 and late[1].leg.pace_min_per_km == pytest.approx(90 / 18)
 
 
 def test_pace_beyond_the_next_checkpoint(okushinano):
-    cat = hundred_category(okushinano)
     # At km 61 (past Kayanodaira 2 at 58) at 18:00: next is Nukasen 2 (72 km, 20:30).
-    rows = pace.plan(cat, 61, jst(2024, 6, 8, 18, 0))
-    assert rows[0].checkpoint.km == 72
-    assert rows[0].pace_min_per_km == pytest.approx(150 / 11)
+    rows = plan(okushinano, 61, jst(2024, 6, 8, 18, 0))
+    assert rows[0].leg.km == 72
+    assert rows[0].leg.pace_min_per_km == pytest.approx(150 / 11)
 
 
 def test_pace_before_the_start_counts_from_the_gun(okushinano):
-    cat = hundred_category(okushinano)
-    rows = pace.plan(cat, 0, jst(2024, 6, 7, 20, 0))
-    assert rows[0].pace_min_per_km == pytest.approx(360 / 27)
+    rows = plan(okushinano, 0, jst(2024, 6, 7, 20, 0))
+    assert rows[0].leg.pace_min_per_km == pytest.approx(360 / 27)
 
 
 def test_pace_helper_page_and_fragment(client, hundred, frozen_clock):
@@ -142,15 +138,26 @@ def test_pace_helper_page_and_fragment(client, hundred, frozen_clock):
     assert "13:38 min/km" in page and "Nukasen Aid Station 2" in page
     fragment = client.get("/me/cutoffs?km=61", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
-    assert text(fragment).lstrip().startswith('<section id="pace"')
+    assert text(fragment).lstrip().startswith('<div id="pace-helper"')
     assert "<html" not in text(fragment)
     assert "Vary" in fragment.headers and "HX-Request" in fragment.headers["Vary"]
-    for bad in ("abc", "-5", "150", "nan", "1e999"):
-        response = client.get(f"/me/cutoffs?km={bad}")
-        assert response.status_code == 400, bad
-        assert 'class="alert"' in text(response)
+    for bad, words in (("abc", "number of km"), ("-5", "0 km or more"),
+                       ("150", "between 0 and 100 km"), ("nan", "number of km"),
+                       ("1e999", "number of km"), ("", "Say where you are")):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get(f"/me/cutoffs?km={bad}&checkpoint=", headers=headers)
+            assert response.status_code == 422, bad
+            body = text(response)
+            # The message stands under the field, which is marked invalid.
+            assert re.search(r'aria-invalid="true"', body), bad
+            assert re.search(r'id="pace-message"[^>]*>[^<]*' + re.escape(words), body), bad
     by_checkpoint = text(client.get(f"/me/cutoffs?checkpoint={hundred.category.checkpoints[2].id}"))
     assert "Nukasen Aid Station 2" in by_checkpoint and "14 km" not in by_checkpoint
+
+
+def test_pace_shows_slow_paces_in_hours_and_says_when_out_of_reach():
+    assert pace.format_pace(75.5) == "1:16 h/km"
+    assert pace.format_pace(59.99) == "59:59 min/km"
 
 
 # --- gear -------------------------------------------------------------------------------------
@@ -312,10 +319,11 @@ def test_api_kit(client, hundred):
     cp4 = kit["checkpoints"][3]
     assert cp4 == {"label": "Cut-off #4", "name": "Nukasen Aid Station 2", "km": 72,
                    "cutoff_after_minutes": 930, "cutoff": "2024-06-08T20:30:00+09:00",
-                   "finish": False}
+                   "finish": False, "status": "open"}
     assert kit["category"]["start"] == "2024-06-08T05:00:00+09:00"
     assert len(kit["gear"]) == 15 and all(g["packed"] is False for g in kit["gear"])
-    assert kit["drop_out"] and kit["event"]["status"] == "on" and kit["version"]
+    # The real clock is long after the race.
+    assert kit["drop_out"] and kit["event"]["state"] == "finished"
 
 
 def test_kit_answers_304_and_changes_etag_after_a_tick(client, hundred):

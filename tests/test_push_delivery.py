@@ -18,6 +18,7 @@ from raceapp.push import message, worker
 from raceapp.push.vapid import Vapid
 from raceapp.services import alerts
 from raceapp.services.alerts import AlertDraft
+from raceapp.vocabulary import alert_kind
 from tests.conftest import ROOT
 from tests.push_service import Reply
 
@@ -58,6 +59,8 @@ def test_an_alert_reaches_every_device_decrypted_and_well_formed(
     for received in push_service.accepted:
         assert received.payload == {
             "id": alert.id, "kind": "cancellation", "label": "Cancellation",
+            "urgent": True, "refresh": True, "state": "cancelled",
+            "summary": "Okushinano 100 is cancelled.",
             "title": "Race cancelled: typhoon",
             "body": "Typhoon no. 10 is due on Saturday. Refunds by e-mail.",
             "event": "Okushinano 100", "url": f"/me/alerts/{alert.id}",
@@ -70,19 +73,20 @@ def test_an_alert_reaches_every_device_decrypted_and_well_formed(
 
 
 def test_ttl_urgency_and_topic_follow_the_kind():
-    info = message.build(1, "info", "Information", "Hi", "", "E", None, 7, None, "t")
-    delay = message.build(2, "start_delay", "Start delay", "Late", "", "E", "100 km", 7, 3, "t")
+    info = message.build(1, "info", "Hi", "", "E", None, 7, None, "t")
+    delay = message.build(2, "start_delay", "Late", "", "E", "100 km", 7, 3, "t")
     assert (info.urgency, delay.urgency) == ("normal", "high")
     assert info.ttl >= 12 * 3600 and delay.ttl >= 24 * 3600
-    assert message.TTL_SECONDS["cancellation"] >= 24 * 3600
+    assert alert_kind("cancellation").ttl_seconds >= 24 * 3600
     # A newer delay for the same category replaces an older one the phone has not received.
     assert delay.topic == "delay-7-3" and info.topic == "alert-1"
     assert all(len(m.topic) <= 32 for m in (info, delay))
 
 
 def test_payload_stays_well_under_4_kb_whatever_the_text():
-    longest = message.build(10**9, "course_change", "Course change", "𝄞" * 120,
-                            '"\n\\' * 4000, "長" * 200, "長" * 120, 10**9, 10**9, "t")
+    longest = message.build(10**9, "course_change", "𝄞" * 120,
+                            '"\n\\' * 4000, "長" * 200, "長" * 120, 10**9, 10**9, "t",
+                            {"state": "changed", "summary": "長" * 500})
     assert len(longest.payload) <= message.PAYLOAD_MAX_BYTES < 3993
     assert longest.payload.decode().endswith("}")
 
@@ -225,7 +229,7 @@ def test_a_message_past_its_ttl_is_not_sent(app, okushinano, organizer, make_run
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 1, push_service)
     alert = post(organizer, okushinano, "weather", "Thunderstorms this afternoon")
-    frozen_clock(NOW + timedelta(seconds=message.TTL_SECONDS["weather"] + 1))
+    frozen_clock(NOW + timedelta(seconds=alert_kind("weather").ttl_seconds + 1))
     worker.drain(app)
     assert statuses(alert.id) == {"failed": 1}
     assert push_service.requests == 0

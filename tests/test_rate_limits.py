@@ -14,7 +14,7 @@ from raceapp import create_app
 from raceapp.config import rate_limit_storage_uri
 from raceapp.extensions import db, limiter
 from raceapp.models import Booking, PushSubscription, RateLimitCounter, User
-from raceapp.ratelimits import DatabaseStorage
+from raceapp.web.ratelimits import DatabaseStorage
 from tests.conftest import PASSWORD, csrf_from
 from tests.servers import Gunicorn
 from tests.test_push_subscriptions import FCM, send, subscription

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from raceapp.extensions import db
 from raceapp.models import Category
-from raceapp.services.timing import cutoff_instant, effective_start
+from raceapp.services import race_state
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -20,6 +20,15 @@ def category(event, code) -> Category:
 
 def local(instant):
     return instant.astimezone(TOKYO)
+
+
+def effective_start(cat: Category):
+    return race_state.of_event(cat.event, datetime.now(TOKYO)).category(cat.code).start
+
+
+def cutoff_instant(cat: Category, cp):
+    state = race_state.of_event(cat.event, datetime.now(TOKYO)).category(cat.code)
+    return next(c.at for c in state.checkpoints if c.checkpoint.id == cp.id)
 
 
 def test_okushinano_100k_cutoff_4(okushinano):

@@ -11,7 +11,8 @@ from raceapp import clock
 from raceapp.extensions import db
 from raceapp.models import Category
 from raceapp.racefile import check_text
-from raceapp.services.timing import cutoff_instant, cutoff_table, format_countdown, race_phase
+from raceapp.services import race_state
+from raceapp.services.timing import format_countdown
 from tests.conftest import csrf_from, import_files
 
 DATA = Path(__file__).parent / "data"
@@ -24,7 +25,8 @@ def test_cutoffs_across_a_daylight_saving_switch(app):
     cat = db.session.scalar(select(Category).where(Category.code == "80k"))
     start = cat.start_at
     assert start == datetime(2024, 10, 26, 16, 0, tzinfo=UTC)  # 18:00 CEST = UTC+2
-    before, after, finish = (cutoff_instant(cat, cp) for cp in cat.checkpoints)
+    state = race_state.of_event(cat.event, start).category(cat.code)
+    before, after, finish = (cp.at for cp in state.checkpoints)
     assert before.astimezone(PARIS).strftime("%a %H:%M %Z") == "Sun 00:00 CEST"
     # 11 h after 18:00 CEST is 04:00 CET: the wall clock shows 11 h minus the hour given back.
     assert after.astimezone(PARIS).strftime("%a %H:%M %Z") == "Sun 04:00 CET"
@@ -60,18 +62,13 @@ def test_cutoff_states_and_phase_follow_the_clock(okushinano, frozen_clock):
     before = datetime(2024, 6, 8, 4, 0, tzinfo=tokyo)
     mid = datetime(2024, 6, 8, 11, 0, tzinfo=tokyo)
     after = datetime(2024, 6, 9, 2, 0, tzinfo=tokyo)
-    assert race_phase(cat, before) == "before"
-    assert race_phase(cat, mid) == "running"
-    assert race_phase(cat, after) == "over"
-    states = [r.state for r in cutoff_table(cat, mid)]
-    assert states == ["passed", "next", "later", "later", "later", "later", "later"]
-
-
-def test_start_delay_moves_every_cutoff(okushinano):
-    cat = next(c for c in okushinano.categories if c.code == "100k")
-    first = cutoff_instant(cat, cat.checkpoints[0])
-    cat.start_delay_minutes = 90
-    assert (cutoff_instant(cat, cat.checkpoints[0]) - first).total_seconds() == 90 * 60
+    def at(moment):
+        return race_state.of_event(okushinano, moment).category(cat.code)
+    assert at(before).state == "upcoming"
+    assert at(mid).state == "in_progress"
+    assert at(after).state == "finished"
+    phases = [cp.phase for cp in at(mid).checkpoints]
+    assert phases == ["passed", "next", "later", "later", "later", "later", "later"]
 
 
 def test_pages_use_the_frozen_clock(client, okushinano, frozen_clock):

@@ -1,32 +1,23 @@
 """Alerts: the runner's feed, and the organizer's desk for posting them and following delivery."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
-from sqlalchemy import select
 
 from raceapp import clock
-from raceapp.extensions import db
-from raceapp.kit import conditional
-from raceapp.models import ALERT_KINDS, Event
+from raceapp.errors import DomainError
+from raceapp.models import Event
 from raceapp.push import worker
 from raceapp.push.vapid import vapid_for
-from raceapp.services import alerts, subscriptions
-from raceapp.services.alerts import KIND_LABELS, AlertDraft
-from raceapp.services.errors import DomainError
+from raceapp.services import alerts, catalog, race_state, subscriptions
+from raceapp.services.alerts import AlertDraft, CheckpointChange
+from raceapp.services.timing import parse_duration
+from raceapp.vocabulary import ALERT_KINDS, CHECKPOINT_STATUSES
+from raceapp.web.http import is_htmx, revalidate
 
 bp = Blueprint("alerts", __name__)
-bp.after_request(conditional)
+bp.after_request(revalidate)
 
 
 @bp.get("/me/alerts")
@@ -51,9 +42,8 @@ def show(alert_id: int):
 def mark_read(alert_id: int):
     """Mark one alert read (htmx swaps the item in place)."""
     alert = alerts.mark_read(current_user, alert_id, now=clock.real_utcnow())
-    if request.headers.get("HX-Request") == "true":
-        return render_block("alerts/feed.html", "item",
-                            item=alerts.FeedItem(alert, read=True))
+    if is_htmx():
+        return render_block("alerts/feed.html", "item", item=alerts.FeedItem(alert, read=True))
     return redirect(url_for("alerts.feed") + f"#alert-{alert.id}", code=303)
 
 
@@ -68,28 +58,61 @@ def mark_all_read():
 # --- Organizers -----------------------------------------------------------------------------
 
 def _organized_event(slug: str) -> Event:
-    event = db.session.scalar(select(Event).where(Event.slug == slug))
-    if event is None:
-        abort(404)
+    event = catalog.event_by_slug(slug)
     alerts.require_organizer(current_user, event)
     return event
 
 
-def _draft_from_form() -> AlertDraft:
-    raw_delay = request.form.get("delay_minutes", "").strip()
+def _minutes(name: str, what: str) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
     try:
-        delay = int(raw_delay) if raw_delay else None
+        return int(raw)
     except ValueError:
-        raise DomainError("Give the delay as a whole number of minutes.") from None
-    return AlertDraft(kind=request.form.get("kind", ""), title=request.form.get("title", ""),
-                      body=request.form.get("body", ""), link=request.form.get("link"),
-                      category_code=request.form.get("category") or None,
-                      delay_minutes=delay)
+        raise DomainError(f"Give {what} as a whole number of minutes.") from None
+
+
+def _checkpoint_changes(event: Event) -> list[CheckpointChange]:
+    """The course change's checkpoint fields: `cp-<category>-<km>-status` and `-cutoff`."""
+    changes = []
+    for category in event.categories:
+        for cp in category.checkpoints:
+            key = f"cp-{category.code}-{cp.km:g}"
+            status = request.form.get(f"{key}-status", "").strip() or None
+            raw_cutoff = request.form.get(f"{key}-cutoff", "").strip()
+            if status is not None and status not in CHECKPOINT_STATUSES:
+                raise DomainError("A checkpoint can be open, bypassed or closed.")
+            cutoff = (parse_duration(raw_cutoff, f"the new cut-off at {cp.name}")
+                      if raw_cutoff else None)
+            if status is not None or cutoff is not None:
+                changes.append(CheckpointChange(category.code, cp.km, status, cutoff))
+    return changes
+
+
+def _draft_from_form(event: Event) -> AlertDraft:
+    kind = request.form.get("kind", "")
+    raw_from = request.form.get("from_km", "").strip()
+    try:
+        from_km = float(raw_from) if raw_from else None
+    except ValueError:
+        raise DomainError("Choose the checkpoint from which cut-offs move.") from None
+    return AlertDraft(
+        kind=kind, title=request.form.get("title", ""), body=request.form.get("body", ""),
+        link=request.form.get("link"), category_code=request.form.get("category") or None,
+        delay_minutes=_minutes("delay_minutes", "the delay") if kind == "start_delay" else None,
+        extension_minutes=(_minutes("extension_minutes", "the extension")
+                           if kind == "cutoff_extension" else None),
+        from_km=from_km if kind == "cutoff_extension" else None,
+        checkpoints=_checkpoint_changes(event) if kind == "course_change" else [],
+        new_start=(request.form.get("new_start") or None) if kind == "reinstate" else None)
 
 
 def _desk(event: Event, **context):
     return render_template("alerts/desk.html", event=event, kinds=ALERT_KINDS,
-                           labels=KIND_LABELS, figures=alerts.event_alerts(current_user, event),
+                           event_state=race_state.of_event(event, clock.utcnow()),
+                           statuses=CHECKPOINT_STATUSES,
+                           figures=alerts.event_alerts(current_user, event),
                            push_ready=vapid_for(current_app) is not None, **context)
 
 
@@ -106,9 +129,10 @@ def post(slug: str):
     """Publish an alert: it changes the race if its kind says so, and goes to every phone."""
     event = _organized_event(slug)
     try:
-        if request.form.get("kind") == "cancellation" and request.form.get("confirm") != "1":
-            raise DomainError("Cancelling the race needs the 'I confirm' box ticked.")
-        alert = alerts.post_alert(current_user, event, _draft_from_form(),
+        kind = ALERT_KINDS.get(request.form.get("kind", ""))
+        if kind and kind.needs_confirm and request.form.get("confirm") != "1":
+            raise DomainError(f"{kind.label} needs the 'I confirm' box ticked.")
+        alert = alerts.post_alert(current_user, event, _draft_from_form(event),
                                   now=clock.real_utcnow())
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
@@ -122,6 +146,6 @@ def post(slug: str):
 def figures(alert_id: int):
     """Delivery figures of one alert and who has read it; polled while sending."""
     figures = alerts.alert_figures(current_user, alert_id)
-    if request.headers.get("HX-Request") == "true":
-        return render_block("alerts/figures.html", "figures", f=figures, labels=KIND_LABELS)
-    return render_template("alerts/figures.html", f=figures, labels=KIND_LABELS)
+    if is_htmx():
+        return render_block("alerts/figures.html", "figures", f=figures)
+    return render_template("alerts/figures.html", f=figures)

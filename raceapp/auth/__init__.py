@@ -8,9 +8,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from raceapp import clock
 from raceapp.auth.forms import LoginForm, SignupForm
 from raceapp.extensions import login_manager
-from raceapp.ratelimits import by_submitted_email, limited
+from raceapp.links import safe_local_url
+from raceapp.web.ratelimits import by_submitted_email, limited
 from raceapp.services import accounts
-from raceapp.services.errors import DomainError
+from raceapp.errors import DomainError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", cli_group="users")
 
@@ -21,12 +22,6 @@ login_manager.login_message = "Log in to see your race kit."
 @login_manager.user_loader
 def _load_user(token: str):
     return accounts.load_user(token, now=clock.real_utcnow())
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("kit.home")
 
 
 def _begin_session(user) -> None:
@@ -71,7 +66,7 @@ def login():
             form.form_errors.append("Wrong e-mail or password.")
             return render_template("auth/login.html", form=form), 401
         _begin_session(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_local_url(request.args.get("next"), url_for("kit.home")))
     return render_template("auth/login.html", form=form)
 
 
@@ -83,7 +78,7 @@ def logout():
     logout_user()
     session.clear()
     flash("You are logged out.")
-    return redirect(url_for("web.home"))
+    return redirect(url_for("site.home"))
 
 
 @bp.cli.command("create-organizer")

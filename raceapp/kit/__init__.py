@@ -1,4 +1,8 @@
-"""The runner's race kit: home, gear checklist, schedule, cut-offs with pace, and the kit as JSON."""
+"""The runner's race kit: home, gear checklist, schedule, cut-offs with pace, and the kit as JSON.
+
+The kit shows one of the runner's races at a time: the one they chose, else the next one (in
+progress first, then the soonest upcoming). Every page reads the race as it stands.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -24,50 +28,40 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2_fragments.flask import render_block, render_blocks
 
 from raceapp import clock
+from raceapp.errors import DomainError
 from raceapp.extensions import db
 from raceapp.models import Entry
 from raceapp.push.vapid import vapid_for
-from raceapp.services import accounts, alerts, gear, kit, pace, schedule, shuttles, timing
-from raceapp.services.errors import DomainError
-from raceapp.shuttles import ticket_qr
+from raceapp.services import gear, kit, pace, race_state, schedule
+from raceapp.services.kit import RaceChoice
 from raceapp.web import assets
+from raceapp.web.http import is_htmx, not_modified, revalidate
+from raceapp.web.qr import qr_svg
 
 bp = Blueprint("kit", __name__)
+bp.after_request(revalidate)
+
+CHOSEN = "kit_event"  # the session key of the race the runner chose to look at
 
 
-@bp.after_request
-def conditional(response: Response) -> Response:
-    """Kit pages revalidate: an ETag of the body, 304 when the phone already has it."""
-    response.vary.add("HX-Request")
-    response.vary.add("Cookie")
-    if request.method == "GET" and response.status_code == 200 and not response.is_streamed:
-        response.headers["Cache-Control"] = "private, no-cache"
-        if response.get_etag()[0] is not None:  # the view made a cheaper one (kit home)
-            return response.make_conditional(request)
-        body = response.get_data()
-        # The signed CSRF token carries a timestamp, so it differs every second; any copy of it
-        # stays valid for the session, so it must not make an unchanged page look changed.
-        token = g.get("csrf_token")
-        if token:
-            body = body.replace(token.encode(), b"")
-        response.set_etag(hashlib.sha256(body).hexdigest()[:32])
-        response.make_conditional(request)
-    return response
+def _choice() -> tuple[RaceChoice | None, list[RaceChoice]]:
+    races = kit.runner_races(current_user, clock.utcnow())
+    return kit.pick(races, session.get(CHOSEN)), races
 
 
-def entry_required(view):
-    """Log-in required, and an entry: the view gets it first. Without one, pages lead to the
-    join prompt and changes answer 409."""
+def race_required(view):
+    """Log-in required, and a race to show: the view gets the runner's race first. Without
+    one, pages lead to the join prompt and changes answer 409."""
 
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        entry = accounts.current_entry(current_user)
-        if entry is None:
+        choice, _ = _choice()
+        if choice is None:
             if request.method == "GET":
                 return redirect(url_for("kit.home"))
             abort(409)
-        return view(entry, *args, **kwargs)
+        return view(choice, *args, **kwargs)
     return wrapper
 
 
@@ -92,15 +86,14 @@ def _packed() -> bool:
     return value == "1"
 
 
-def _home_etag() -> str | None:
+def _home_etag(choice: RaceChoice) -> str | None:
     """A validator for the kit home made without making the page: the runner's fingerprint
     (services.kit.home_fingerprint), the minute (cut-offs and countdowns move with time), the
-    device's session and the deployed build. None when the page must be made anyway."""
+    device's session, the race chosen and the deployed build. None when the page must be made
+    anyway."""
     if g.get("preview_as_of") is not None or session.get("_flashes"):
         return None
-    fingerprint = kit.home_fingerprint(current_user)
-    if fingerprint is None:
-        return None
+    fingerprint = kit.home_fingerprint(current_user, choice.entry)
     salt = current_app.extensions.get("kit_home_salt")
     if salt is None:
         vapid = vapid_for(current_app)
@@ -108,148 +101,154 @@ def _home_etag() -> str | None:
             current_app.config.get("RACEAPP_RELEASE", ""), assets.shell_urls(),
             vapid.application_server_key if vapid else None])
     parts = (salt, clock.utcnow().strftime("%Y-%m-%dT%H:%M"), current_user.session_token,
-             request.headers.get("HX-Request"), fingerprint)
+             is_htmx(), session.get(CHOSEN), fingerprint)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 @bp.get("/me")
 @login_required
 def home():
-    """Race kit home: status, next cut-off with countdown, gear readiness, contacts."""
+    """Race kit home: race state, next cut-off with countdown, gear readiness, ticket, help."""
+    choice, races = _choice()
+    if choice is None:
+        return render_template("kit/home.html", view=None)
     # Phones revalidate the kit home every time it opens: most of the time nothing changed,
     # and one query says so without making the page.
-    etag = _home_etag()
+    etag = _home_etag(choice)
     if etag and request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-        response.set_etag(etag, weak=True)
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
-    entry = accounts.current_entry(current_user)
-    if entry is None:
-        return render_template("kit/home.html", entry=None)
-    now = clock.utcnow()
-    category = entry.category
-    rows = timing.cutoff_table(category, now)
-    booking = shuttles.next_booking(current_user, clock.real_utcnow())
-    kit_alerts = alerts.for_kit(current_user, entry)
+        return not_modified(etag)
+    view = kit.home(current_user, choice, races, now=clock.real_utcnow())
+    ticket = view.booking and qr_svg(url_for("shuttles.check", reference=view.booking.reference,
+                                             _external=True), "Ticket QR code")
     response = make_response(render_template(
-        "kit/home.html", ticket_qr=ticket_qr(booking) if booking else None, entry=entry,
-        event=entry.event, category=category,
-        next_row=next((r for r in rows if r.state == "next"), None),
-        phase=timing.race_phase(category, now), start=timing.effective_start(category),
-        finish=timing.finish_instant(category), checklist=gear.checklist(entry), now=now,
-        booking=booking,
-        notices=shuttles.unread_notices(current_user),
-        unread_count=kit_alerts.unread_count, unread_alerts=kit_alerts.unread,
-        race_change=kit_alerts.race_change,
-        kit_urls=_kit_urls(entry, booking, kit_alerts.feed),
-        known_alerts=[i.alert.id for i in kit_alerts.feed[:50]],
-    ))
+        "kit/home.html", view=view, entry=view.entry, event=view.event, state=view.state,
+        ticket_qr=ticket, kit_urls=_kit_urls(view.entry, view.booking, view.alerts.feed),
+        known_alerts=[i.alert.id for i in view.alerts.feed[:50]]))
     if etag:
         response.set_etag(etag, weak=True)
     return response
 
 
+@bp.post("/me/race")
+@login_required
+def switch_race():
+    """Show another of the runner's races in the kit."""
+    slug = request.form.get("event", "")
+    if not any(c.event.slug == slug for c in kit.runner_races(current_user, clock.utcnow())):
+        abort(404)
+    session[CHOSEN] = slug
+    return redirect(url_for("kit.home"), code=303)
+
+
+def _page(choice: RaceChoice) -> dict:
+    """What every kit page shows at its top: the race and its state."""
+    return dict(choice=choice, entry=choice.entry, event=choice.event, state=choice.state,
+                event_state=choice.event_state)
+
+
 @bp.get("/me/gear")
-@entry_required
-def checklist(entry: Entry):
+@race_required
+def checklist(choice: RaceChoice):
     """The gear checklist of the runner's category, ticked one by one."""
-    return render_template("kit/gear.html", entry=entry, event=entry.event,
-                           checklist=gear.checklist(entry))
+    return render_template("kit/gear.html", **_page(choice),
+                           checklist=gear.checklist(choice.entry))
 
 
-def _after_tick(entry: Entry, anchor: str):
-    if request.headers.get("HX-Request") != "true":
+def _after_tick(choice: RaceChoice, anchor: str):
+    if not is_htmx():
         return redirect(url_for("kit.checklist") + f"#{anchor}", code=303)
-    checks = gear.checklist(entry)
+    checks = gear.checklist(choice.entry)
     row = next((r for r in checks.mandatory + checks.recommended
                 if f"item-{r.item.id}" == anchor), None)
     row = row or next((p for p in checks.personal if f"own-{p.id}" == anchor), None)
-    return render_blocks("kit/gear.html", ["item", "progress_oob"], entry=entry,
-                         event=entry.event, checklist=checks, row=row)
+    return render_blocks("kit/gear.html", ["item", "progress_oob"], **_page(choice),
+                         checklist=checks, row=row)
 
 
 @bp.post("/me/gear/<int:item_id>")
-@entry_required
-def tick(entry: Entry, item_id: int):
+@race_required
+def tick(choice: RaceChoice, item_id: int):
     """Mark one item packed or not packed."""
-    gear.tick(entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
-    return _after_tick(entry, f"item-{item_id}")
+    gear.tick(choice.entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
+    return _after_tick(choice, f"item-{item_id}")
 
 
 @bp.post("/me/gear/own")
-@entry_required
-def add_own(entry: Entry):
+@race_required
+def add_own(choice: RaceChoice):
     """Add an item of the runner's own."""
     try:
-        gear.add_personal(entry, request.form.get("name", ""), now=clock.real_utcnow())
+        gear.add_personal(choice.entry, request.form.get("name", ""), now=clock.real_utcnow())
     except DomainError as exc:
-        context = dict(entry=entry, event=entry.event, checklist=gear.checklist(entry),
+        context = dict(**_page(choice), checklist=gear.checklist(choice.entry),
                        own_error=exc.message)
-        if request.headers.get("HX-Request") == "true":
+        if is_htmx():
             # 422: htmx is configured to swap it, so the message shows under the field.
             return render_block("kit/gear.html", "personal", **context), 422
         return render_template("kit/gear.html", **context), exc.status
-    return _after_own_change(entry)
+    return _after_own_change(choice)
 
 
-def _after_own_change(entry: Entry):
-    if request.headers.get("HX-Request") == "true":
-        return render_blocks("kit/gear.html", ["personal", "progress_oob"], entry=entry,
-                             event=entry.event, checklist=gear.checklist(entry))
+def _after_own_change(choice: RaceChoice):
+    if is_htmx():
+        return render_blocks("kit/gear.html", ["personal", "progress_oob"], **_page(choice),
+                             checklist=gear.checklist(choice.entry))
     return redirect(url_for("kit.checklist") + "#own", code=303)
 
 
 @bp.post("/me/gear/own/<int:item_id>")
-@entry_required
-def tick_own(entry: Entry, item_id: int):
+@race_required
+def tick_own(choice: RaceChoice, item_id: int):
     """Mark one of the runner's own items packed or not."""
-    gear.tick_personal(entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at())
-    return _after_tick(entry, f"own-{item_id}")
+    gear.tick_personal(choice.entry, item_id, _packed(), now=clock.real_utcnow(),
+                       made_at=_made_at())
+    return _after_tick(choice, f"own-{item_id}")
 
 
 @bp.post("/me/gear/own/<int:item_id>/delete")
-@entry_required
-def delete_own(entry: Entry, item_id: int):
+@race_required
+def delete_own(choice: RaceChoice, item_id: int):
     """Remove one of the runner's own items."""
-    gear.remove_personal(entry, item_id)
-    return _after_own_change(entry)
+    gear.remove_personal(choice.entry, item_id)
+    return _after_own_change(choice)
 
 
-def _calendar_serializer() -> URLSafeSerializer:
+def calendar_serializer() -> URLSafeSerializer:
+    """Signs the entry id of a calendar feed address (calendar apps send no cookie)."""
     return URLSafeSerializer(current_app.secret_key, salt="calendar")
 
 
 @bp.get("/me/schedule")
-@entry_required
-def schedule_page(entry: Entry):
+@race_required
+def schedule_page(choice: RaceChoice):
     """The weekend's schedule for the runner's category, by day, with now and next."""
-    now = clock.utcnow()
-    token = _calendar_serializer().dumps(entry.id)
-    return render_template("kit/schedule.html", entry=entry, event=entry.event,
-                           days=schedule.days(entry.event, entry.category.code, now),
+    token = calendar_serializer().dumps(choice.entry.id)
+    return render_template("kit/schedule.html", **_page(choice),
+                           days=schedule.days(choice.event_state, choice.state.code,
+                                              clock.utcnow()),
                            subscribe_url=url_for("kit.calendar_feed", token=token, _external=True))
 
 
 def _ics_response(entry: Entry) -> Response:
-    body = schedule.to_ics(entry.event, entry.category.code, now=clock.real_utcnow())
+    state = race_state.of_event(entry.event, clock.utcnow())
+    body = schedule.to_ics(state, entry.category.code, now=clock.real_utcnow())
     response = Response(body, mimetype="text/calendar")
     response.headers.set("Content-Disposition", "attachment", filename=f"{entry.event.slug}.ics")
     return response
 
 
 @bp.get("/me/schedule.ics")
-@entry_required
-def schedule_ics(entry: Entry):
+@race_required
+def schedule_ics(choice: RaceChoice):
     """The runner's schedule as an iCalendar file to import."""
-    return _ics_response(entry)
+    return _ics_response(choice.entry)
 
 
 @bp.get("/calendar/<token>.ics")
 def calendar_feed(token: str):
     """The same file at a secret address a calendar app can subscribe to (no cookies there)."""
     try:
-        entry_id = _calendar_serializer().loads(token)
+        entry_id = calendar_serializer().loads(token)
     except BadSignature:
         abort(404)
     entry = db.session.get(Entry, entry_id) if isinstance(entry_id, int) else None
@@ -259,37 +258,46 @@ def calendar_feed(token: str):
 
 
 @bp.get("/me/cutoffs")
-@entry_required
-def cutoffs(entry: Entry):
-    """Cut-off table with states at the current time, countdown, and the pace helper."""
+@race_required
+def cutoffs(choice: RaceChoice):
+    """Cut-off table as it stands, countdown, and the pace helper."""
     now = clock.utcnow()
-    category = entry.category
-    rows = timing.cutoff_table(category, now)
-    context = dict(entry=entry, event=entry.event, category=category, rows=rows, now=now,
-                   next_row=next((r for r in rows if r.state == "next"), None),
-                   phase=timing.race_phase(category, now),
-                   start=timing.effective_start(category),
-                   comfortable=pace.COMFORTABLE_AT_LEAST, out_of_reach=pace.OUT_OF_REACH_BELOW)
-    context.update(_pace_context(category, now))
-    context["pace_data"] = _pace_data(entry, rows)
-    status = 400 if context.get("pace_error") else 200
-    if request.headers.get("HX-Request") == "true" and request.args:
+    state = choice.state
+    context = dict(**_page(choice), now=now, comfortable=pace.COMFORTABLE_AT_LEAST,
+                   out_of_reach=pace.OUT_OF_REACH_BELOW, pace_data=_pace_data(choice))
+    status = 200
+    raw_km, raw_cp = request.args.get("km"), request.args.get("checkpoint")
+    if state.counts_down and (raw_km is not None or raw_cp is not None):
+        context["at_km"] = raw_km or ""
+        try:
+            at_km = pace.position(raw_km, raw_cp, state)
+            context.update(pace_rows=pace.plan(state, at_km, now), at_km=f"{at_km:g}")
+        except pace.BadPosition as exc:
+            context["pace_error"], status = exc.message, exc.status
+    if is_htmx() and request.args:
         return render_block("kit/cutoffs.html", "pace", **context), status
     return render_template("kit/cutoffs.html", **context), status
 
 
-def _pace_data(entry: Entry, rows) -> dict:
+def _pace_data(choice: RaceChoice) -> dict:
     """What static/pace.js needs to work out the same plan offline."""
     day_time = current_app.jinja_env.filters["day_time"]
-    start = timing.effective_start(entry.category)
+    state = choice.state
     return {
-        "distance_km": entry.category.distance_km,
-        "start": start.isoformat() if start else None,
+        "distance_km": choice.entry.category.distance_km,
+        "start": state.start.isoformat() if state.start else None,
+        "preview_now": clock.utcnow().isoformat() if g.get("preview_as_of") else None,
         "comfortable": pace.COMFORTABLE_AT_LEAST, "out_of_reach": pace.OUT_OF_REACH_BELOW,
-        "checkpoints": [{"id": r.checkpoint.id, "name": r.checkpoint.name, "km": r.checkpoint.km,
-                         "cutoff": r.at.isoformat() if r.at else None,
-                         "cutoff_label": day_time(r.at, entry.event) if r.at else ""}
-                        for r in rows],
+        # The server's own sentences, so that the offline answer reads the same.
+        "messages": {**{code: message.format(distance=f"{state.category.distance_km or 0:g}")
+                        for code, message in pace.POSITION_MESSAGES.items()},
+                     "none_ahead": "No cut-off lies ahead of km {km}."},
+        "headings": ["To", "km to go", "Pace needed"],
+        "checkpoints": [{"id": cp.checkpoint.id, "name": cp.checkpoint.name,
+                         "km": cp.checkpoint.km,
+                         "cutoff": cp.at.isoformat() if cp.has_cutoff and cp.at else None,
+                         "cutoff_label": day_time(cp.at, choice.event) if cp.at else ""}
+                        for cp in state.checkpoints],
     }
 
 
@@ -297,7 +305,8 @@ def _kit_urls(entry: Entry, booking, feed) -> list[str]:
     """Every page of the runner's kit, for the service worker to keep for offline use."""
     urls = [url_for("kit.home"), url_for("kit.checklist"), url_for("kit.schedule_page"),
             url_for("kit.cutoffs"), url_for("alerts.feed"), url_for("kit.api_kit"),
-            url_for("events.show", slug=entry.event.slug)]
+            url_for("events.show", slug=entry.event.slug),
+            url_for("events.category", slug=entry.event.slug, code=entry.category.code)]
     if entry.event.shuttle_routes:
         urls.append(url_for("shuttles.timetable", slug=entry.event.slug))
     if booking:
@@ -306,35 +315,12 @@ def _kit_urls(entry: Entry, booking, feed) -> list[str]:
     return urls
 
 
-def _pace_context(category, now) -> dict:
-    raw_km = request.args.get("km", "").strip()
-    raw_cp = request.args.get("checkpoint", "").strip()
-    if not raw_km and not raw_cp:
-        return {}
-    try:
-        if raw_cp == "start" and not raw_km:
-            at_km = 0.0
-        elif raw_km:
-            at_km = float(raw_km.replace(",", "."))
-            if at_km != at_km or at_km in (float("inf"), float("-inf")):
-                raise ValueError
-        else:
-            at_km = next(cp.km for cp in category.checkpoints if str(cp.id) == raw_cp)
-    except (ValueError, StopIteration):
-        return {"pace_error": "Give your position as a number of km, e.g. 61 or 61.5.",
-                "at_km": raw_km}
-    try:
-        return {"pace_rows": pace.plan(category, at_km, now), "at_km": at_km}
-    except DomainError as exc:
-        return {"pace_error": exc.message, "at_km": raw_km}
-
-
 @bp.get("/api/kit")
 @login_required
 def api_kit():
     """The runner's whole kit as JSON, for offline use; answers 304 when unchanged."""
-    entry = accounts.current_entry(current_user)
-    if entry is None:
+    choice, _ = _choice()
+    if choice is None:
         return {"error": "Join a race category first."}, 409
-    body = json.dumps(kit.kit(entry), ensure_ascii=False, sort_keys=True)
+    body = json.dumps(kit.kit(current_user, choice), ensure_ascii=False, sort_keys=True)
     return Response(body, mimetype="application/json")

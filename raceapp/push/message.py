@@ -4,20 +4,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-# How long a push service keeps a message for a phone that is off or in a tunnel. A
-# cancellation the day before must still arrive the next morning.
-TTL_SECONDS = {
-    "cancellation": 3 * 24 * 3600,
-    "course_change": 24 * 3600,
-    "start_delay": 24 * 3600,
-    "rule_change": 24 * 3600,
-    "weather": 12 * 3600,
-    "info": 12 * 3600,
-}
-URGENT = frozenset({"cancellation", "course_change", "start_delay"})
+from raceapp.vocabulary import alert_kind
+
 # A push service must take 4096-byte bodies; aes128gcm adds 86 bytes and a padding byte.
 # Staying far below leaves room for any service that counts differently.
 PAYLOAD_MAX_BYTES = 3000
+# What the alert did to the race ("100 km start 05:00 → 05:45"): short, the body gets the rest.
+SUMMARY_MAX_BYTES = 600
 
 
 @dataclass(frozen=True)
@@ -46,14 +39,23 @@ def _truncate(text: str, max_bytes: int) -> str:
     return data[:max(max_bytes - 3, 0)].decode(errors="ignore").rstrip() + "…"
 
 
-def build(alert_id: int, kind: str, kind_label: str, title: str, body: str, event_name: str,
+def build(alert_id: int, kind: str, title: str, body: str, event_name: str,
           category_name: str | None, event_id: int, category_id: int | None,
-          created_at_iso: str) -> AlertMessage:
-    """The JSON the service worker shows; the body is cut to keep it well under 4 KB."""
+          created_at_iso: str, outcome: dict | None = None) -> AlertMessage:
+    """The JSON the service worker shows; the body is cut to keep it well under 4 KB.
+
+    `urgent` and `refresh` come from the vocabulary, so the service worker needs no list of
+    kinds of its own; `state` and `summary` say what the alert did to the race."""
+    info = alert_kind(kind)
+    outcome = outcome or {}
     fields = {
         "id": alert_id,
         "kind": kind,
-        "label": kind_label,
+        "label": info.label,
+        "urgent": info.urgent,
+        "refresh": info.refresh_kit,
+        "state": outcome.get("state"),
+        "summary": _truncate(outcome.get("summary") or "", SUMMARY_MAX_BYTES),
         "title": title,
         "body": "",
         "event": event_name if not category_name else f"{event_name} · {category_name}",
@@ -69,6 +71,6 @@ def build(alert_id: int, kind: str, kind_label: str, title: str, body: str, even
             break
         # JSON escapes (quotes, newlines) take more room than the raw text: cut further.
         room -= len(payload) - PAYLOAD_MAX_BYTES
-    return AlertMessage(alert_id, payload, TTL_SECONDS[kind],
-                        "high" if kind in URGENT else "normal",
+    return AlertMessage(alert_id, payload, info.ttl_seconds,
+                        "high" if info.urgent else "normal",
                         topic_for(alert_id, kind, event_id, category_id))

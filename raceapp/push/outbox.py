@@ -21,7 +21,6 @@ from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, updat
 from raceapp.models import Alert, Category, Delivery, Event, PushSubscription
 from raceapp.push import message
 from raceapp.push.message import AlertMessage
-from raceapp.services.alerts import KIND_LABELS
 
 BACKOFF_FIRST_SECONDS = 10
 BACKOFF_MAX_SECONDS = 30 * 60
@@ -103,16 +102,17 @@ def claim(engine: Engine, worker_id: str, *, limit: int, now: datetime,
 def _messages(conn: Connection, alert_ids: set[int]) -> dict[int, tuple[AlertMessage, datetime]]:
     rows = conn.execute(
         select(Alert.id, Alert.kind, Alert.title, Alert.body, Alert.event_id, Alert.category_id,
-               Alert.created_at, Event.name, Category.name)
+               Alert.created_at, Event.name, Category.name, Alert.outcome)
         .join(Event, Event.id == Alert.event_id)
         .outerjoin(Category, Category.id == Alert.category_id)
         .where(Alert.id.in_(alert_ids))).all()
     return {
-        alert_id: (message.build(alert_id, kind, KIND_LABELS[kind], title, body, event_name,
-                                 category_name, event_id, category_id,
-                                 created_at.isoformat().replace("+00:00", "Z")), created_at)
+        alert_id: (message.build(alert_id, kind, title, body, event_name, category_name,
+                                 event_id, category_id,
+                                 created_at.isoformat().replace("+00:00", "Z"), outcome),
+                   created_at)
         for alert_id, kind, title, body, event_id, category_id, created_at, event_name,
-        category_name in rows}
+        category_name, outcome in rows}
 
 
 def backoff(attempts: int, retry_after: float | None, now: datetime) -> datetime:

@@ -303,7 +303,7 @@ class _Checker:
         categories = [self.category(i, cat, gear_by_cat.get(cat.code, []))
                       for i, cat in enumerate(race.categories)]
         schedule = self.schedule(codes)
-        departures = self.shuttles()
+        departures = self.shuttles(codes)
         if any(p.severity == "error" for p in self.problems) or self.zone is None:
             return None
         return NormalizedRace(race, self.zone, categories, schedule, departures)  # type: ignore[arg-type]
@@ -426,7 +426,7 @@ class _Checker:
                 out.append((item, at, end))
         return out
 
-    def shuttles(self) -> dict[str, list[tuple[datetime, int | None]]]:
+    def shuttles(self, codes: dict[str, int]) -> dict[str, list[tuple[datetime, int | None]]]:
         out: dict[str, list[tuple[datetime, int | None]]] = {}
         seen: dict[str, int] = {}
         for i, route in enumerate(self.race.shuttles):
@@ -434,6 +434,9 @@ class _Checker:
                 self.error(f"shuttles[{i}].code",
                            f"duplicate code {route.code!r} (also shuttles[{seen[route.code]}])")
             seen.setdefault(route.code, i)
+            for j, code in enumerate(route.categories):
+                if code not in codes:
+                    self.error(f"shuttles[{i}].categories[{j}]", f"no category has code {code!r}")
             times: set[datetime] = set()
             deps = []
             for j, dep in enumerate(route.departures):

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from raceapp.vocabulary import FILE_STATUSES
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
@@ -44,8 +46,9 @@ class EventSection(Model):
     start_date: date | None = None
     end_date: date | None = None
     website: Url | None = None
+    results_url: Url | None = None
     hq_phone: Phone | None = None
-    status: Literal["on", "changed", "cancelled"] = "on"
+    status: Literal[FILE_STATUSES] = "on"  # type: ignore[valid-type]
     status_note: Text | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     organizer: Name | None = None
@@ -124,6 +127,7 @@ class ShuttleSection(Model):
     seats: Count | None = None
     reservation: bool = False
     supporters_allowed: bool = False
+    categories: list[Code] = []
     cancel_before: Duration | None = None
     notes: list[Text] = []
     departures: list[DepartureSection] = []

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from raceapp import clock
 from raceapp.racefile import check_file
-from raceapp.services.errors import DomainError
+from raceapp.errors import DomainError
 from raceapp.services.race_import import import_reports
 
 bp = Blueprint("races", __name__, cli_group="races")

@@ -8,42 +8,49 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from raceapp import clock
-from raceapp.events import get_event_or_404
-from raceapp.services import accounts
-from raceapp.services.errors import DomainError
+from raceapp.errors import DomainError
+from raceapp.services import accounts, catalog, race_state
 
 bp = Blueprint("runners", __name__)
 
 
 class JoinForm(FlaskForm):
-    category = SelectField("Category", validators=[DataRequired()], validate_choice=False)
+    category = SelectField("Category", validate_choice=False, validators=[DataRequired(
+        message="Choose one of the categories offered.")])
     bib = StringField("Bib number", validators=[DataRequired(), Length(max=12)])
 
 
 @bp.route("/events/<slug>/join", methods=["GET", "POST"])
 @login_required
 def join(slug: str):
-    """Enter a category of this event (or switch to another) with a bib number."""
-    event = get_event_or_404(slug)
+    """Enter a category of this event (or switch to another) with a bib number; cancelled
+    and finished categories are not offered."""
+    event = catalog.event_by_slug(slug)
     entry = accounts.entry_for(current_user, event)
+    state = race_state.of_event(event, clock.utcnow())
+    offered = [c for c in state.categories if state.is_race and c.joinable]
     form = JoinForm()
-    form.category.choices = [(c.code, c.name) for c in event.categories]
+    form.category.choices = [(c.code, c.category.name) for c in offered]
+    context = dict(event=event, form=form, entry=entry, offered=offered, event_state=state)
     if request.method == "GET":
         if entry is not None:
             form.category.data = entry.category.code
             form.bib.data = entry.bib
         else:
             form.category.data = request.args.get("category")
-        return render_template("runners/join.html", event=event, form=form, entry=entry)
-    if not form.validate():
-        return render_template("runners/join.html", event=event, form=form, entry=entry), 400
+        return render_template("runners/join.html", **context)
+    valid = form.validate()
+    if valid and form.category.data not in {c.code for c in offered}:
+        form.category.errors.append("Choose one of the categories offered.")
+        valid = False
+    if not valid:
+        return render_template("runners/join.html", **context), 400
     try:
         accounts.join_category(current_user, event, form.category.data, form.bib.data,
                                now=clock.real_utcnow())
     except DomainError as exc:
         form.form_errors.append(exc.message)
-        return render_template("runners/join.html", event=event, form=form,
-                               entry=entry), exc.status
+        return render_template("runners/join.html", **context), exc.status
     flash(f"You are in {event.name}, bib {form.bib.data.strip()}.")
     return redirect(url_for("kit.home"))
 
@@ -52,7 +59,7 @@ def join(slug: str):
 @login_required
 def leave(slug: str):
     """Withdraw from this event."""
-    event = get_event_or_404(slug)
+    event = catalog.event_by_slug(slug)
     accounts.leave_event(current_user, event)
     flash(f"You have left {event.name}.")
     return redirect(url_for("events.show", slug=slug))

@@ -17,9 +17,10 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import begin_write, writes
+from raceapp.errors import Conflict, DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.models import Category, Entry, Event, LoginSession, OrganizerRole, User
-from raceapp.services.errors import Conflict, DomainError, NotFound
+from raceapp.services import race_state
 
 # argon2id at OWASP's minimum for ASVS (t=1, m=46 MiB, p=1); raised in config, never lowered.
 HASHER = PasswordHasher(time_cost=1, memory_cost=46 * 1024, parallelism=1)
@@ -134,13 +135,6 @@ _SESSION_USER = (
     .join(User, User.id == LoginSession.user_id)
     .where(LoginSession.token_sha256 == bindparam("token_sha256"))
 )
-_CURRENT_ENTRY = (
-    select(Entry).where(Entry.user_id == bindparam("user_id"))
-    .order_by(Entry.created_at.desc()).limit(1)
-    .options(joinedload(Entry.category).joinedload(Category.event))
-)
-
-
 def load_user(token: str, *, now: datetime) -> User | None:
     """Resolve a session token to its user, or None when it was ended or has expired."""
     row = db.session.execute(_SESSION_USER, {"token_sha256": _token_hash(token)}).first()
@@ -181,13 +175,6 @@ def may_preview(user) -> bool:
     return bool(current_app.config.get("PREVIEW_FOR_ALL")) or organizes_any(user)
 
 
-def current_entry(user) -> Entry | None:
-    """The runner's most recent entry, or None."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return db.session.scalar(_CURRENT_ENTRY, {"user_id": user.id})
-
-
 def entry_for(user: User, event: Event) -> Entry | None:
     return db.session.scalar(
         select(Entry).where(Entry.user_id == user.id, Entry.event_id == event.id)
@@ -203,6 +190,11 @@ def join_category(user: User, event: Event, category_code: str, bib: str, *,
     )
     if category is None:
         raise NotFound("Choose one of this event's categories.")
+    state = race_state.of_event(event, now)
+    if not state.is_race:
+        raise Conflict(f"{event.name} is a page of rules, not a race to join.")
+    if state.category(category.code).cancelled:
+        raise Conflict(f"{category.name} is cancelled: choose another category.")
     bib = bib.strip()
     if not BIB_RE.match(bib):
         raise DomainError("A bib number is 1 to 12 letters, digits or dashes.")

@@ -1,22 +1,24 @@
 """Alerts: organizers announce, the race state follows, runners read them.
 
-Posting writes the alert, its effect on the race and one push delivery per target device in
-one transaction, so a crash can lose nothing between "posted" and "queued".
+An alert of a kind that changes the race carries its effect (raceapp.vocabulary says which
+kinds do; services.race_state applies them). Posting writes the alert, its effect and one push
+delivery per target device in one transaction, so a crash can lose nothing between "posted"
+and "queued".
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from raceapp.database import write_transaction
+from raceapp.errors import DomainError, Forbidden, NotFound
 from raceapp.extensions import db
+from raceapp.links import is_safe_link
 from raceapp.models import (
-    ALERT_KINDS,
     Alert,
     AlertRead,
     Category,
@@ -27,21 +29,23 @@ from raceapp.models import (
     User,
     UTCDateTime,
 )
-from raceapp.services import accounts
-from raceapp.services.errors import DomainError, Forbidden, NotFound
+from raceapp.services import accounts, race_state
+from raceapp.services.race_state import CategoryState, EventState
+from raceapp.services.timing import parse_local, zone_of
+from raceapp.vocabulary import ALERT_KINDS, CHECKPOINT_STATUSES, OPEN
 
-KIND_LABELS = {
-    "info": "Information",
-    "rule_change": "Rule change",
-    "course_change": "Course change",
-    "weather": "Weather",
-    "start_delay": "Start delay",
-    "cancellation": "Cancellation",
-}
-# Kinds that change the race: the event or category is then shown as "changed".
-CHANGES_RACE = frozenset({"rule_change", "course_change", "start_delay"})
 TITLE_MAX, BODY_MAX, LINK_MAX = 120, 4000, 500
 DELAY_MAX_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
+class CheckpointChange:
+    """One checkpoint in a course change: its category and km, and what becomes of it."""
+
+    category_code: str
+    km: float
+    status: str | None = None  # bypassed, closed or open; None leaves it as it is
+    cutoff_minutes: int | None = None  # a new cut-off, minutes after the start
 
 
 @dataclass
@@ -51,7 +55,11 @@ class AlertDraft:
     body: str = ""
     link: str | None = None
     category_code: str | None = None  # None: every runner of the event
-    delay_minutes: int | None = None
+    delay_minutes: int | None = None  # start_delay: from the published start
+    extension_minutes: int | None = None  # cutoff_extension: how much later
+    from_km: float | None = None  # cutoff_extension: from this checkpoint on (else those ahead)
+    checkpoints: list[CheckpointChange] = field(default_factory=list)  # course_change
+    new_start: str | None = None  # reinstate: a new local start time, optionally
 
 
 def require_organizer(user: User, event: Event) -> None:
@@ -60,7 +68,7 @@ def require_organizer(user: User, event: Event) -> None:
         raise Forbidden("Only the organizers of this race can do that.")
 
 
-def _clean(draft: AlertDraft, event: Event) -> tuple[Category | None, AlertDraft]:
+def _clean_text(draft: AlertDraft) -> tuple[str, str, str | None]:
     if draft.kind not in ALERT_KINDS:
         raise DomainError("Choose what kind of alert this is.")
     title = " ".join((draft.title or "").split())
@@ -73,42 +81,163 @@ def _clean(draft: AlertDraft, event: Event) -> tuple[Category | None, AlertDraft
     if len(body) > BODY_MAX:
         raise DomainError(f"Keep the text to {BODY_MAX} characters.")
     link = (draft.link or "").strip() or None
-    if link is not None:
-        parts = urlsplit(link)
-        local = link.startswith("/") and not link.startswith("//") and not parts.scheme
-        if len(link) > LINK_MAX or not (local or (parts.scheme == "https" and parts.hostname)):
-            raise DomainError("The link must be an https:// address or a page of this app "
-                              "(starting with /).")
-    category = None
-    if draft.category_code:
-        category = next((c for c in event.categories if c.code == draft.category_code), None)
+    if link is not None and (len(link) > LINK_MAX or not is_safe_link(link)):
+        raise DomainError("The link must be an https:// address or a page of this app "
+                          "(starting with /).")
+    return title, body, link
+
+
+def _scope(event: Event, draft: AlertDraft) -> Category | None:
+    if not draft.category_code:
+        return None
+    category = next((c for c in event.categories if c.code == draft.category_code), None)
+    if category is None:
+        raise DomainError("That category is not part of this race.")
+    return category
+
+
+def _in_scope(state: EventState, category: Category | None) -> list[CategoryState]:
+    return [state.category(category.code)] if category else list(state.categories)
+
+
+def _effect(draft: AlertDraft, state: EventState, category: Category | None,
+            now: datetime) -> dict:
+    """Check that the change makes sense for the race as it stands; return its effect."""
+    scope = _in_scope(state, category)
+    name = category.name if category else state.event.name
+    kind = draft.kind
+    if kind == "cancellation":
+        if (category and scope[0].cancelled) or (not category and state.cancelled):
+            raise DomainError(f"{name} is already cancelled.")
+        return {}
+    if kind == "reinstate":
+        if not ((category and scope[0].cancelled) or (not category and state.cancelled)):
+            raise DomainError(f"{name} is not cancelled: there is nothing to put back on.")
+        if not draft.new_start:
+            return {}
         if category is None:
-            raise DomainError("That category is not part of this race.")
-    delay = None
-    if draft.kind == "start_delay":
-        if draft.delay_minutes is None or not 0 <= draft.delay_minutes <= DELAY_MAX_MINUTES:
+            raise DomainError("A new start belongs to one category: choose the category.")
+        start = parse_local(draft.new_start, state.event.time_zone)
+        if start <= now:
+            raise DomainError("The new start must be in the future.")
+        return {"start": start.isoformat()}
+    if kind == "start_delay":
+        delay = draft.delay_minutes
+        if delay is None or not 0 <= delay <= DELAY_MAX_MINUTES:
             raise DomainError("Give the delay in minutes after the published start "
                               f"(0 to {DELAY_MAX_MINUTES}).")
-        delay = draft.delay_minutes
-    return category, AlertDraft(draft.kind, title, body, link, draft.category_code, delay)
+        timed = [c for c in scope if c.published_start is not None and not c.cancelled]
+        if not timed:
+            raise DomainError(f"{name} has no published start time to delay.")
+        started = [c for c in timed if c.start is not None and c.start <= now]
+        if started:
+            names = ", ".join(c.category.name for c in started)
+            raise DomainError(f"{names} has already started: a start delay can no longer "
+                              "apply. Extend the cut-offs instead.")
+        return {"delay_minutes": delay}
+    if kind == "cutoff_extension":
+        minutes = draft.extension_minutes
+        if minutes is None or not 1 <= minutes <= DELAY_MAX_MINUTES:
+            raise DomainError("Give the extension in minutes (1 to "
+                              f"{DELAY_MAX_MINUTES}).")
+        live = [c for c in scope if c.counts_down]
+        if not live:
+            raise DomainError(f"{name} has no cut-off left to extend.")
+        if draft.from_km is not None:
+            if category is None:
+                raise DomainError("To extend from a checkpoint on, choose its category.")
+            if not any(cp.checkpoint.km == draft.from_km and cp.has_cutoff
+                       for cp in scope[0].checkpoints):
+                raise DomainError("Choose a checkpoint of this category that has a cut-off.")
+            return {"minutes": minutes, "from_km": draft.from_km}
+        return {"minutes": minutes}
+    if kind == "course_change":
+        return {"checkpoints": _checkpoint_changes(draft, state, category)}
+    return {}
 
 
-def _apply_to_race(event: Event, category: Category | None, draft: AlertDraft) -> None:
-    categories = [category] if category else list(event.categories)
-    if draft.kind == "start_delay":
-        for c in categories:
-            c.start_delay_minutes = draft.delay_minutes
-    if draft.kind == "cancellation":
-        if category:
-            category.status = "cancelled"
-        else:
-            event.status, event.status_note = "cancelled", draft.title
-    elif draft.kind in CHANGES_RACE:
-        if category:
-            if category.status == "on":
-                category.status = "changed"
-        elif event.status == "on":
-            event.status, event.status_note = "changed", draft.title
+def _checkpoint_changes(draft: AlertDraft, state: EventState,
+                        category: Category | None) -> list[dict]:
+    allowed = {c.code for c in _in_scope(state, category)}
+    changes = []
+    for change in draft.checkpoints:
+        if change.category_code not in allowed:
+            raise DomainError("A course change can only change checkpoints of the categories "
+                              "it is for.")
+        cat_state = state.category(change.category_code)
+        match = next((cp for cp in cat_state.checkpoints if cp.checkpoint.km == change.km), None)
+        if match is None:
+            raise DomainError(f"{cat_state.category.name} has no checkpoint at {change.km:g} km.")
+        if change.status is not None and change.status not in CHECKPOINT_STATUSES:
+            raise DomainError("A checkpoint can be open, bypassed or closed.")
+        if change.cutoff_minutes is not None:
+            if change.cutoff_minutes <= 0:
+                raise DomainError("A cut-off must be some time after the start.")
+            if cat_state.start is None:
+                raise DomainError(f"{cat_state.category.name} has no start time, so its "
+                                  "cut-offs cannot be set.")
+        entry = {"category": change.category_code, "km": change.km}
+        if change.status is not None and change.status != match.status:
+            entry["status"] = change.status
+        if change.cutoff_minutes is not None and change.cutoff_minutes != match.elapsed_minutes:
+            entry["cutoff_minutes"] = change.cutoff_minutes
+        if len(entry) > 2:
+            changes.append(entry)
+    return changes
+
+
+def _check_cutoff_order(after: EventState, category: Category | None) -> None:
+    """A course change may not leave cut-offs out of order along the course."""
+    for cat_state in _in_scope(after, category):
+        previous = None
+        for cp in cat_state.checkpoints:
+            if not cp.has_cutoff:
+                continue
+            if previous is not None and cp.at <= previous.at:  # type: ignore[operator]
+                raise DomainError(
+                    f"{cat_state.category.name}: the cut-off at {cp.checkpoint.name} "
+                    f"({cp.checkpoint.km:g} km) would not be later than the one at "
+                    f"{previous.checkpoint.name} ({previous.checkpoint.km:g} km).")
+            previous = cp
+
+
+def describe(before: EventState, after: EventState, kind: str,
+             category: Category | None) -> str:
+    """What the alert did to the race, in words: "100 km start Sat 05:00 → 05:45; 7 cut-offs
+    move." Shown on the alert page and carried by the push message."""
+    zone = zone_of(after.event)
+
+    def clock(instant: datetime | None) -> str:
+        return "" if instant is None else instant.astimezone(zone).strftime("%a %H:%M")
+
+    name = category.name if category else after.event.name
+    if kind == "cancellation":
+        return f"{name} is cancelled."
+    parts = []
+    if kind == "reinstate":
+        parts.append(f"{name} is back on.")
+    for new in _in_scope(after, category):
+        old = before.category(new.code)
+        label = new.category.name
+        if new.start != old.start and new.start is not None:
+            moved = sum(1 for a, b in zip(old.checkpoints, new.checkpoints)
+                        if a.at != b.at and b.has_cutoff)
+            parts.append(f"{label} start {clock(old.start)} → {clock(new.start)}"
+                         + (f"; {moved} cut-off{'s' if moved != 1 else ''} move." if moved
+                            else "."))
+            continue
+        lines = []
+        for a, b in zip(old.checkpoints, new.checkpoints):
+            cp = b.checkpoint
+            where = f"{cp.name} ({cp.km:g} km)"
+            if a.status != b.status:
+                lines.append(f"{where} {CHECKPOINT_STATUSES[b.status].lower()}"
+                             if b.status != OPEN else f"{where} open again")
+            if a.at != b.at and b.has_cutoff:
+                lines.append(f"{where} cut-off {clock(a.at)} → {clock(b.at)}")
+        if lines:
+            parts.append(f"{label}: " + "; ".join(lines) + ".")
+    return " ".join(parts)
 
 
 def _runners_in_scope(event: Event, category: Category | None):
@@ -121,17 +250,26 @@ def _runners_in_scope(event: Event, category: Category | None):
 def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) -> Alert:
     """Publish an alert: change the race if its kind says so, and queue a push per device."""
     require_organizer(author, event)
-    category, draft = _clean(draft, event)
+    title, body, link = _clean_text(draft)
+    category = _scope(event, draft)
     with write_transaction():
         if db.engine.dialect.name == "postgresql":
             # Two organizers changing the same race at once apply one after the other.
             db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+        before = race_state.of_event(event, now)
         alert = Alert(event_id=event.id, category_id=category.id if category else None,
-                      kind=draft.kind, title=draft.title, body=draft.body, link=draft.link,
-                      delay_minutes=draft.delay_minutes, author_id=author.id, created_at=now)
+                      kind=draft.kind, title=title, body=body, link=link,
+                      effect=_effect(draft, before, category, now), outcome={},
+                      author_id=author.id, created_at=now)
         db.session.add(alert)
-        _apply_to_race(event, category, draft)
         db.session.flush()
+        if ALERT_KINDS[draft.kind].changes_race:
+            after = race_state.of_event(event, now)
+            if draft.kind == "course_change":
+                _check_cutoff_order(after, category)
+            scope_state = after.category(category.code).state if category else after.state
+            alert.outcome = {"state": scope_state,
+                             "summary": describe(before, after, draft.kind, category)}
         runners = _runners_in_scope(event, category)
         alert.audience_count = db.session.scalar(
             select(func.count()).select_from(runners.subquery())) or 0
@@ -177,23 +315,18 @@ def _read_ids(user: User, alert_ids: list[int]) -> set[int]:
 
 @dataclass
 class KitAlerts:
-    """What the kit home shows of the alerts."""
+    """What the kit home shows of the alerts of the race on screen."""
 
     feed: list[FeedItem]
     unread_count: int
     unread: list[Alert]  # the newest few unread
-    race_change: Alert | None  # the newest alert that changed or cancelled the runner's race
 
 
 def for_kit(user: User, entry: Entry, *, newest: int = 3, limit: int = 100) -> KitAlerts:
     """The kit home's alerts from one read of the feed (a race has far fewer than `limit`)."""
-    items = feed(user, limit=limit)
+    items = [item for item in feed(user, limit=limit) if item.alert.event_id == entry.event_id]
     unread_alerts = [item.alert for item in items if not item.read]
-    change = next((item.alert for item in items
-                   if item.alert.event_id == entry.event_id
-                   and item.alert.category_id in (None, entry.category_id)
-                   and item.alert.kind in CHANGES_RACE | {"cancellation"}), None)
-    return KitAlerts(items, len(unread_alerts), unread_alerts[:newest], change)
+    return KitAlerts(items, len(unread_alerts), unread_alerts[:newest])
 
 
 def _find(user: User, alert_id: int) -> tuple[Alert, bool]:
@@ -287,3 +420,4 @@ def alert_figures(user: User, alert_id: int) -> Figures:
             .outerjoin(Entry, (Entry.user_id == User.id) & (Entry.event_id == alert.event_id))
             .where(AlertRead.alert_id == alert.id).order_by(AlertRead.read_at))]
     return figures
+

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from raceapp.database import writes
 from raceapp.extensions import db
 from raceapp.models import Entry, GearItem, GearTick, PersonalGearItem
-from raceapp.services.errors import DomainError, NotFound
+from raceapp.errors import DomainError, NotFound
 
 MAX_PERSONAL_ITEMS = 50
 

@@ -1,16 +1,20 @@
-"""The runner's whole race kit as data: what the phone caches for offline use."""
+"""The runner's race kit: which race it shows, what its home shows, and the whole kit as data
+for offline use. Every part reads the race as it stands (services.race_state)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from raceapp.extensions import db
 from raceapp.models import (
     Alert,
     AlertRead,
     Booking,
+    Category,
     Entry,
     Event,
     GearTick,
@@ -20,12 +24,97 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services import alerts, gear, schedule
-from raceapp.services.timing import cutoff_instant, effective_start, finish_instant, zone_of
+from raceapp.services import alerts, gear, race_state, schedule, shuttles
+from raceapp.services.race_state import CategoryState, EventState
+from raceapp.services.timing import zone_of
+from raceapp.vocabulary import FINISHED, IN_PROGRESS, race_state as state_word
 
 
-def _iso(instant: datetime | None, zone) -> str | None:
-    return None if instant is None else instant.astimezone(zone).isoformat()
+@dataclass(frozen=True)
+class RaceChoice:
+    """One race the runner entered, as it stands."""
+
+    entry: Entry
+    event_state: EventState
+    state: CategoryState
+
+    @property
+    def event(self) -> Event:
+        return self.entry.event
+
+    @property
+    def is_past(self) -> bool:
+        return self.state.state == FINISHED or (
+            self.state.ends is not None and self.state.ends <= self.event_state.now)
+
+
+def _order(choice: RaceChoice) -> tuple:
+    # In progress first, then the soonest upcoming, then the past ones, the latest first.
+    state = choice.state
+    when = state.start or (state.ends if state.ends else None)
+    stamp = when.timestamp() if when else float("inf")
+    if state.state == IN_PROGRESS:
+        return (0, stamp)
+    if not choice.is_past:
+        return (1, stamp)
+    return (2, -stamp if when else 0.0)
+
+
+def runner_races(user: User, now: datetime) -> list[RaceChoice]:
+    """Every race the runner entered, the one their kit should open on first."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    entries = db.session.scalars(
+        select(Entry).where(Entry.user_id == user.id)
+        .options(joinedload(Entry.event),
+                 joinedload(Entry.category).selectinload(Category.checkpoints))).unique().all()
+    states = race_state.of_events({e.event_id: e.event for e in entries}.values(), now)
+    choices = [RaceChoice(e, states[e.event_id], states[e.event_id].category(e.category.code))
+               for e in entries]
+    return sorted(choices, key=_order)
+
+
+def pick(choices: list[RaceChoice], chosen_slug: str | None) -> RaceChoice | None:
+    """The race the runner chose to look at, else the next one."""
+    chosen = next((c for c in choices if c.event.slug == chosen_slug), None)
+    return chosen or (choices[0] if choices else None)
+
+
+@dataclass(frozen=True)
+class KitHome:
+    """What the kit home shows."""
+
+    choice: RaceChoice
+    races: list[RaceChoice]
+    checklist: gear.Checklist
+    booking: Booking | None
+    alerts: alerts.KitAlerts
+    notices: list[Notice]
+
+    @property
+    def entry(self) -> Entry:
+        return self.choice.entry
+
+    @property
+    def event(self) -> Event:
+        return self.choice.event
+
+    @property
+    def state(self) -> CategoryState:
+        return self.choice.state
+
+    @property
+    def banner(self) -> Alert | None:
+        """The newest change to the runner's race, unless the race is back as it was."""
+        return self.state.headline
+
+
+def home(user: User, choice: RaceChoice, races: list[RaceChoice], *, now: datetime) -> KitHome:
+    """The kit home of one race: readiness, ticket, alerts and notices."""
+    entry = choice.entry
+    return KitHome(choice, races, gear.checklist(entry),
+                   shuttles.next_booking(user, entry.event, now),
+                   alerts.for_kit(user, entry), shuttles.unread_notices(user))
 
 
 def _packed(model, packed_column):
@@ -40,17 +129,15 @@ def _each(*aggregates, where):
     return [select(aggregate).where(*where).scalar_subquery() for aggregate in aggregates]
 
 
-_uid = bindparam("uid")
-# The runner's current entry (their newest), as accounts.current_entry picks it.
-_entry_id = (select(Entry.id).where(Entry.user_id == _uid)
-             .order_by(Entry.created_at.desc()).limit(1).scalar_subquery())
-_event_id = select(Entry.event_id).where(Entry.id == _entry_id).scalar_subquery()
+_uid, _eid = bindparam("uid"), bindparam("eid")
+_event_id = select(Entry.event_id).where(Entry.id == _eid).scalar_subquery()
 _entered_events = select(Entry.event_id).where(Entry.user_id == _uid)
 # Built once: asked on every open of the kit home, and SQLAlchemy remembers the compiled form
 # of a statement object it has seen. One round trip: every figure is a scalar subquery.
 _FINGERPRINT = select(
-    *_each(Entry.id, Entry.event_id, Entry.category_id, Entry.bib,
-           where=[Entry.id == _entry_id]),
+    *_each(Entry.id, Entry.event_id, Entry.category_id, Entry.bib, where=[Entry.id == _eid]),
+    # Which races the runner entered (the switcher lists them).
+    *_each(func.count(), func.max(Entry.id), where=[Entry.user_id == _uid]),
     *_each(func.count(), func.max(GearTick.ticked_at), *_packed(GearTick, GearTick.packed),
            where=[GearTick.user_id == _uid]),
     *_each(func.count(), func.max(PersonalGearItem.id), func.max(PersonalGearItem.ticked_at),
@@ -62,63 +149,68 @@ _FINGERPRINT = select(
     *_each(func.count(), func.max(Notice.id),
            where=[Notice.user_id == _uid, Notice.read_at.is_(None)]),
     *_each(func.count(), where=[AlertRead.user_id == _uid]),
-    # The alert list covers every race the runner entered, not only the current one.
+    # Alerts of every race the runner entered: they change the state of the races listed.
     *_each(func.count(), func.max(Alert.id), where=[Alert.event_id.in_(_entered_events)]),
-    *_each(Event.updated_at, Event.status, where=[Event.id == _event_id]),
+    *_each(func.max(Event.updated_at), where=[Event.id.in_(_entered_events)]),
     # The navigation shows organizers their desk.
     *_each(func.count(), where=[OrganizerRole.user_id == _uid]),
 )
 
 
-def home_fingerprint(user: User) -> tuple | None:
-    """Everything the kit home is made of, summed up in one query: the runner's entry, their
-    race's file, the alerts of their races, and their reads, ticks, own items, bookings,
-    waitlist places, notices and organizer roles. Equal fingerprints (within the same minute) mean an equal page, so
-    it need not be made. None when the runner has no entry."""
-    row = db.session.execute(_FINGERPRINT, {"uid": user.id}).one()
-    if row[0] is None:
-        return None
+def home_fingerprint(user: User, entry: Entry) -> tuple:
+    """Everything the kit home of `entry` is made of, summed up in one query: the entry, the
+    runner's races and their files, the alerts of those races, and the runner's reads, ticks,
+    own items, bookings, waitlist places, notices and organizer roles. Equal fingerprints
+    (within the same minute) mean an equal page, so it need not be made."""
+    row = db.session.execute(_FINGERPRINT, {"uid": user.id, "eid": entry.id}).one()
     return (user.id, user.name, *row)
 
 
-def kit(entry: Entry) -> dict[str, Any]:
-    """Everything a runner needs offline. Nothing in it depends on the current time, so the
-    same kit yields the same bytes and a conditional request can answer 304."""
+def _iso(instant: datetime | None, zone) -> str | None:
+    return None if instant is None else instant.astimezone(zone).isoformat()
+
+
+def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
+    """Everything a runner needs offline, as the race stands. Nothing in it depends on the
+    current time, so the same kit yields the same bytes and a conditional request can be
+    answered 304; its states are those of the moment it was made (`as_of`)."""
+    entry, event_state, state = choice.entry, choice.event_state, choice.state
     event, category = entry.event, entry.category
     zone = zone_of(event)
     checks = gear.checklist(entry)
-    stamps = [event.updated_at, entry.created_at]
-    stamps += [r.ticked_at for r in checks.mandatory + checks.recommended if r.ticked_at]
-    stamps += [p.ticked_at for p in checks.personal]
     details = event.details or {}
-    feed = alerts.feed(entry.user, limit=50)
-    stamps += [item.alert.created_at for item in feed if item.alert.event_id == event.id]
+    feed = [item for item in alerts.feed(user, limit=50) if item.alert.event_id == event.id]
+    headline = state.headline
     return {
-        "version": max(stamps).isoformat(),
         "event": {
             "slug": event.slug, "name": event.name, "time_zone": event.time_zone,
             "venue": event.venue, "start_date": event.start_date and event.start_date.isoformat(),
             "end_date": event.end_date and event.end_date.isoformat(),
-            "status": event.status, "status_note": event.status_note,
+            "state": event_state.state, "state_label": state_word(event_state.state).label,
             "website": event.website,
         },
         "category": {
             "code": category.code, "name": category.name, "distance_km": category.distance_km,
             "distance_text": category.distance_text,
             "elevation_gain_m": category.elevation_gain_m,
-            "start": _iso(effective_start(category), zone),
-            "start_date": category.start_date and category.start_date.isoformat(),
-            "start_delay_minutes": category.start_delay_minutes,
-            "finish_cutoff": _iso(finish_instant(category), zone),
+            "state": state.state, "state_label": state_word(state.state).label,
+            "start": _iso(state.start, zone),
+            "published_start": _iso(state.published_start, zone),
+            "start_date": state.start_day and state.start_day.isoformat(),
+            "delay_minutes": state.delay_minutes,
+            "finish_cutoff": _iso(state.finish, zone),
             "time_limit_minutes": category.time_limit_minutes,
-            "status": category.status,
         },
+        "headline": None if headline is None else {
+            "id": headline.id, "kind": headline.kind, "title": headline.title,
+            "summary": (headline.outcome or {}).get("summary", "")},
         "entry": {"bib": entry.bib},
         "checkpoints": [
-            {"label": cp.label, "name": cp.name, "km": cp.km,
-             "cutoff_after_minutes": cp.cutoff_minutes,
-             "cutoff": _iso(cutoff_instant(category, cp), zone), "finish": cp.is_finish}
-            for cp in category.checkpoints
+            {"label": cp.checkpoint.label, "name": cp.checkpoint.name, "km": cp.checkpoint.km,
+             "status": cp.status, "cutoff_after_minutes": cp.elapsed_minutes,
+             "cutoff": None if state.cancelled or not cp.has_cutoff else _iso(cp.at, zone),
+             "finish": cp.checkpoint.is_finish}
+            for cp in state.checkpoints
         ],
         "gear": [
             {"id": r.item.id, "code": r.item.code, "name": r.item.name,
@@ -132,9 +224,11 @@ def kit(entry: Entry) -> dict[str, Any]:
             for p in checks.personal
         ],
         "schedule": [
-            {"title": i.title, "kind": i.kind, "start": _iso(i.starts_at, zone),
-             "end": _iso(i.ends_at, zone), "details": i.details, "location": i.location}
-            for i in schedule.items_for(event, category.code)
+            {"title": r.item.title, "kind": r.item.kind, "start": _iso(r.starts_at, zone),
+             "end": _iso(r.ends_at, zone), "details": r.item.details,
+             "location": r.item.location, "cancelled": r.cancelled,
+             "moved_minutes": r.moved_minutes}
+            for r in event_state.schedule(category.code)
         ],
         "contacts": {"hq_phone": event.hq_phone, "people": details.get("contacts", [])},
         "drop_out": (details.get("rules") or {}).get("drop_out", []),
@@ -142,6 +236,6 @@ def kit(entry: Entry) -> dict[str, Any]:
             {"id": a.id, "kind": a.kind, "title": a.title, "body": a.body, "link": a.link,
              "posted": _iso(a.created_at, zone), "read": item.read,
              "category": a.category.code if a.category else None}
-            for item in feed if (a := item.alert).event_id == event.id
+            for item in feed if (a := item.alert)
         ],
     }

@@ -1,26 +1,61 @@
-"""The pace helper: what pace reaches each coming cut-off from where the runner is now."""
+"""The pace helper: what pace reaches each coming cut-off from where the runner is now.
+
+The same rule runs offline on the phone (static/race-rules.js); both are tested from one file
+of vectors (tests/vectors/race-rules.json), so they cannot drift apart.
+"""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from raceapp.models import Category, Checkpoint
-from raceapp.services.errors import DomainError
-from raceapp.services.timing import cutoff_instant, effective_start
+from raceapp.errors import DomainError
+from raceapp.services.race_state import CategoryState, CheckpointState
 
 # Minutes per km on mountain trail, for a runner near the cut-offs (stated on the page).
 COMFORTABLE_AT_LEAST = 12.0  # a needed pace of 12 min/km or slower leaves time to spare
 OUT_OF_REACH_BELOW = 7.0     # needing faster than 7 min/km late in a trail race is not realistic
 
+# What the runner reads under the field; the offline script shows the same texts (the page
+# hands them over with the pace data).
+POSITION_MESSAGES = {
+    "empty": "Say where you are: a number of km, for example 61 or 61.5, or a checkpoint.",
+    "not_a_number": "Give your position as a number of km, for example 61 or 61.5.",
+    "negative": "Give a distance of 0 km or more.",
+    "beyond": "Give a distance between 0 and {distance} km.",
+    "unknown_checkpoint": "Choose one of the checkpoints in the list.",
+}
+
+
+class BadPosition(DomainError):
+    """The position the runner typed cannot be used (shown under the field)."""
+
+    status = 422
+
+    def __init__(self, code: str, distance_km: float | None = None):
+        super().__init__(POSITION_MESSAGES[code].format(distance=f"{distance_km or 0:g}"))
+        self.code = code
+
 
 @dataclass(frozen=True)
-class PaceRow:
-    checkpoint: Checkpoint
-    at: datetime
+class Leg:
+    """From where the runner is to one coming cut-off."""
+
+    km: float
     distance_km: float
     minutes_left: float
     pace_min_per_km: float | None  # None when the cut-off has already passed
     grade: str  # "comfortable", "tight", "out of reach" or "passed"
+
+    @property
+    def reachable(self) -> bool:
+        return self.grade in ("comfortable", "tight")
+
+
+@dataclass(frozen=True)
+class PaceRow:
+    checkpoint: CheckpointState
+    leg: Leg
 
 
 def grade_for(pace: float) -> str:
@@ -31,34 +66,77 @@ def grade_for(pace: float) -> str:
     return "out of reach"
 
 
-def plan(category: Category, at_km: float, now: datetime) -> list[PaceRow]:
-    """For every cut-off beyond `at_km`, the pace (min/km) needed from `now` to make it."""
-    if category.distance_km is not None and not 0 <= at_km <= category.distance_km:
-        raise DomainError(f"Give a distance between 0 and {category.distance_km:g} km.")
+def parse_position(raw_km: str | None, raw_checkpoint: str | None, distance_km: float | None,
+                   checkpoints: dict[str, float]) -> float:
+    """Where the runner says they are, in km: typed, or a checkpoint (by id) just passed."""
+    raw_km, raw_checkpoint = (raw_km or "").strip(), (raw_checkpoint or "").strip()
+    if raw_km:
+        try:
+            at_km = float(raw_km.replace(",", "."))
+        except ValueError:
+            raise BadPosition("not_a_number") from None
+        if not math.isfinite(at_km):
+            raise BadPosition("not_a_number")
+    elif raw_checkpoint == "start":
+        at_km = 0.0
+    elif raw_checkpoint:
+        if raw_checkpoint not in checkpoints:
+            raise BadPosition("unknown_checkpoint")
+        at_km = checkpoints[raw_checkpoint]
+    else:
+        raise BadPosition("empty")
     if at_km < 0:
-        raise DomainError("Give a distance of 0 km or more.")
-    start = effective_start(category)
-    if start is None:
-        raise DomainError("The start time is not published yet.")
-    clock_from = max(now, start)  # before the start, the time to a cut-off begins at the gun
-    rows = []
-    for cp in category.checkpoints:
-        at = cutoff_instant(category, cp)
-        if at is None or cp.km <= at_km:
+        raise BadPosition("negative")
+    if distance_km is not None and at_km > distance_km:
+        raise BadPosition("beyond", distance_km)
+    return at_km
+
+
+def legs(start: datetime, now: datetime, at_km: float,
+         cutoffs: list[tuple[float, datetime]]) -> list[Leg]:
+    """For every cut-off (km, instant) beyond `at_km`, the pace needed from `now` to make it;
+    before the start, the time to a cut-off begins at the gun."""
+    clock_from = max(now, start)
+    out = []
+    for km, at in cutoffs:
+        if km <= at_km:
             continue
-        distance = cp.km - at_km
+        distance = km - at_km
         minutes = (at - clock_from).total_seconds() / 60
         if minutes <= 0:
-            rows.append(PaceRow(cp, at, distance, minutes, None, "passed"))
-            continue
-        pace = minutes / distance
-        rows.append(PaceRow(cp, at, distance, minutes, pace, grade_for(pace)))
-    return rows
+            out.append(Leg(km, distance, minutes, None, "passed"))
+        else:
+            pace = minutes / distance
+            out.append(Leg(km, distance, minutes, pace, grade_for(pace)))
+    return out
+
+
+def position(raw_km: str | None, raw_checkpoint: str | None, state: CategoryState) -> float:
+    """parse_position for a category as it stands (bypassed checkpoints cannot be chosen)."""
+    return parse_position(raw_km, raw_checkpoint, state.category.distance_km,
+                          {str(cp.checkpoint.id): cp.checkpoint.km for cp in state.checkpoints
+                           if cp.status != "bypassed"})
+
+
+def plan(state: CategoryState, at_km: float, now: datetime) -> list[PaceRow]:
+    """The pace to each coming cut-off of a category as it stands."""
+    if not state.counts_down or state.start is None:
+        raise DomainError("There is no cut-off to race against: "
+                          + ("the race is cancelled." if state.cancelled
+                             else "the race is over." if state.state == "finished"
+                             else "the start time is not published yet."))
+    live = [cp for cp in state.checkpoints if cp.has_cutoff]
+    by_km = {cp.checkpoint.km: cp for cp in live}
+    return [PaceRow(by_km[leg.km], leg) for leg in
+            legs(state.start, now, at_km, [(cp.checkpoint.km, cp.at) for cp in live])]  # type: ignore[misc]
 
 
 def format_pace(pace: float | None) -> str:
-    """12.5 -> "12:30 min/km"."""
+    """12.5 -> "12:30 min/km"; from an hour per km on, "1:05 h/km"."""
     if pace is None:
         return ""
-    total = round(pace * 60)
+    total = round(pace * 60)  # seconds per km
+    if total >= 3600:
+        minutes = round(total / 60)
+        return f"{minutes // 60}:{minutes % 60:02d} h/km"
     return f"{total // 60}:{total % 60:02d} min/km"

@@ -26,7 +26,7 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
-from raceapp.services.errors import DomainError
+from raceapp.errors import DomainError
 
 
 class ImportRefused(DomainError):
@@ -62,9 +62,6 @@ def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[Impo
     return results
 
 
-STATUS_SEVERITY = {"on": 0, "changed": 1, "cancelled": 2}
-
-
 def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
            ) -> tuple[ImportResult, list[str]]:
     race = norm.race
@@ -82,11 +79,10 @@ def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
     event.website = ev_data.website
     event.hq_phone = ev_data.hq_phone
     event.currency = ev_data.currency
-    # A race cancelled or changed in the app (by an alert) stays so when its file is imported
-    # again; a file can raise the status, never quietly lower it.
-    if created or STATUS_SEVERITY[ev_data.status] >= STATUS_SEVERITY[event.status]:
-        event.status = ev_data.status
-        event.status_note = ev_data.status_note
+    # What the file says of the race; alerts posted in the app apply on top of it
+    # (services.race_state), so importing the file again never undoes them.
+    event.status = ev_data.status
+    event.status_note = ev_data.status_note
     event.details = {
         "address": ev_data.address,
         "organizer": ev_data.organizer,
@@ -96,6 +92,7 @@ def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
         "support_points": [p.model_dump() for p in race.support_points],
         "contacts": [c.model_dump() for c in race.contacts],
         "rules": race.rules.model_dump(),
+        "results_url": ev_data.results_url,
     }
     event.source_name = report.filename.rsplit("/", 1)[-1]
     event.source_sha256 = report.sha256
@@ -225,6 +222,7 @@ def _apply_shuttles(event: Event, norm: NormalizedRace, refused: list[str],
         route.fee = sec.fee
         route.reservation_required = sec.reservation
         route.supporters_allowed = sec.supporters_allowed
+        route.category_codes = list(sec.categories)
         route.cancel_before_minutes = duration_minutes(sec.cancel_before) if sec.cancel_before else 0
         route.notes = "\n".join(sec.notes) or None
         # Departures will carry bookings: match them by their time.

@@ -1,4 +1,8 @@
-"""The weekend's schedule for one runner's category, and its iCalendar export."""
+"""The weekend's schedule for one runner's category, and its iCalendar export.
+
+Both read the schedule as it stands (services.race_state): a start delay moves the items tied
+to the start, a cancelled category's items are marked cancelled.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,73 +13,79 @@ from icalendar import Calendar
 from icalendar import Event as VEvent
 
 from raceapp.models import Event, ScheduleItem
+from raceapp.services.race_state import EventState, ScheduleRow
 from raceapp.services.timing import zone_of
 
 
 @dataclass(frozen=True)
-class ScheduleRow:
-    item: ScheduleItem
-    state: str  # "past", "now", "next" or "later"
+class DayRow:
+    row: ScheduleRow
+    phase: str  # "past", "now", "next", "later" or "cancelled"
+
+    @property
+    def item(self) -> ScheduleItem:
+        return self.row.item
 
 
 @dataclass(frozen=True)
 class ScheduleDay:
     day: date
-    rows: list[ScheduleRow]
+    rows: list[DayRow]
 
 
-def items_for(event: Event, category_code: str | None) -> list[ScheduleItem]:
-    """Items for everyone plus those of the category (all of them when no category is given)."""
-    return [i for i in event.schedule_items
-            if category_code is None or not i.category_codes or category_code in i.category_codes]
-
-
-def days(event: Event, category_code: str | None, now: datetime) -> list[ScheduleDay]:
+def days(state: EventState, category_code: str | None, now: datetime) -> list[ScheduleDay]:
     """The items grouped by local day, with what is happening now and what comes next."""
-    zone = zone_of(event)
-    grouped: dict[date, list[ScheduleRow]] = {}
-    next_at: datetime | None = None
-    items = items_for(event, category_code)
-    upcoming = [i.starts_at for i in items if i.starts_at > now]
-    if upcoming:
-        next_at = min(upcoming)
-    for item in items:
-        end = item.ends_at or item.starts_at
-        if item.starts_at <= now < end or (item.ends_at is None and item.starts_at == now):
-            state = "now"
-        elif end <= now and item.starts_at <= now:
-            state = "past"
-        elif item.starts_at == next_at:
-            state = "next"
+    zone = zone_of(state.event)
+    rows = state.schedule(category_code)
+    upcoming = [r.starts_at for r in rows if r.starts_at > now and not r.cancelled]
+    next_at = min(upcoming) if upcoming else None
+    grouped: dict[date, list[DayRow]] = {}
+    for row in rows:
+        end = row.ends_at or row.starts_at
+        if row.cancelled:
+            phase = "cancelled"
+        elif row.starts_at <= now < end or (row.ends_at is None and row.starts_at == now):
+            phase = "now"
+        elif end <= now and row.starts_at <= now:
+            phase = "past"
+        elif row.starts_at == next_at:
+            phase = "next"
         else:
-            state = "later"
-        grouped.setdefault(item.starts_at.astimezone(zone).date(), []).append(
-            ScheduleRow(item, state))
-    return [ScheduleDay(d, rows) for d, rows in sorted(grouped.items())]
+            phase = "later"
+        grouped.setdefault(row.starts_at.astimezone(zone).date(), []).append(DayRow(row, phase))
+    return [ScheduleDay(d, day_rows) for d, day_rows in sorted(grouped.items())]
 
 
 def _uid(event: Event, item: ScheduleItem) -> str:
-    # Items are replaced on re-import; a content-based UID keeps calendars from duplicating.
+    # Items are replaced on re-import: a UID from the published content keeps calendars from
+    # duplicating them, and it stays the same when a delay moves the item (SEQUENCE goes up).
     key = f"{event.slug}|{item.kind}|{item.title}|{item.starts_at.isoformat()}"
     return f"{hashlib.sha256(key.encode()).hexdigest()[:24]}@raceapp"
 
 
-def to_ics(event: Event, category_code: str | None, *, now: datetime) -> bytes:
-    """An iCalendar file with one event per schedule item, in the event's time zone."""
+def to_ics(state: EventState, category_code: str | None, *, now: datetime) -> bytes:
+    """An iCalendar file with one event per schedule item as it stands, in the event's zone."""
+    event = state.event
     zone = zone_of(event)
     cal = Calendar()
     cal.add("prodid", "-//raceapp//race schedule//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", event.name)
     cal.add("x-wr-timezone", event.time_zone)
-    for item in items_for(event, category_code):
+    for row in state.schedule(category_code):
+        item = row.item
         vevent = VEvent()
         vevent.add("uid", _uid(event, item))
         vevent.add("dtstamp", now)
-        vevent.add("summary", f"{item.title} · {event.name}")
-        vevent.add("dtstart", item.starts_at.astimezone(zone))
-        vevent.add("dtend", (item.ends_at or item.starts_at + timedelta(minutes=15)).astimezone(zone))
+        # Each change to the race raises the sequence, so a subscribed calendar takes the new
+        # times instead of keeping the old ones.
+        vevent.add("sequence", state.sequence)
+        vevent.add("summary", f"{'Cancelled: ' if row.cancelled else ''}{item.title} · {event.name}")
+        vevent.add("dtstart", row.starts_at.astimezone(zone))
+        vevent.add("dtend", (row.ends_at or row.starts_at + timedelta(minutes=15)).astimezone(zone))
+        vevent.add("status", "CANCELLED" if row.cancelled else "CONFIRMED")
         if item.details:
             vevent.add("description", item.details)
         if item.location or event.venue:

@@ -16,10 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import write_transaction, writes
+from raceapp.errors import Conflict, DomainError, Forbidden, NotFound
 from raceapp.extensions import db
 from raceapp.models import (
-    BOOKED,
-    CANCELLED,
     Booking,
     Entry,
     Event,
@@ -29,8 +28,10 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services.errors import Conflict, DomainError, Forbidden, NotFound
+from raceapp.services import race_state
+from raceapp.services.race_state import EventState
 from raceapp.services.timing import zone_of
+from raceapp.vocabulary import BOOKED, SEAT_CANCELLED
 
 # No 0/O or 1/I/L: a driver reads these aloud in the dark.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -47,7 +48,7 @@ class DepartureView:
     departure: ShuttleDeparture
     route: ShuttleRoute
     seats_left: int | None  # None: capacity not limited
-    state: str  # "open", "full" or "departed"
+    state: str  # "open", "full", "departed" or "not running" (its race is cancelled)
     my_booking: Booking | None
     on_waitlist: bool
 
@@ -61,15 +62,29 @@ def seats_left(departure: ShuttleDeparture) -> int | None:
     return None if departure.seats is None else max(0, departure.seats - departure.seats_taken)
 
 
-def state_of(departure: ShuttleDeparture, now: datetime) -> str:
+NOT_RUNNING = "not running"
+
+
+def state_of(departure: ShuttleDeparture, runs: bool, now: datetime) -> str:
     if departure.departs_at <= now:
         return "departed"
+    if not runs:
+        return NOT_RUNNING
     left = seats_left(departure)
     return "full" if left == 0 else "open"
 
 
-def timetable(event: Event, user: User | None, now: datetime) -> list[DepartureView]:
-    """Every departure of the event in time order, with seats left and the user's own state."""
+def not_running_reason(state: EventState, route: ShuttleRoute) -> str:
+    """Why a bus does not run, in a sentence for the runner."""
+    if state.cancelled:
+        return f"This bus does not run: {state.event.name} is cancelled."
+    return "This bus does not run: the races it serves are cancelled."
+
+
+def timetable(state: EventState, user: User | None, now: datetime) -> list[DepartureView]:
+    """Every departure of the event in time order, with seats left, whether it still runs and
+    the user's own state."""
+    event = state.event
     mine: dict[int, Booking] = {}
     waiting: set[int] = set()
     if user is not None and getattr(user, "is_authenticated", False):
@@ -77,7 +92,8 @@ def timetable(event: Event, user: User | None, now: datetime) -> list[DepartureV
             select(Booking).where(Booking.user_id == user.id, Booking.status == BOOKED))}
         waiting = set(db.session.scalars(
             select(WaitlistEntry.departure_id).where(WaitlistEntry.user_id == user.id)))
-    rows = [DepartureView(d, r, seats_left(d), state_of(d, now), mine.get(d.id), d.id in waiting)
+    rows = [DepartureView(d, r, seats_left(d), state_of(d, state.route_runs(r), now),
+                          mine.get(d.id), d.id in waiting)
             for r in event.shuttle_routes for d in r.departures]
     return sorted(rows, key=lambda v: (v.departure.departs_at, v.route.position))
 
@@ -115,8 +131,7 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
             return existing
     departure = _departure_for(departure_id)
     may_ride(user, departure.route)
-    if departure.departs_at <= now:
-        raise Conflict("This bus has already left.")
+    _must_run(departure, now)
     try:
         with write_transaction():
             live = db.session.scalar(select(Booking).where(
@@ -155,6 +170,14 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
     return booking
 
 
+def _must_run(departure: ShuttleDeparture, now: datetime) -> None:
+    if departure.departs_at <= now:
+        raise Conflict("This bus has already left.")
+    state = race_state.of_event(departure.route.event, now)
+    if not state.route_runs(departure.route):
+        raise Conflict(not_running_reason(state, departure.route))
+
+
 def booking_for(user: User, reference: str) -> Booking:
     """The user's own booking with this reference; anyone else's is "not found"."""
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
@@ -178,7 +201,7 @@ def cancel(user: User, reference: str, *, now: datetime) -> Booking:
     with write_transaction():
         changed = db.session.execute(
             update(Booking).where(Booking.id == booking.id, Booking.status == BOOKED)
-            .values(status=CANCELLED, cancelled_at=now)
+            .values(status=SEAT_CANCELLED, cancelled_at=now)
             .execution_options(synchronize_session=False)).rowcount
         if changed == 1:
             _give_seat_to_waitlist_or_free_it(booking.departure_id, now)
@@ -224,8 +247,7 @@ def join_waitlist(user: User, departure_id: int, *, now: datetime) -> WaitlistEn
     """Queue for a full departure."""
     departure = _departure_for(departure_id)
     may_ride(user, departure.route)
-    if departure.departs_at <= now:
-        raise Conflict("This bus has already left.")
+    _must_run(departure, now)
     if seats_left(departure) != 0:
         raise Conflict("This bus still has seats: book one.")
     existing = db.session.scalar(select(WaitlistEntry).where(
@@ -251,12 +273,12 @@ def leave_waitlist(user: User, departure_id: int) -> None:
     db.session.commit()
 
 
-def next_booking(user: User, now: datetime) -> Booking | None:
-    """The user's next live booking that has not left yet."""
+def next_booking(user: User, event: Event, now: datetime) -> Booking | None:
+    """The user's next live booking for this event's buses that has not left yet."""
     return db.session.scalar(
-        select(Booking).join(ShuttleDeparture)
+        select(Booking).join(ShuttleDeparture).join(ShuttleRoute)
         .where(Booking.user_id == user.id, Booking.status == BOOKED,
-               ShuttleDeparture.departs_at > now)
+               ShuttleRoute.event_id == event.id, ShuttleDeparture.departs_at > now)
         .order_by(ShuttleDeparture.departs_at).limit(1))
 
 

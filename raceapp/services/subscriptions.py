@@ -18,7 +18,7 @@ from raceapp.database import write_transaction
 from raceapp.extensions import db
 from raceapp.models import PushSubscription, User
 from raceapp.services import accounts
-from raceapp.services.errors import DomainError
+from raceapp.errors import DomainError
 
 ENDPOINT_MAX = 1024
 DEVICES_PER_USER = 10

@@ -1,36 +1,92 @@
-"""Race time: cut-off instants are start + elapsed offset, shown in the event's zone."""
+"""Race time rules: instants are UTC, shown in the event's zone; local times people type are read
+in that zone, and a local time that a clock change makes ambiguous or skips is refused."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from raceapp.models import Category, Checkpoint, Event
+from raceapp.errors import DomainError
+from raceapp.models import Event
+
+LOCAL_EXAMPLE = "2024-06-08 11:00"
 
 
 def zone_of(event: Event) -> ZoneInfo:
     return ZoneInfo(event.time_zone)
 
 
-def effective_start(category: Category) -> datetime | None:
-    """The start instant including any announced delay, or None when no time is published."""
-    if category.start_at is None:
-        return None
-    return category.start_at + timedelta(minutes=category.start_delay_minutes or 0)
+def local_candidates(wall: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The instants a wall-clock time can mean in a zone: one; two in the hour a clock change
+    repeats; none in the hour it skips. (zoneinfo itself never says: fold=0 picks silently.)"""
+    found: list[datetime] = []
+    for fold in (0, 1):
+        aware = wall.replace(tzinfo=zone, fold=fold)
+        back = aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+        if back == wall and all(aware.utcoffset() != f.utcoffset() for f in found):
+            found.append(aware)
+    return found
 
 
-def cutoff_instant(category: Category, checkpoint: Checkpoint) -> datetime | None:
-    start = effective_start(category)
-    if start is None or checkpoint.cutoff_minutes is None:
-        return None
-    return start + timedelta(minutes=checkpoint.cutoff_minutes)
+def _offset(instant: datetime) -> str:
+    text = instant.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
 
 
-def finish_instant(category: Category) -> datetime | None:
-    start = effective_start(category)
-    if start is None or category.time_limit_minutes is None:
-        return None
-    return start + timedelta(minutes=category.time_limit_minutes)
+def resolve_local(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The one UTC instant a local time means; a repeated or skipped local time is an error
+    that names what to write instead."""
+    candidates = local_candidates(wall, zone)
+    if len(candidates) == 1:
+        return candidates[0].astimezone(timezone.utc)
+    shown = wall.strftime("%Y-%m-%d %H:%M")
+    if not candidates:
+        raise DomainError(f"{shown} does not exist in {zone.key}: the clocks jump over it. "
+                          "Give a time before or after the change.")
+    first, second = candidates
+    iso = wall.strftime("%Y-%m-%dT%H:%M")
+    raise DomainError(
+        f"{shown} happens twice in {zone.key} (the clocks go back): write "
+        f"{iso}{_offset(first)} for the first ({first.tzname()}) or "
+        f"{iso}{_offset(second)} for the second ({second.tzname()}).")
+
+
+def with_offset(value: datetime, zone: ZoneInfo) -> datetime:
+    """A local time given with an explicit UTC offset, checked against the zone: the offset
+    must be one the zone has at that wall time (how the repeated hour is told apart)."""
+    wall = value.replace(tzinfo=None)
+    for candidate in local_candidates(wall, zone):
+        if candidate.utcoffset() == value.utcoffset():
+            return candidate.astimezone(timezone.utc)
+    offsets = " or ".join(_offset(c) for c in local_candidates(wall, zone)) or "none"
+    raise DomainError(f"{wall:%Y-%m-%d %H:%M} with offset {_offset(value)} is not a time of "
+                      f"{zone.key} (its offset then: {offsets}).")
+
+
+def parse_local(raw: object, zone_name: str) -> datetime:
+    """A local date and time typed by a person ("2024-06-08 11:00", optionally with an offset
+    such as "+02:00" to pick one side of a clock change), as a UTC instant."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or not 2000 <= value.year <= 2100:
+        raise DomainError("Give the moment as a local date and time, for example "
+                          f"{LOCAL_EXAMPLE}.")
+    zone = ZoneInfo(zone_name)
+    if value.tzinfo is not None:
+        return with_offset(value, zone)
+    return resolve_local(value, zone)
+
+
+def parse_duration(raw: object, what: str = "the time") -> int:
+    """Elapsed time as people write it, hours:minutes ("11:30", "29:30"), in minutes."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60
+            and len(hours) <= 3):
+        raise DomainError(f"Give {what} as hours:minutes after the start, such as 11:30.")
+    return int(hours) * 60 + int(minutes)
 
 
 def format_elapsed(minutes: int | None) -> str:
@@ -41,42 +97,18 @@ def format_elapsed(minutes: int | None) -> str:
     return f"{hours} h {rest:02d}" if rest else f"{hours} h"
 
 
-@dataclass(frozen=True)
-class CutoffRow:
-    checkpoint: Checkpoint
-    at: datetime | None
-    state: str  # "passed", "next", "later" or "" when no cut-off time is known
+def format_hours_minutes(minutes: int | None) -> str:
+    """690 -> "11:30": elapsed time as races publish it (and as forms take it)."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}:{rest:02d}"
 
 
-def cutoff_table(category: Category, now: datetime) -> list[CutoffRow]:
-    """Every checkpoint with its cut-off instant and its state at `now`."""
-    rows = []
-    next_found = False
-    for cp in category.checkpoints:
-        at = cutoff_instant(category, cp)
-        if at is None:
-            state = ""
-        elif at <= now:
-            state = "passed"
-        elif not next_found:
-            state, next_found = "next", True
-        else:
-            state = "later"
-        rows.append(CutoffRow(cp, at, state))
-    return rows
-
-
-def race_phase(category: Category, now: datetime) -> str:
-    """"unscheduled", "before", "running" or "over" for a category at `now`."""
-    start = effective_start(category)
-    if start is None:
-        return "unscheduled"
-    if now < start:
-        return "before"
-    finish = finish_instant(category)
-    if finish is not None and now >= finish:
-        return "over"
-    return "running"
+def format_duration(minutes: int) -> str:
+    """A span of time in prose: 45 -> "45 min", 60 -> "1 h", 90 -> "1 h 30" (sign dropped)."""
+    minutes = abs(minutes)
+    return format_elapsed(minutes) if minutes >= 60 else f"{minutes} min"
 
 
 def format_countdown(seconds: float) -> str:

@@ -5,7 +5,6 @@ import csv
 import io
 import secrets
 
-import segno
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
@@ -13,34 +12,33 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from raceapp import clock
-from raceapp.events import get_event_or_404
+from raceapp.errors import DomainError
 from raceapp.extensions import db
 from raceapp.models import Booking, ShuttleDeparture
-from raceapp.ratelimits import by_user, limited
-from raceapp.services import accounts, shuttles, timing
-from raceapp.services.errors import DomainError
+from raceapp.services import accounts, catalog, race_state, shuttles, timing
+from raceapp.web.http import is_htmx, private_page
+from raceapp.web.qr import qr_svg
+from raceapp.web.ratelimits import by_user, limited
 
 bp = Blueprint("shuttles", __name__)
 
 
 def _timetable_context(event, message: str | None = None) -> dict:
     now = clock.utcnow()
-    return dict(event=event, rows=shuttles.timetable(event, current_user, now), now=now,
-                message=message, idempotency_key=secrets.token_urlsafe(16))
+    state = race_state.of_event(event, now)
+    return dict(event=event, event_state=state, rows=shuttles.timetable(state, current_user, now),
+                now=now, message=message, idempotency_key=secrets.token_urlsafe(16))
 
 
 @bp.get("/events/<slug>/shuttles")
 def timetable(slug: str):
     """Departures by day and direction with seats left; polled by htmx to stay current."""
-    event = get_event_or_404(slug)
-    context = _timetable_context(event)
-    if request.headers.get("HX-Request") == "true":
+    context = _timetable_context(catalog.event_by_slug(slug))
+    if is_htmx():
         response = Response(render_block("shuttles/timetable.html", "departures", **context))
     else:
         response = Response(render_template("shuttles/timetable.html", **context))
-    response.vary.add("HX-Request")
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return private_page(response)
 
 
 @bp.post("/shuttles/departures/<int:departure_id>/book")
@@ -106,24 +104,19 @@ def leave_waitlist(departure_id: int):
     return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
 
 
-def _qr_svg(data: str) -> Markup:
-    # segno writes a self-contained SVG; no external request, so it shows offline.
-    buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False,
-                                     svgns=True, title="Ticket QR code", dark="#111827")
-    return Markup(buffer.getvalue().decode())
-
-
 def ticket_qr(booking: Booking) -> Markup:
     """The ticket's QR code: the address of the driver's check page for this booking."""
-    return _qr_svg(url_for("shuttles.check", reference=booking.reference, _external=True))
+    return qr_svg(url_for("shuttles.check", reference=booking.reference, _external=True),
+                  "Ticket QR code")
 
 
 def _ticket_context(booking: Booking) -> dict:
     departure = booking.departure
-    return dict(booking=booking, departure=departure, route=departure.route,
-                event=departure.route.event, qr=ticket_qr(booking),
-                deadline=shuttles.cancel_deadline(booking), now=clock.real_utcnow())
+    event = departure.route.event
+    state = race_state.of_event(event, clock.utcnow())
+    return dict(booking=booking, departure=departure, route=departure.route, event=event,
+                event_state=state, runs=state.route_runs(departure.route), qr=ticket_qr(booking),
+                deadline=shuttles.cancel_deadline(booking), now=clock.utcnow())
 
 
 @bp.get("/shuttles/tickets/<reference>")
@@ -131,9 +124,8 @@ def _ticket_context(booking: Booking) -> dict:
 def ticket(reference: str):
     """The runner's ticket: reference and QR code; made to be kept for offline use."""
     booking = shuttles.booking_for(current_user, reference)
-    response = Response(render_template("shuttles/ticket.html", **_ticket_context(booking)))
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return private_page(Response(render_template("shuttles/ticket.html",
+                                                 **_ticket_context(booking))))
 
 
 @bp.get("/shuttles/check/<reference>")

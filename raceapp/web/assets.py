@@ -12,8 +12,8 @@ from flask.wrappers import Response
 
 # The app shell the service worker precaches: what every page needs, plus the offline page.
 # (Notification icons are not in it: a push only ever arrives with a connection.)
-SHELL_FILES = ("app.css", "app.js", "push.js", "offline.js", "tick-queue.js", "countdown.js",
-               "pace.js", "vendor/htmx/htmx-2.0.11.min.js")
+SHELL_FILES = ("app.css", "app.js", "push.js", "offline.js", "tick-queue.js", "race-rules.js",
+               "countdown.js", "pace.js", "vendor/htmx/htmx-2.0.11.min.js")
 YEAR = 365 * 24 * 3600
 
 
@@ -56,7 +56,7 @@ def cache_static(response: Response) -> Response:
 
 
 def shell_urls() -> list[str]:
-    return [url_for("static", filename=f) for f in SHELL_FILES] + [url_for("web.offline")]
+    return [url_for("static", filename=f) for f in SHELL_FILES] + [url_for("site.offline")]
 
 
 def service_worker_source(template: str) -> str:
@@ -66,7 +66,7 @@ def service_worker_source(template: str) -> str:
     release = current_app.config.get("RACEAPP_RELEASE", "")
     version = hashlib.sha256(json.dumps([template, shell, release]).encode()).hexdigest()[:12]
     build = json.dumps({
-        "version": version, "shell": shell, "offline": url_for("web.offline"),
+        "version": version, "shell": shell, "offline": url_for("site.offline"),
         "queue": url_for("static", filename="tick-queue.js"),
         "icon": url_for("static", filename="icons/icon-192.png"),
         "badge": url_for("static", filename="icons/badge-96.png"),

@@ -19,7 +19,7 @@ from raceapp.models import Event, GearItem, GearTick, ShuttleDeparture, User
 from raceapp.services import alerts, gear, shuttles
 from raceapp.services.alerts import AlertDraft
 from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD, import_files
+from tests.conftest import PASSWORD, import_files, push_payload
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -235,8 +235,7 @@ def test_alerts_missed_offline_show_on_reconnect_and_a_push_refreshes_the_kit(
     # A cancellation arrives as a push: the cached kit says so at once, even offline later.
     cancel = alerts.post_alert(org_user, event, AlertDraft(
         "cancellation", "Race cancelled: typhoon"), now=datetime.now(timezone.utc))
-    payload = {"id": cancel.id, "kind": "cancellation", "title": "Race cancelled: typhoon",
-               "url": f"/me/alerts/{cancel.id}", "tag": f"alert-{cancel.id}"}
+    payload = push_payload(cancel)
     context.service_workers[0].evaluate(
         "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
         json.dumps(payload))
@@ -252,8 +251,11 @@ def test_logging_out_removes_the_runners_cached_pages(gunicorn, phone, race):
     context = phone()
     page = context.new_page()
     visit_kit_online(page, base, race)
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("text=Log out")
     page.wait_for_url(f"{base}/")
+    assert asked and "race kit kept on this phone" in asked[0]  # asked before anything went
     assert page.evaluate("caches.has('raceapp-pages').then(has => has ? caches.open('raceapp-pages')"
                          ".then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
                          " : [])") in ([], ["/"])

@@ -1,0 +1,61 @@
+"""Preview: the whole app as it will look at a chosen local moment of an event.
+
+The moment shifts the clock (raceapp.clock) for every page of this browser session; nothing
+is saved while it lasts (raceapp.web.guards).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from raceapp.errors import DomainError
+from raceapp.extensions import db
+from raceapp.models import Event
+from raceapp.services import accounts, timing
+from raceapp.web import guards
+from raceapp.web.error_pages import render_error
+from raceapp.links import safe_local_url
+
+bp = Blueprint("preview", __name__)
+
+
+@bp.before_app_request
+def load_preview():
+    """Shift the clock for this request when the user chose to preview a moment."""
+    raw = session.get("preview_as_of")
+    if raw and accounts.may_preview(current_user):
+        g.preview_as_of = datetime.fromisoformat(raw)
+        return guards.refuse_writes_in_preview()
+    return None
+
+
+@bp.post("/preview")
+def start():
+    """Show every page as it will look at a chosen local moment of an event."""
+    if not accounts.may_preview(current_user):
+        return render_error(403, "Only organizers can preview.")
+    event = db.session.scalar(select(Event).where(Event.slug == request.form.get("event", "")))
+    if event is None:
+        return render_error(404, "No such event.")
+    try:
+        instant = timing.parse_local(request.form.get("as_of"), event.time_zone)
+    except DomainError as exc:
+        return render_error(exc.status, exc.message)
+    session["preview_as_of"] = instant.isoformat()
+    session["preview_zone"] = event.time_zone
+    local = instant.astimezone(timing.zone_of(event))
+    flash(f"Previewing {event.name} as of {local:%a %d %b %Y %H:%M} ({event.time_zone}).")
+    return redirect(safe_local_url(request.form.get("next"),
+                                   url_for("events.show", slug=event.slug)))
+
+
+@bp.post("/preview/end")
+def end():
+    """Return to the real clock."""
+    session.pop("preview_as_of", None)
+    session.pop("preview_zone", None)
+    flash("Back to the real time.")
+    return redirect(url_for("site.home"))

@@ -1,0 +1,107 @@
+"""The words of the race domain, said once: alert kinds, race states, checkpoint states.
+
+Everything else follows from here: the database CHECK constraints, the labels on pills and
+alerts, the push headers (urgency, time to live), what the phone does when a push arrives
+(the payload carries `urgent` and `refresh` from these tables), and which kinds change the race.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    code: str
+    label: str
+    # High push urgency; the phone keeps the notification until it is tapped.
+    urgent: bool
+    # How long a push service keeps the message for a phone that is off or in a tunnel.
+    ttl_seconds: int
+    # Whether the alert changes the race (state, start, cut-offs, checkpoints).
+    changes_race: bool
+    # Whether a phone must refresh its cached kit at once when the push arrives.
+    refresh_kit: bool
+    # Whether the organizer must confirm before it goes out.
+    needs_confirm: bool = False
+
+
+_KINDS = (
+    AlertKind("info", "Information", urgent=False, ttl_seconds=12 * HOUR,
+              changes_race=False, refresh_kit=False),
+    AlertKind("weather", "Weather", urgent=False, ttl_seconds=12 * HOUR,
+              changes_race=False, refresh_kit=False),
+    AlertKind("rule_change", "Rule change", urgent=False, ttl_seconds=24 * HOUR,
+              changes_race=True, refresh_kit=True),
+    AlertKind("course_change", "Course change", urgent=True, ttl_seconds=24 * HOUR,
+              changes_race=True, refresh_kit=True),
+    AlertKind("start_delay", "Start delay", urgent=True, ttl_seconds=24 * HOUR,
+              changes_race=True, refresh_kit=True),
+    AlertKind("cutoff_extension", "Cut-off extension", urgent=True, ttl_seconds=24 * HOUR,
+              changes_race=True, refresh_kit=True),
+    # A cancellation the day before must still reach a phone that is off until morning.
+    AlertKind("cancellation", "Cancellation", urgent=True, ttl_seconds=72 * HOUR,
+              changes_race=True, refresh_kit=True, needs_confirm=True),
+    AlertKind("reinstate", "Race back on", urgent=True, ttl_seconds=72 * HOUR,
+              changes_race=True, refresh_kit=True, needs_confirm=True),
+)
+ALERT_KINDS: dict[str, AlertKind] = {kind.code: kind for kind in _KINDS}
+CHANGE_KINDS = frozenset(code for code, kind in ALERT_KINDS.items() if kind.changes_race)
+
+
+def alert_kind(code: str) -> AlertKind:
+    return ALERT_KINDS[code]
+
+
+@dataclass(frozen=True)
+class RaceState:
+    code: str
+    label: str
+    # How a pill shows it: "ok", "info", "warn", "danger" or "done".
+    tone: str
+
+
+UPCOMING, CHANGED, DELAYED = "upcoming", "changed", "delayed"
+CANCELLED, IN_PROGRESS, FINISHED = "cancelled", "in_progress", "finished"
+# A file that holds only rules (no category with a start, no dates) is not a race to join.
+RULES = "rules"
+
+_STATES = (
+    RaceState(UPCOMING, "Upcoming", "ok"),
+    RaceState(CHANGED, "Changed", "warn"),
+    RaceState(DELAYED, "Delayed", "warn"),
+    RaceState(CANCELLED, "Cancelled", "danger"),
+    RaceState(IN_PROGRESS, "In progress", "info"),
+    RaceState(FINISHED, "Finished", "done"),
+    RaceState(RULES, "Rules", "done"),
+)
+RACE_STATES: dict[str, RaceState] = {state.code: state for state in _STATES}
+
+
+def race_state(code: str) -> RaceState:
+    return RACE_STATES[code]
+
+
+# What a race file may declare about itself; alerts do the rest.
+FILE_STATUSES = ("on", "changed", "cancelled")
+
+# A checkpoint after a course change: still on the course, skipped by it, or on the course
+# with its aid station closed (no food, water or drop-out point there).
+OPEN, BYPASSED, CLOSED = "open", "bypassed", "closed"
+CHECKPOINT_STATUSES = {OPEN: "Open", BYPASSED: "Bypassed", CLOSED: "Aid station closed"}
+
+# Schedule items of these kinds are tied to the start or to the finish cut-off: a start
+# delay (or a cut-off extension, for the finish) moves them.
+MOVES_WITH_START = frozenset({"start"})
+MOVES_WITH_FINISH = frozenset({"finish"})
+
+DELIVERY_STATUSES = ("pending", "sent", "failed", "gone")
+BOOKED, SEAT_CANCELLED = "booked", "cancelled"
+BOOKING_STATUSES = (BOOKED, SEAT_CANCELLED)
+
+
+def sql_in(column: str, values) -> str:
+    """A CHECK constraint's text: `column IN ('a', 'b')`, from one of the tables above."""
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return f"{column} IN ({quoted})"

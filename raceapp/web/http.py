@@ -1,0 +1,43 @@
+"""HTTP details in one place: htmx requests, and the cache policy of private pages."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import g
+from flask.wrappers import Response
+from htmx_flask import request
+
+def is_htmx() -> bool:
+    """Whether this request was made by htmx (and wants a fragment)."""
+    return bool(request.htmx)
+
+def private_page(response: Response) -> Response:
+    """A page made for one person: phones may keep it but must revalidate it every time, and
+    the same URL answers a page and an htmx fragment (so no cache may mix them up)."""
+    response.vary.add("HX-Request")
+    response.vary.add("Cookie")
+    if request.method == "GET" and response.status_code in (200, 304):
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+def revalidate(response: Response) -> Response:
+    """`private_page`, plus an ETag so that a phone that has the page gets a 304."""
+    response = private_page(response)
+    if request.method != "GET" or response.status_code != 200 or response.is_streamed:
+        return response
+    if response.get_etag()[0] is not None:  # the view made a cheaper one (kit home)
+        return response.make_conditional(request)
+    body = response.get_data()
+    # The signed CSRF token carries a timestamp, so it differs every second; any copy of it
+    # stays valid for the session, so it must not make an unchanged page look changed.
+    token = g.get("csrf_token")
+    if token:
+        body = body.replace(token.encode(), b"")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
+
+def not_modified(etag: str) -> Response:
+    """A 304 for a page whose validator the view worked out without making the page."""
+    response = Response(status=304)
+    response.set_etag(etag, weak=True)
+    return private_page(response)
