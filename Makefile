@@ -1,4 +1,5 @@
-# raceapp: `make run` serves the app on http://127.0.0.1:8000, `make test` runs every test.
+# raceapp: `make run` serves the app on http://127.0.0.1:8000, `make test` runs every test,
+# `make test-fast` the quick ones while editing, `make lint` the linter and type checker.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,12 +8,12 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install setup run test screenshots bench clean
+.PHONY: install setup run test test-fast lint screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -39,12 +40,26 @@ run: setup
 	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) app:app
 
 # The whole suite (browser and Redis tests included) on SQLite, then again on PostgreSQL
-# when TEST_DATABASE_URL is set.
+# when TEST_DATABASE_URL is set; first the offline rules in Node against the shared vectors.
 test: install
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
+	bash scripts/ensure-node.sh
+	node --test tests/js/
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python -m pytest; fi
+
+# The edit-test loop: unit and HTTP tests on SQLite, two processes, no browser, no slow ones.
+test-fast: install
+	bash scripts/ensure-node.sh
+	node --test tests/js/
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q -n 2 -m "not browser and not slow"
+
+LINTED := raceapp tests bench scripts migrations/env.py app.py gunicorn.conf.py
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 # Retake docs/screenshots/ from the running app in Chromium at phone size.
 screenshots: install

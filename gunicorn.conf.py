@@ -3,6 +3,7 @@
 Threads, not only processes: a request mostly waits on the database, and every process also
 runs a push-delivery thread. Each setting can be overridden on the command line.
 """
+
 import multiprocessing
 import os
 

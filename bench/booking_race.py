@@ -7,6 +7,7 @@ TEST_DATABASE_URL is set. Each approach runs `--rounds` times; medians are repor
 naive approach is measured in the same run on the same machine, so compare ratios, not
 absolute numbers (machines here are shared and noisy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,6 +28,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from raceapp import create_app  # noqa: E402
+from raceapp.errors import DomainError  # noqa: E402
 from raceapp.extensions import db  # noqa: E402
 from raceapp.models import (  # noqa: E402
     Booking,
@@ -38,7 +40,6 @@ from raceapp.models import (  # noqa: E402
     User,
 )
 from raceapp.services import shuttles  # noqa: E402
-from raceapp.errors import DomainError  # noqa: E402
 
 
 def setup(attempts: int, seats: int) -> int:
@@ -54,12 +55,16 @@ def setup(attempts: int, seats: int) -> int:
     route.departures.append(departure)
     db.session.add(event)
     db.session.flush()
-    users = [User(email=f"u{i}@bench", name=f"U{i}", password_hash="x", created_at=now)
-             for i in range(attempts)]
+    users = [
+        User(email=f"u{i}@bench", name=f"U{i}", password_hash="x", created_at=now)
+        for i in range(attempts)
+    ]
     db.session.add_all(users)
     db.session.flush()
-    db.session.add_all(Entry(user_id=u.id, event_id=event.id, category_id=category.id,
-                             bib=str(i), created_at=now) for i, u in enumerate(users))
+    db.session.add_all(
+        Entry(user_id=u.id, event_id=event.id, category_id=category.id, bib=str(i), created_at=now)
+        for i, u in enumerate(users)
+    )
     db.session.commit()
     return departure.id
 
@@ -67,8 +72,12 @@ def setup(attempts: int, seats: int) -> int:
 def ours(app, user_id: int, departure_id: int) -> str:
     with app.app_context():
         try:
-            shuttles.book(db.session.get(User, user_id), departure_id,
-                          now=datetime.now(timezone.utc), idempotency_key=None)
+            shuttles.book(
+                db.session.get(User, user_id),
+                departure_id,
+                now=datetime.now(timezone.utc),
+                idempotency_key=None,
+            )
             return "booked"
         except shuttles.Full:
             return "full"
@@ -86,9 +95,15 @@ def naive(app, user_id: int, departure_id: int) -> str:
             if departure.seats_taken >= departure.seats:
                 return "full"
             departure.seats_taken = departure.seats_taken + 1
-            db.session.add(Booking(reference=uuid.uuid4().hex[:12], user_id=user_id,
-                                   departure_id=departure_id, status="booked",
-                                   created_at=datetime.now(timezone.utc)))
+            db.session.add(
+                Booking(
+                    reference=uuid.uuid4().hex[:12],
+                    user_id=user_id,
+                    departure_id=departure_id,
+                    status="booked",
+                    created_at=datetime.now(timezone.utc),
+                )
+            )
             db.session.commit()
             return "booked"
         except Exception as exc:  # noqa: BLE001
@@ -113,14 +128,21 @@ def race(app, fn, attempts: int, seats: int, threads: int) -> dict:
         outcomes = [o for part in pool.map(worker, chunks) for o in part]
     elapsed = time.perf_counter() - started
     with app.app_context():
-        rows = db.session.scalar(select(func.count()).select_from(Booking).where(
-            Booking.departure_id == departure_id, Booking.status == "booked"))
+        rows = db.session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.departure_id == departure_id, Booking.status == "booked")
+        )
         db.session.remove()
         db.engine.dispose()
-    return {"booked_rows": rows, "said_booked": outcomes.count("booked"),
-            "full": outcomes.count("full"),
-            "errors": sum(o.startswith(("error", "refused")) for o in outcomes),
-            "seconds": elapsed, "attempts_per_s": attempts / elapsed}
+    return {
+        "booked_rows": rows,
+        "said_booked": outcomes.count("booked"),
+        "full": outcomes.count("full"),
+        "errors": sum(o.startswith(("error", "refused")) for o in outcomes),
+        "seconds": elapsed,
+        "attempts_per_s": attempts / elapsed,
+    }
 
 
 def postgres_url() -> str | None:
@@ -128,8 +150,9 @@ def postgres_url() -> str | None:
     if not base:
         return None
     name = f"raceapp_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(make_url(base).set(drivername="postgresql+psycopg"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(base).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -147,35 +170,48 @@ def main() -> None:
     pg = postgres_url()
     if pg:
         targets.append(("PostgreSQL", pg))
-    print(f"{args.attempts} concurrent attempts ({args.threads} threads) for {args.seats} seats, "
-          f"median of {args.rounds} rounds\n")
-    print("| database | approach | seats sold (rows) | told booked | told full | errors | "
-          "attempts/s (median) | vs naive |")
+    print(
+        f"{args.attempts} concurrent attempts ({args.threads} threads) for {args.seats} seats, "
+        f"median of {args.rounds} rounds\n"
+    )
+    print(
+        "| database | approach | seats sold (rows) | told booked | told full | errors | "
+        "attempts/s (median) | vs naive |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, url in targets:
-        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url,
-                         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": args.threads,
-                                                    "max_overflow": 8}
-                         if url.startswith("postgresql") else {})
+        app = create_app(
+            "testing",
+            SQLALCHEMY_DATABASE_URI=url,
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_size": args.threads, "max_overflow": 8}
+            if url.startswith("postgresql")
+            else {},
+        )
         results = {}
         for name, fn in (("naive read-then-write", naive), ("raceapp booking", ours)):
-            runs = [race(app, fn, args.attempts, args.seats, args.threads)
-                    for _ in range(args.rounds)]
+            runs = [
+                race(app, fn, args.attempts, args.seats, args.threads) for _ in range(args.rounds)
+            ]
             results[name] = runs
         base = statistics.median(r["attempts_per_s"] for r in results["naive read-then-write"])
         for name, runs in results.items():
             med = statistics.median(r["attempts_per_s"] for r in runs)
             last = runs[-1]
             sold = "/".join(str(r["booked_rows"]) for r in runs)
-            print(f"| {label} | {name} | {sold} | {last['said_booked']} | {last['full']} | "
-                  f"{last['errors']} | {med:,.0f} | {med / base:.2f}x |")
+            print(
+                f"| {label} | {name} | {sold} | {last['said_booked']} | {last['full']} | "
+                f"{last['errors']} | {med:,.0f} | {med / base:.2f}x |"
+            )
         if url.startswith("postgresql"):
             with app.app_context():
                 db.engine.dispose()
-            admin = create_engine(make_url(url).set(database="postgres"),
-                                  isolation_level="AUTOCOMMIT")
+            admin = create_engine(
+                make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+            )
             with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+                conn.execute(
+                    text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+                )
             admin.dispose()
 
 

@@ -17,6 +17,7 @@ production, the abuse limits on, their counters in the database) and run Locust 
 
 Requests per second and p50/p95/p99 per endpoint are printed as Markdown tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,21 +97,46 @@ def seed(url: str, runners: int) -> None:
         import_reports([report], now=now)
         event = db.session.scalar(select(Event))
         categories = db.session.scalars(select(Category).where(Category.event_id == event.id)).all()
-        password_hash = accounts.HASHER.hash(PASSWORD)
-        db.session.execute(insert(User), [
-            {"email": f"runner{i}@bench.example", "name": f"Runner {i}",
-             "password_hash": password_hash, "created_at": now} for i in range(1, runners + 1)])
+        password_hash = accounts.hasher().hash(PASSWORD)
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"runner{i}@bench.example",
+                    "name": f"Runner {i}",
+                    "password_hash": password_hash,
+                    "created_at": now,
+                }
+                for i in range(1, runners + 1)
+            ],
+        )
         ids = db.session.scalars(select(User.id).order_by(User.id)).all()
-        db.session.execute(insert(Entry), [
-            {"user_id": user_id, "event_id": event.id,
-             "category_id": categories[i % len(categories)].id, "bib": str(1000 + i),
-             "created_at": now} for i, user_id in enumerate(ids)])
+        db.session.execute(
+            insert(Entry),
+            [
+                {
+                    "user_id": user_id,
+                    "event_id": event.id,
+                    "category_id": categories[i % len(categories)].id,
+                    "bib": str(1000 + i),
+                    "created_at": now,
+                }
+                for i, user_id in enumerate(ids)
+            ],
+        )
         db.session.commit()
-        organizer = accounts.create_organizer("organizer@bench.example", "Organizer", PASSWORD,
-                                              [event.slug], now=now)
+        organizer = accounts.create_organizer(
+            "organizer@bench.example", "Organizer", PASSWORD, [event.slug], now=now
+        )
         for title in ("Weather: rain from noon", "Water at CP2 only", "Parking lot 3 full"):
-            alerts.post_alert(organizer, event, alerts.AlertDraft(
-                kind="info", title=title, body="Details at the information desk."), now=now)
+            alerts.post_alert(
+                organizer,
+                event,
+                alerts.AlertDraft(
+                    kind="info", title=title, body="Details at the information desk."
+                ),
+                now=now,
+            )
         db.session.remove()
         db.engine.dispose()
 
@@ -122,14 +148,25 @@ class Server:
         self.url, self.port, self.log = url, port, log
 
     def __enter__(self) -> str:
-        env = dict(os.environ, RACEAPP_ENV="production", SECRET_KEY="bench-" + "x" * 40,
-                   DATABASE_URL=self.url, COOKIE_SECURE="0", PROXY_COUNT="1", ACCESS_LOG="",
-                   BIND=f"127.0.0.1:{self.port}",
-                   VAPID_PRIVATE_KEY=generate_private_key_pem().decode())
+        env = dict(
+            os.environ,
+            RACEAPP_ENV="production",
+            SECRET_KEY="bench-" + "x" * 40,
+            DATABASE_URL=self.url,
+            COOKIE_SECURE="0",
+            PROXY_COUNT="1",
+            ACCESS_LOG="",
+            BIND=f"127.0.0.1:{self.port}",
+            VAPID_PRIVATE_KEY=generate_private_key_pem().decode(),
+        )
         env.pop("REDIS_URL", None)  # the default: counters in the database
         self.process = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "bench.wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -148,13 +185,21 @@ class Server:
 
 def log_in_everyone(base: str, runners: int, out: Path) -> Path:
     """Log every runner in once, as their phones did days before; keep the session cookies."""
+
     def log_in(number: int) -> tuple[str, str]:
         with requests.Session() as phone:
             page = phone.get(f"{base}/auth/login").text
             token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)
-            answer = phone.post(f"{base}/auth/login", allow_redirects=False, data={
-                "email": f"runner{number}@bench.example", "password": PASSWORD,
-                "csrf_token": token}, headers={"X-Forwarded-For": f"10.9.{number % 250}.1"})
+            answer = phone.post(
+                f"{base}/auth/login",
+                allow_redirects=False,
+                data={
+                    "email": f"runner{number}@bench.example",
+                    "password": PASSWORD,
+                    "csrf_token": token,
+                },
+                headers={"X-Forwarded-For": f"10.9.{number % 250}.1"},
+            )
             assert answer.status_code == 302, answer.status_code
             phone.get(f"{base}/me")  # the first page puts the form token in the session
             return str(number), "; ".join(f"{k}={v}" for k, v in phone.cookies.items())
@@ -166,21 +211,55 @@ def log_in_everyone(base: str, runners: int, out: Path) -> Path:
     return path
 
 
-def locust(base: str, user_class: str, users: int, spawn_rate: float, seconds: int,
-           out: Path, runners: int, steady: bool = False) -> list[dict]:
+def locust(
+    base: str,
+    user_class: str,
+    users: int,
+    spawn_rate: float,
+    seconds: int,
+    out: Path,
+    runners: int,
+    steady: bool = False,
+) -> list[dict]:
     """Run Locust headless; return its per-endpoint rows (the CSV it writes). `steady`:
     count only what happens once every user has arrived (and logged in)."""
     prefix = out / user_class
     log = out / f"{user_class}.log"
     finished = subprocess.run(
-        [PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), user_class,
-         "--headless", "--host", base, "--users", str(users), "--spawn-rate", str(spawn_rate),
-         "--run-time", f"{seconds}s", "--csv", str(prefix), "--only-summary",
-         "--loglevel", "WARNING", "--exit-code-on-error", "0",
-         *(["--reset-stats"] if steady else [])],
-        env=dict(os.environ, BENCH_RUNNERS=str(runners), BENCH_PASSWORD=PASSWORD,
-                 BENCH_SESSIONS=str(out / "sessions.json")),
-        stdout=log.open("w"), stderr=subprocess.STDOUT)
+        [
+            PYTHON,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            user_class,
+            "--headless",
+            "--host",
+            base,
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(spawn_rate),
+            "--run-time",
+            f"{seconds}s",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--exit-code-on-error",
+            "0",
+            *(["--reset-stats"] if steady else []),
+        ],
+        env=dict(
+            os.environ,
+            BENCH_RUNNERS=str(runners),
+            BENCH_PASSWORD=PASSWORD,
+            BENCH_SESSIONS=str(out / "sessions.json"),
+        ),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     if finished.returncode != 0 or "Traceback" in log.read_text():
         raise RuntimeError(f"locust failed:\n{log.read_text()[-3000:]}")
     with open(f"{prefix}_stats.csv", newline="") as rows:
@@ -188,13 +267,17 @@ def locust(base: str, user_class: str, users: int, spawn_rate: float, seconds: i
 
 
 def table(rows: list[dict], baseline_rps: float | None = None) -> str:
-    lines = ["| Endpoint | Requests | Failures | req/s | p50 ms | p95 ms | p99 ms |"
-             + (" share of hello |" if baseline_rps else ""),
-             "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if baseline_rps else "")]
+    lines = [
+        "| Endpoint | Requests | Failures | req/s | p50 ms | p95 ms | p99 ms |"
+        + (" share of hello |" if baseline_rps else ""),
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if baseline_rps else ""),
+    ]
     for row in sorted(rows, key=lambda r: -float(r["Requests/s"])):
         rps = float(row["Requests/s"])
-        line = (f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {rps:.0f} "
-                f"| {row['50%']} | {row['95%']} | {row['99%']} |")
+        line = (
+            f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {rps:.0f} "
+            f"| {row['50%']} | {row['95%']} | {row['99%']} |"
+        )
         if baseline_rps:
             line += f" {rps / baseline_rps:.2f} |"
         lines.append(line)
@@ -207,8 +290,9 @@ def databases(tmp: Path) -> list[tuple[str, str, callable]]:
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if pg:
         name = f"raceapp_load_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(make_url(pg).set(drivername="postgresql+psycopg"),
-                              isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            make_url(pg).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
 
@@ -216,8 +300,14 @@ def databases(tmp: Path) -> list[tuple[str, str, callable]]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-        found.append(("PostgreSQL", make_url(pg).set(database=name)
-                      .render_as_string(hide_password=False), drop))
+
+        found.append(
+            (
+                "PostgreSQL",
+                make_url(pg).set(database=name).render_as_string(hide_password=False),
+                drop,
+            )
+        )
     found.append(("SQLite", f"sqlite:///{tmp / 'load.db'}", lambda: None))
     return found
 
@@ -225,17 +315,27 @@ def databases(tmp: Path) -> list[tuple[str, str, callable]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runners", type=int, default=1300)
-    parser.add_argument("--seconds", type=int, default=90,
-                        help="race-morning time counted, after every runner has arrived")
-    parser.add_argument("--spawn-rate", type=float, default=50,
-                        help="runners opening the app per second at the start")
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=90,
+        help="race-morning time counted, after every runner has arrived",
+    )
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=50,
+        help="runners opening the app per second at the start",
+    )
     parser.add_argument("--capacity-users", type=int, default=32)
     parser.add_argument("--capacity-seconds", type=int, default=20)
     parser.add_argument("--only", choices=["PostgreSQL", "SQLite"])
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    print(f"# Race-morning load, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs; "
-          f"server and load generator on the same machine\n")
+    print(
+        f"# Race-morning load, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs; "
+        f"server and load generator on the same machine\n"
+    )
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for name, url, clean_up in databases(tmp):
@@ -245,30 +345,59 @@ def main() -> None:
             try:
                 seed(url, args.runners)
                 with Server(url, args.port, tmp / f"gunicorn-{name}.log") as base:
-                    hello = locust(base, "HelloUser", args.capacity_users, args.capacity_users,
-                                   args.capacity_seconds, tmp, args.runners)
-                    kit = [row for user_class in ("KitHomeUser", "KitHomeRevalidateUser")
-                           for row in locust(base, user_class, args.capacity_users,
-                                             args.capacity_users, args.capacity_seconds, tmp,
-                                             args.runners)]
-                    logins = locust(base, "LoginUser", 4, 4, args.capacity_seconds, tmp,
-                                    args.runners)
+                    hello = locust(
+                        base,
+                        "HelloUser",
+                        args.capacity_users,
+                        args.capacity_users,
+                        args.capacity_seconds,
+                        tmp,
+                        args.runners,
+                    )
+                    kit = [
+                        row
+                        for user_class in ("KitHomeUser", "KitHomeRevalidateUser")
+                        for row in locust(
+                            base,
+                            user_class,
+                            args.capacity_users,
+                            args.capacity_users,
+                            args.capacity_seconds,
+                            tmp,
+                            args.runners,
+                        )
+                    ]
+                    logins = locust(
+                        base, "LoginUser", 4, 4, args.capacity_seconds, tmp, args.runners
+                    )
                     log_in_everyone(base, args.runners, tmp)
                     ramp = args.runners / args.spawn_rate
-                    morning = locust(base, "RaceMorningRunner", args.runners, args.spawn_rate,
-                                     round(ramp + args.seconds), tmp, args.runners, steady=True)
+                    morning = locust(
+                        base,
+                        "RaceMorningRunner",
+                        args.runners,
+                        args.spawn_rate,
+                        round(ramp + args.seconds),
+                        tmp,
+                        args.runners,
+                        steady=True,
+                    )
             finally:
                 clean_up()
             hello_rps = float(next(r for r in hello if "hello" in r["Name"])["Requests/s"])
             kit_rows = [r for r in kit if "kit home" in r["Name"]]
-            print(f"## {name}\n\nCapacity ({args.capacity_users} users, no think time, "
-                  f"{args.capacity_seconds} s each):\n")
+            print(
+                f"## {name}\n\nCapacity ({args.capacity_users} users, no think time, "
+                f"{args.capacity_seconds} s each):\n"
+            )
             print(table([r for r in hello if "hello" in r["Name"]] + kit_rows, hello_rps))
             print("\nLogging in (4 users, no think time; argon2id, t=1, m=46 MiB):\n")
             print(table([r for r in logins if r["Name"] == "POST /auth/login"]))
-            print(f"\nRace morning: {args.runners} runners, logged in beforehand (they open "
-                  f"the app at {args.spawn_rate:g}/s; counting starts when the last has), "
-                  f"5-30 s between actions, {args.seconds} s:\n")
+            print(
+                f"\nRace morning: {args.runners} runners, logged in beforehand (they open "
+                f"the app at {args.spawn_rate:g}/s; counting starts when the last has), "
+                f"5-30 s between actions, {args.seconds} s:\n"
+            )
             print(table([r for r in morning if "auth/login" not in r["Name"]]))
             print()
 

@@ -11,6 +11,7 @@
 Every simulated phone has its own address (X-Forwarded-For; the server trusts one proxy), so
 the per-address limits count it as the phone it stands for.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,10 +43,17 @@ class Phone(FastHttpUser):
     def log_in(self) -> None:
         page = self.client.get("/auth/login", headers=self.headers, name="GET /auth/login")
         token = CSRF.search(page.text).group(1)
-        self.client.post("/auth/login", headers=self.headers, allow_redirects=False,
-                         name="POST /auth/login", data={
-                             "email": f"runner{self.number}@bench.example",
-                             "password": PASSWORD, "csrf_token": token})
+        self.client.post(
+            "/auth/login",
+            headers=self.headers,
+            allow_redirects=False,
+            name="POST /auth/login",
+            data={
+                "email": f"runner{self.number}@bench.example",
+                "password": PASSWORD,
+                "csrf_token": token,
+            },
+        )
 
     def get(self, url: str, name: str, **headers):
         return self.client.get(url, headers={**self.headers, **headers}, name=name)
@@ -55,8 +63,9 @@ class Phone(FastHttpUser):
         the new page."""
         etags = self.__dict__.setdefault("etags", {})
         headers = {"If-None-Match": etags[url]} if url in etags else {}
-        with self.client.get(url, headers={**self.headers, **headers}, name=name,
-                             catch_response=True) as response:
+        with self.client.get(
+            url, headers={**self.headers, **headers}, name=name, catch_response=True
+        ) as response:
             if response.status_code in (200, 304):
                 etags[url] = response.headers.get("ETag") or etags.get(url)
                 response.success()
@@ -97,10 +106,12 @@ class RaceMorningRunner(Phone):
         if self.csrf is None:
             self.open_checklist()
         if self.gear:
-            self.client.post(f"/me/gear/{random.choice(self.gear)}", name="POST /me/gear/<id>",
-                             headers={**self.headers, "HX-Request": "true",
-                                      "X-CSRFToken": self.csrf},
-                             data={"packed": random.choice("01")})
+            self.client.post(
+                f"/me/gear/{random.choice(self.gear)}",
+                name="POST /me/gear/<id>",
+                headers={**self.headers, "HX-Request": "true", "X-CSRFToken": self.csrf},
+                data={"packed": random.choice("01")},
+            )
 
     @task(1)
     def book_a_bus(self):
@@ -114,10 +125,13 @@ class RaceMorningRunner(Phone):
         if not departures:
             return
         with self.client.post(
-                f"/shuttles/departures/{random.choice(departures)}/book",
-                name="POST book", allow_redirects=False, catch_response=True,
-                headers=self.headers,
-                data={"csrf_token": self.csrf, "idempotency_key": uuid.uuid4().hex}) as response:
+            f"/shuttles/departures/{random.choice(departures)}/book",
+            name="POST book",
+            allow_redirects=False,
+            catch_response=True,
+            headers=self.headers,
+            data={"csrf_token": self.csrf, "idempotency_key": uuid.uuid4().hex},
+        ) as response:
             if response.status_code == 303:
                 self.booked = response.headers["Location"]
                 response.success()

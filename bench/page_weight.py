@@ -15,6 +15,7 @@ own accounting.
 The service worker's background work after the first visit (precaching the app shell and the
 rest of the kit for offline use) is reported separately: it happens after the page is usable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,20 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SLOW = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8,
-        "uploadThroughput": 400_000 / 8}
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SLOW = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400_000 / 8,
+    "uploadThroughput": 400_000 / 8,
+}
 EMAIL, PASSWORD = "runner@example.com", "trail-runner-2024"
 
 
@@ -47,22 +58,47 @@ def free_port() -> int:
 
 
 def serve(tmp: Path) -> tuple[subprocess.Popen, str]:
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}", INSTANCE_PATH=str(tmp),
-               RACEAPP_ENV="production", SECRET_KEY="bench-" + "x" * 40, COOKIE_SECURE="0",
-               PUSH_WORKER="off")
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
+        INSTANCE_PATH=str(tmp),
+        RACEAPP_ENV="production",
+        SECRET_KEY="bench-" + "x" * 40,
+        COOKIE_SECURE="0",
+        PUSH_WORKER="off",
+    )
     flask = [sys.executable, "-m", "flask", "--app", "app"]
-    for command in (["db", "upgrade"], ["races", "import", *sorted(map(str, (ROOT / "races")
-                                                                       .glob("*.toml")))],
-                    ["push", "vapid-keys", "--out", str(tmp / "vapid.pem")], ["demo", "setup"]):
+    for command in (
+        ["db", "upgrade"],
+        ["races", "import", *sorted(map(str, (ROOT / "races").glob("*.toml")))],
+        ["push", "vapid-keys", "--out", str(tmp / "vapid.pem")],
+        ["demo", "setup"],
+    ):
         subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
     env["VAPID_PRIVATE_KEY_FILE"] = str(tmp / "vapid.pem")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "2", "--threads", "4",
-                               "--access-logfile", str(tmp / "access.log"),
-                               "--access-logformat", "%(m)s %(U)s %(s)s %(B)s", "app:app"],
-                              cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            str(tmp / "access.log"),
+            "--access-logformat",
+            "%(m)s %(U)s %(s)s %(B)s",
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -85,8 +121,7 @@ class Meter:
 
     def _finished(self, request) -> None:
         response = request.response()
-        if request.service_worker is None and response is not None \
-                and response.from_service_worker:
+        if request.service_worker is None and response is not None and response.from_service_worker:
             self.from_worker += 1
 
     @staticmethod
@@ -118,8 +153,9 @@ def log_in(context, url: str) -> None:
     """Log in without loading any page's assets, so the kit home is a true first visit."""
     form = context.request.get(url + "/auth/login").text()
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', form).group(1)
-    context.request.post(url + "/auth/login", form={
-        "email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    context.request.post(
+        url + "/auth/login", form={"email": EMAIL, "password": PASSWORD, "csrf_token": token}
+    )
 
 
 def visit(page, url: str) -> float:
@@ -129,8 +165,9 @@ def visit(page, url: str) -> float:
 
 
 def one_round(browser, url: str, access_log: Path) -> dict:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     log_in(context, url)
     meter = Meter(context, access_log)
     meter.take(0)  # the log-in requests
@@ -175,7 +212,8 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(
-                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS
+            )
             rounds = [one_round(browser, url, tmp / "access.log") for _ in range(args.rounds)]
             browser.close()
     finally:
@@ -184,18 +222,31 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\nKit home at 390x844, 400 kbit/s and 400 ms round trips; median of {args.rounds}\n")
-    print("| visit | response bytes sent by the server | requests reaching the server |"
-          " answered by the service worker | load time |")
+    print(
+        "| visit | response bytes sent by the server | requests reaching the server |"
+        " answered by the service worker | load time |"
+    )
     print("|---|---|---|---|---|")
-    labels = {"first": "first visit", "repeat": "repeat visit", "offline": "offline",
-              "background": "service worker after the first visit (shell and kit for offline)"}
+    labels = {
+        "first": "first visit",
+        "repeat": "repeat visit",
+        "offline": "offline",
+        "background": "service worker after the first visit (shell and kit for offline)",
+    }
     for key in ("first", "repeat", "offline", "background"):
-        size, count, cached, ms = (statistics.median(r[key][i] for r in rounds)
-                                   for i in range(4))
-        print(f"| {labels[key]} | {size / 1024:.1f} KB | {count:g} | {cached:g} | "
-              f"{'–' if key == 'background' else f'{ms:,.0f} ms'} |")
-    print("\nrounds:", [{k: (round(v[0] / 1024, 1), v[1], v[2], round(v[3]))
-                         for k, v in r.items()} for r in rounds])
+        size, count, cached, ms = (statistics.median(r[key][i] for r in rounds) for i in range(4))
+        print(
+            f"| {labels[key]} | {size / 1024:.1f} KB | {count:g} | {cached:g} | "
+            f"{'–' if key == 'background' else f'{ms:,.0f} ms'} |"
+        )
+    print(
+        "\nrounds:",
+        [
+            {k: (round(v[0] / 1024, 1), v[1], v[2], round(v[3])) for k, v in r.items()}
+            for r in rounds
+        ],
+    )
+
 
 if __name__ == "__main__":
     main()

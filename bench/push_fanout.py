@@ -12,6 +12,7 @@ measured in the same run against the same endpoint, with no database work at all
 Rates are deliveries per second, medians of `--rounds` rounds; compare ratios, not absolute
 numbers (machines here are shared and noisy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,11 @@ def key_pool(n: int = 64) -> list[tuple[str, str]]:
 
     pool = []
     for _ in range(n):
-        public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        public = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        )
         pool.append((b64url(public), b64url(os.urandom(16))))
     return pool
 
@@ -76,24 +80,55 @@ def setup_database(app, size: int, origin: str, keys: list[tuple[str, str]]):
     db.drop_all()
     db.create_all()
     now = datetime.now(timezone.utc)
-    event = Event(slug="bench", name="Bench Trail 100", time_zone="Asia/Tokyo", updated_at=now,
-                  details={})
+    event = Event(
+        slug="bench", name="Bench Trail 100", time_zone="Asia/Tokyo", updated_at=now, details={}
+    )
     category = Category(code="100k", name="100 km", details={})
     event.categories.append(category)
     organizer = User(email="org@bench", name="Organizer", password_hash="x", created_at=now)
     db.session.add_all([event, organizer])
     db.session.flush()
     db.session.add(OrganizerRole(user_id=organizer.id, event_id=event.id))
-    db.session.execute(insert(User), [
-        {"id": 10 + i, "email": f"u{i}@bench", "name": f"Runner {i}", "password_hash": "x",
-         "created_at": now} for i in range(size)])
-    db.session.execute(insert(Entry), [
-        {"user_id": 10 + i, "event_id": event.id, "category_id": category.id, "bib": str(i),
-         "created_at": now} for i in range(size)])
-    db.session.execute(insert(PushSubscription), [
-        {"user_id": 10 + i, "endpoint": f"{origin}/push/{i}", "p256dh": keys[i % len(keys)][0],
-         "auth": keys[i % len(keys)][1], "created_at": now, "last_seen_at": now}
-        for i in range(size)])
+    db.session.execute(
+        insert(User),
+        [
+            {
+                "id": 10 + i,
+                "email": f"u{i}@bench",
+                "name": f"Runner {i}",
+                "password_hash": "x",
+                "created_at": now,
+            }
+            for i in range(size)
+        ],
+    )
+    db.session.execute(
+        insert(Entry),
+        [
+            {
+                "user_id": 10 + i,
+                "event_id": event.id,
+                "category_id": category.id,
+                "bib": str(i),
+                "created_at": now,
+            }
+            for i in range(size)
+        ],
+    )
+    db.session.execute(
+        insert(PushSubscription),
+        [
+            {
+                "user_id": 10 + i,
+                "endpoint": f"{origin}/push/{i}",
+                "p256dh": keys[i % len(keys)][0],
+                "auth": keys[i % len(keys)][1],
+                "created_at": now,
+                "last_seen_at": now,
+            }
+            for i in range(size)
+        ],
+    )
     db.session.commit()
     return event, organizer
 
@@ -108,14 +143,20 @@ def run_raceapp(app, event, organizer, size: int, round_no: int) -> tuple[float,
     from raceapp.services.alerts import AlertDraft
 
     started = time.perf_counter()
-    alert = alerts.post_alert(organizer, event, AlertDraft(
-        "cancellation", f"Race cancelled (round {round_no})", body="Typhoon. Stay safe."),
-        now=datetime.now(timezone.utc))
+    alert = alerts.post_alert(
+        organizer,
+        event,
+        AlertDraft(
+            "cancellation", f"Race cancelled (round {round_no})", body="Typhoon. Stay safe."
+        ),
+        now=datetime.now(timezone.utc),
+    )
     posted = time.perf_counter() - started
     stats = worker.drain(app)
     elapsed = time.perf_counter() - started
-    sent = db.session.scalar(select(func.count()).where(
-        Delivery.alert_id == alert.id, Delivery.status == "sent"))
+    sent = db.session.scalar(
+        select(func.count()).where(Delivery.alert_id == alert.id, Delivery.status == "sent")
+    )
     if sent != size:
         raise SystemExit(f"raceapp delivered {sent}/{size}: {stats.results}")
     return size / elapsed, posted
@@ -128,11 +169,14 @@ def run_pywebpush(size: int, origin: str, keys, pem_path: str, threads: int) -> 
 
     def one(i: int) -> int:
         p256dh, auth = keys[i % len(keys)]
-        response = webpush({"endpoint": f"{origin}/push/{i}", "keys": {"p256dh": p256dh,
-                                                                       "auth": auth}},
-                           data=data, vapid_private_key=pem_path,
-                           vapid_claims={"sub": "mailto:ops@bench.example"}, ttl=86400,
-                           timeout=10)
+        response = webpush(
+            {"endpoint": f"{origin}/push/{i}", "keys": {"p256dh": p256dh, "auth": auth}},
+            data=data,
+            vapid_private_key=pem_path,
+            vapid_claims={"sub": "mailto:ops@bench.example"},
+            ttl=86400,
+            timeout=10,
+        )
         return response.status_code
 
     started = time.perf_counter()
@@ -164,43 +208,68 @@ def main() -> None:
     pem_path.write_bytes(pem)
     origin = f"http://127.0.0.1:{args.port}"
 
-    endpoint = subprocess.Popen([sys.executable, __file__, "--serve", str(args.port)],
-                                stdout=subprocess.PIPE, text=True)
+    endpoint = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.port)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert endpoint.stdout.readline().strip() == "ready"
-        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, VAPID_PRIVATE_KEY=pem.decode(),
-                         PUSH_EXTRA_ORIGINS=(origin,), PUSH_BATCH=1000)
+        app = create_app(
+            "testing",
+            SQLALCHEMY_DATABASE_URI=url,
+            VAPID_PRIVATE_KEY=pem.decode(),
+            PUSH_EXTRA_ORIGINS=(origin,),
+            PUSH_BATCH=1000,
+        )
         keys = key_pool()
         rows = []
         with app.app_context():
             dialect = db.engine.dialect.name
             for size in args.sizes:
                 event, organizer = setup_database(app, size, origin, keys)
-                measured = [run_raceapp(app, event, organizer, size, r)
-                             for r in range(args.rounds)]
+                measured = [run_raceapp(app, event, organizer, size, r) for r in range(args.rounds)]
                 ours = [rate for rate, _ in measured]
                 posting = statistics.median(p for _, p in measured)
-                theirs = [run_pywebpush(size, origin, keys, str(pem_path), args.threads)
-                          for _ in range(args.rounds)]
-                rows.append((size, statistics.median(theirs), statistics.median(ours),
-                             theirs, ours, posting))
+                theirs = [
+                    run_pywebpush(size, origin, keys, str(pem_path), args.threads)
+                    for _ in range(args.rounds)
+                ]
+                rows.append(
+                    (
+                        size,
+                        statistics.median(theirs),
+                        statistics.median(ours),
+                        theirs,
+                        ours,
+                        posting,
+                    )
+                )
             db.session.remove()
             db.drop_all()
     finally:
         endpoint.terminate()
         endpoint.wait(10)
 
-    print(f"\nOne alert, deliveries per second (median of {args.rounds}); database: {dialect};"
-          f" pywebpush with {args.threads} threads\n")
-    print("| devices | pywebpush.webpush() in threads | raceapp (post + worker) | ratio |"
-          " posting the alert (of raceapp's time) |")
+    print(
+        f"\nOne alert, deliveries per second (median of {args.rounds}); database: {dialect};"
+        f" pywebpush with {args.threads} threads\n"
+    )
+    print(
+        "| devices | pywebpush.webpush() in threads | raceapp (post + worker) | ratio |"
+        " posting the alert (of raceapp's time) |"
+    )
     print("|---|---|---|---|---|")
     for size, base, ours, _, _, posting in rows:
-        print(f"| {size:,} | {base:,.0f}/s | {ours:,.0f}/s | {ours / base:.1f}x |"
-              f" {posting * 1000:,.0f} ms |")
-    print("\nrounds:", {size: {"pywebpush": [round(x) for x in theirs],
-                              "raceapp": [round(x) for x in mine]}
-                       for size, _, _, theirs, mine, _ in rows})
+        print(
+            f"| {size:,} | {base:,.0f}/s | {ours:,.0f}/s | {ours / base:.1f}x |"
+            f" {posting * 1000:,.0f} ms |"
+        )
+    print(
+        "\nrounds:",
+        {
+            size: {"pywebpush": [round(x) for x in theirs], "raceapp": [round(x) for x in mine]}
+            for size, _, _, theirs, mine, _ in rows
+        },
+    )
 
 
 if __name__ == "__main__":

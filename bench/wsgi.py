@@ -1,6 +1,7 @@
 """What bench/load.py serves: the production app, and beside it, in the same gunicorn
 processes, a bare Flask app answering "hello" at /_bench/hello: the baseline every figure of
 the load benchmark is divided by."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """raceapp: the race kit in a trail runner's pocket. The application factory lives here."""
+
 from __future__ import annotations
 
 import os
@@ -26,14 +27,19 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'raceapp.db'}"
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'raceapp.db'}"
+        )
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if config_name == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set in production")
 
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to wrap the WSGI app (a method, to the type checker).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     from raceapp.web import ratelimits  # noqa: F401  (registers the "database://" limit storage)
 
@@ -56,12 +62,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         auth,
         demo,
         devices,
+        entries,
         events,
         kit,
         organizer,
         preview,
         races,
-        runners,
         shuttles,
         site,
     )
@@ -69,15 +75,31 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from raceapp.web import assets, error_pages, guards, security, template_helpers
 
     guards.register(app)
-    for module in (site, preview, auth, events, runners, kit, shuttles, alerts, devices,
-                   organizer, races, demo):
+    for module in (
+        site,
+        preview,
+        auth,
+        events,
+        entries,
+        kit,
+        shuttles,
+        alerts,
+        devices,
+        organizer,
+        races,
+        demo,
+    ):
         app.register_blueprint(module.bp)
     error_pages.register(app)
     template_helpers.register(app)
     assets.register(app)
     security.register(app)
+
     # The delivery thread starts with the first request, so CLI commands never start one.
-    app.before_request(lambda: worker.start_inline(app) and None)
+    @app.before_request
+    def start_delivery() -> None:
+        worker.start_inline(app)
+
     return app
 
 
@@ -94,5 +116,5 @@ def _normalise_db_url(url: str) -> str:
     # Platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

@@ -1,4 +1,5 @@
 """The one place that answers "what time is it": tests freeze it, previews shift it."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """Configuration classes, read from the environment (twelve-factor style)."""
+
 from __future__ import annotations
 
 import os
@@ -50,6 +51,10 @@ class Config:
 
     MAX_CONTENT_LENGTH = 256 * 1024
 
+    # argon2id at OWASP's minimum for ASVS (t=1, m=46 MiB, p=1): raise it, never lower it.
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "1"))
+    ARGON2_MEMORY_KIB = max(46 * 1024, int(os.environ.get("ARGON2_MEMORY_KIB", str(46 * 1024))))
+
     # Abuse limits (raceapp/ratelimits.py). The counters must be shared by every worker:
     # Redis when REDIS_URL is set, else the app's own database; "memory://" only for one process.
     RATELIMIT_STORAGE_URI = rate_limit_storage_uri(os.environ)
@@ -59,17 +64,25 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False  # the 429 page sets Retry-After itself
     # Runners at a venue share one address (its Wi-Fi, a carrier's NAT): the per-address limits
     # are roomy and the per-account ones tight. Only failed logins count.
-    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute;300 per hour")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get(
+        "LOGIN_LIMIT_PER_ADDRESS", "30 per minute;300 per hour"
+    )
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
-    SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "20 per 10 minutes;100 per day")
+    SIGNUP_LIMIT_PER_ADDRESS = os.environ.get(
+        "SIGNUP_LIMIT_PER_ADDRESS", "20 per 10 minutes;100 per day"
+    )
     SIGNUP_LIMIT_PER_ACCOUNT = os.environ.get("SIGNUP_LIMIT_PER_ACCOUNT", "5 per hour")
     BOOKING_LIMIT_PER_ADDRESS = os.environ.get("BOOKING_LIMIT_PER_ADDRESS", "300 per minute")
-    BOOKING_LIMIT_PER_ACCOUNT = os.environ.get("BOOKING_LIMIT_PER_ACCOUNT", "20 per minute;100 per hour")
+    BOOKING_LIMIT_PER_ACCOUNT = os.environ.get(
+        "BOOKING_LIMIT_PER_ACCOUNT", "20 per minute;100 per hour"
+    )
     # Every app open re-sends the subscription, so a runner's own limit allows plenty of opens.
     PUSH_SUBSCRIPTION_LIMIT_PER_ADDRESS = os.environ.get(
-        "PUSH_SUBSCRIPTION_LIMIT_PER_ADDRESS", "600 per minute")
+        "PUSH_SUBSCRIPTION_LIMIT_PER_ADDRESS", "600 per minute"
+    )
     PUSH_SUBSCRIPTION_LIMIT_PER_ACCOUNT = os.environ.get(
-        "PUSH_SUBSCRIPTION_LIMIT_PER_ACCOUNT", "30 per minute;300 per hour")
+        "PUSH_SUBSCRIPTION_LIMIT_PER_ACCOUNT", "30 per minute;300 per hour"
+    )
     # Reverse proxies in front of the app; their X-Forwarded-* headers are trusted only then,
     # so the limits count the runner's address and not the proxy's.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
@@ -77,15 +90,21 @@ class Config:
     # "Preview as of" lets anyone see the app at a chosen instant; organizers always may.
     PREVIEW_FOR_ALL = _bool("PREVIEW_FOR_ALL", False)
 
-    RACES_DIR = os.environ.get("RACES_DIR", "races")
-
     # Names a deploy: a new value makes phones replace their cached app shell.
     RACEAPP_RELEASE = os.environ.get("RACEAPP_RELEASE", "")
     # Pages, scripts and styles go out compressed (brotli, else gzip): a slow mobile link.
     COMPRESS_ALGORITHM = ["br", "gzip"]
-    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
-                          "application/json", "application/manifest+json", "image/svg+xml",
-                          "text/calendar", "text/csv"]
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+        "text/calendar",
+        "text/csv",
+    ]
     COMPRESS_MIN_SIZE = 500
 
     # Web Push. The VAPID private key (PEM) comes from the environment or a file, never from
@@ -96,12 +115,25 @@ class Config:
     VAPID_CONTACT_EMAIL = os.environ.get("VAPID_CONTACT_EMAIL", "alerts@raceapp.example")
     # Endpoints must be https on one of these hosts ("*." also admits subdomains), so a client
     # can never make the server call an internal address.
-    PUSH_ALLOWED_HOSTS = tuple(filter(None, os.environ.get("PUSH_ALLOWED_HOSTS", ",".join((
-        "fcm.googleapis.com", "android.googleapis.com",           # Chrome, Android
-        "updates.push.services.mozilla.com", "*.push.services.mozilla.com",  # Firefox
-        "web.push.apple.com", "*.push.apple.com",                 # Safari
-        "*.notify.windows.com",                                   # Edge
-    ))).split(",")))
+    PUSH_ALLOWED_HOSTS = tuple(
+        filter(
+            None,
+            os.environ.get(
+                "PUSH_ALLOWED_HOSTS",
+                ",".join(
+                    (
+                        "fcm.googleapis.com",
+                        "android.googleapis.com",  # Chrome, Android
+                        "updates.push.services.mozilla.com",
+                        "*.push.services.mozilla.com",  # Firefox
+                        "web.push.apple.com",
+                        "*.push.apple.com",  # Safari
+                        "*.notify.windows.com",  # Edge
+                    )
+                ),
+            ).split(","),
+        )
+    )
     # Exact origins (scheme://host:port) allowed besides: a self-hosted push service, or tests.
     PUSH_EXTRA_ORIGINS = tuple(filter(None, os.environ.get("PUSH_EXTRA_ORIGINS", "").split(",")))
     # "inline": a delivery thread in each app process (single machine); "off": run
@@ -134,6 +166,9 @@ class ProductionConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    # Hashing at full cost is tested on its own (test_accounts); elsewhere a cheap hash keeps
+    # hundreds of sign-ups and logins quick. Never used outside the tests.
+    ARGON2_MEMORY_KIB = 1024
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)  # the abuse-limit tests turn them on
     PREVIEW_FOR_ALL = False

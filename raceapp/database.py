@@ -1,16 +1,17 @@
-"""Engine set-up: SQLite pragmas and explicit BEGIN so write transactions can take the lock first."""
+"""Engine set-up (SQLite pragmas, explicit BEGIN) and the one way services write:
+`with write_transaction():`, which takes the write lock first and commits or rolls back."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import OperationalError
 
-from raceapp.extensions import db
 from raceapp.errors import Busy
+from raceapp.extensions import db
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -38,10 +39,7 @@ def configure_engine(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-F = TypeVar("F", bound=Callable)
-
-
-def begin_write() -> None:
+def _begin_write() -> None:
     """Make the next statements run in a transaction that holds SQLite's write lock.
 
     In WAL mode a DEFERRED transaction that has read cannot start writing once another
@@ -50,20 +48,7 @@ def begin_write() -> None:
     """
     if db.engine.dialect.name != "sqlite":
         return
-    session = db.session()
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
-def writes(fn: F) -> F:
-    """Decorate a service that writes and commits: it runs under begin_write()."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        begin_write()
-        return fn(*args, **kwargs)
-    return wrapper  # type: ignore[return-value]
+    db.session().connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 @contextmanager
@@ -76,7 +61,7 @@ def write_transaction() -> Iterator[None]:
     session = db.session()
     if session.in_transaction():
         session.commit()
-    begin_write()
+    _begin_write()
     try:
         yield
         session.commit()
@@ -86,3 +71,20 @@ def write_transaction() -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """The same rule for work done apart from a request's session (the push outbox, the
+    abuse-limit counters): one short transaction on its own connection, holding SQLite's
+    write lock from BEGIN, committed on leaving the block."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")  # ignored by PostgreSQL
+        with conn.begin():
+            yield conn
+
+
+def rowcount(result: Result) -> int:
+    """How many rows an UPDATE or DELETE touched (its result is a cursor result)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -1,4 +1,5 @@
 """Domain errors: services raise them, views turn them into a clear 4xx message."""
+
 from __future__ import annotations
 
 

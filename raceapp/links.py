@@ -1,5 +1,6 @@
 """What counts as a safe link: the one rule for redirects after login or preview, and for the
 links organizers put in alerts. Pure functions, so services and views share them."""
+
 from __future__ import annotations
 
 import re

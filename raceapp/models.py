@@ -1,8 +1,9 @@
 """Thin typed models. Rules live in raceapp/services; these only hold data."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -33,6 +34,13 @@ from raceapp.vocabulary import (
     sql_in,
 )
 
+# Flask-SQLAlchemy makes db.Model at run time; type checkers see the declarative base it
+# extends (same columns, same mapping).
+if TYPE_CHECKING:
+    from raceapp.extensions import Base as Model
+else:
+    Model = db.Model
+
 
 class UTCDateTime(TypeDecorator):
     """Stores instants as naive UTC and hands them back aware, on SQLite and PostgreSQL alike."""
@@ -51,7 +59,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,13 +74,15 @@ class User(UserMixin, db.Model):
     )
 
     # Set by the login code: the token of the server-side session this request runs under.
-    session_token = None
+    # Not a column: SQLAlchemy is told to leave this plain annotation alone.
+    __allow_unmapped__ = True
+    session_token: str | None = None
 
     def get_id(self) -> str | None:
         return self.session_token
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A server-side record of one logged-in device; deleting it ends that session for good."""
 
     __tablename__ = "login_sessions"
@@ -86,7 +96,7 @@ class LoginSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
     __table_args__ = (CheckConstraint(sql_in("status", FILE_STATUSES), name="status"),)
 
@@ -121,7 +131,7 @@ class Event(db.Model):
     )
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "categories"
     __table_args__ = (UniqueConstraint("event_id", "code"),)
 
@@ -153,7 +163,7 @@ class Category(db.Model):
     entries: Mapped[list[Entry]] = relationship(back_populates="category")
 
 
-class Checkpoint(db.Model):
+class Checkpoint(Model):
     __tablename__ = "checkpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,7 +182,7 @@ class Checkpoint(db.Model):
     category: Mapped[Category] = relationship(back_populates="checkpoints")
 
 
-class GearItem(db.Model):
+class GearItem(Model):
     __tablename__ = "gear_items"
     __table_args__ = (UniqueConstraint("category_id", "code"),)
 
@@ -190,7 +200,7 @@ class GearItem(db.Model):
     category: Mapped[Category] = relationship(back_populates="gear_items")
 
 
-class ScheduleItem(db.Model):
+class ScheduleItem(Model):
     __tablename__ = "schedule_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,7 +217,7 @@ class ScheduleItem(db.Model):
     event: Mapped[Event] = relationship(back_populates="schedule_items")
 
 
-class ShuttleRoute(db.Model):
+class ShuttleRoute(Model):
     __tablename__ = "shuttle_routes"
     __table_args__ = (UniqueConstraint("event_id", "code"),)
 
@@ -233,14 +243,15 @@ class ShuttleRoute(db.Model):
     )
 
 
-class ShuttleDeparture(db.Model):
+class ShuttleDeparture(Model):
     __tablename__ = "shuttle_departures"
     __table_args__ = (
         UniqueConstraint("route_id", "departs_at"),
         CheckConstraint("seats IS NULL OR seats >= 0", name="seats_not_negative"),
         # The last line of defence against overbooking, whatever the code does.
-        CheckConstraint("seats_taken >= 0 AND (seats IS NULL OR seats_taken <= seats)",
-                        name="not_overbooked"),
+        CheckConstraint(
+            "seats_taken >= 0 AND (seats IS NULL OR seats_taken <= seats)", name="not_overbooked"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -254,7 +265,7 @@ class ShuttleDeparture(db.Model):
     route: Mapped[ShuttleRoute] = relationship(back_populates="departures")
 
 
-class Booking(db.Model):
+class Booking(Model):
     """One seat on one departure for one person."""
 
     __tablename__ = "bookings"
@@ -262,8 +273,14 @@ class Booking(db.Model):
         # A retried or double-submitted form carries the same key: one booking, never two.
         UniqueConstraint("user_id", "idempotency_key"),
         # One live booking per person per departure.
-        Index("uq_bookings_one_live_seat", "user_id", "departure_id", unique=True,
-              sqlite_where=text("status = 'booked'"), postgresql_where=text("status = 'booked'")),
+        Index(
+            "uq_bookings_one_live_seat",
+            "user_id",
+            "departure_id",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
         CheckConstraint(sql_in("status", BOOKING_STATUSES), name="status"),
     )
 
@@ -282,7 +299,7 @@ class Booking(db.Model):
     departure: Mapped[ShuttleDeparture] = relationship()
 
 
-class WaitlistEntry(db.Model):
+class WaitlistEntry(Model):
     """A place in the queue for a full departure; the first in line gets the next free seat."""
 
     __tablename__ = "waitlist_entries"
@@ -298,7 +315,7 @@ class WaitlistEntry(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Notice(db.Model):
+class Notice(Model):
     """An in-app message to one user (e.g. "you got a seat from the waitlist")."""
 
     __tablename__ = "notices"
@@ -311,7 +328,7 @@ class Notice(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class Entry(db.Model):
+class Entry(Model):
     """A runner's place in a category, with their bib."""
 
     __tablename__ = "entries"
@@ -331,7 +348,7 @@ class Entry(db.Model):
     category: Mapped[Category] = relationship(back_populates="entries")
 
 
-class GearTick(db.Model):
+class GearTick(Model):
     """One runner's packed/not-packed state of one gear item, with when it was set."""
 
     __tablename__ = "gear_ticks"
@@ -346,7 +363,7 @@ class GearTick(db.Model):
     ticked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class PersonalGearItem(db.Model):
+class PersonalGearItem(Model):
     """An item a runner adds to their own checklist for an event."""
 
     __tablename__ = "personal_gear_items"
@@ -359,7 +376,7 @@ class PersonalGearItem(db.Model):
     ticked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class OrganizerRole(db.Model):
+class OrganizerRole(Model):
     __tablename__ = "organizer_roles"
     __table_args__ = (UniqueConstraint("user_id", "event_id"),)
 
@@ -371,7 +388,7 @@ class OrganizerRole(db.Model):
     event: Mapped[Event] = relationship()
 
 
-class Alert(db.Model):
+class Alert(Model):
     """An organizer's announcement to every runner of an event, or of one category."""
 
     __tablename__ = "alerts"
@@ -384,7 +401,8 @@ class Alert(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     # None: the whole event.
     category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text, default="")
@@ -407,7 +425,7 @@ class Alert(db.Model):
     author: Mapped[User | None] = relationship()
 
 
-class AlertRead(db.Model):
+class AlertRead(Model):
     """One runner has read one alert."""
 
     __tablename__ = "alert_reads"
@@ -421,7 +439,7 @@ class AlertRead(db.Model):
     user: Mapped[User] = relationship()
 
 
-class PushSubscription(db.Model):
+class PushSubscription(Model):
     """A browser's push subscription: one per device, tied to the login session that made it,
     so logging out of that device removes it."""
 
@@ -430,7 +448,8 @@ class PushSubscription(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     login_session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True)
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
+    )
     endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
     p256dh: Mapped[str] = mapped_column(String(100))
     auth: Mapped[str] = mapped_column(String(40))
@@ -439,7 +458,7 @@ class PushSubscription(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One alert to one device: the durable outbox a push worker drains."""
 
     __tablename__ = "push_deliveries"
@@ -447,15 +466,20 @@ class Delivery(db.Model):
         UniqueConstraint("alert_id", "subscription_id"),
         CheckConstraint(sql_in("status", DELIVERY_STATUSES), name="status"),
         # Workers look for due pending rows only; the index stays as small as the backlog.
-        Index("ix_push_deliveries_due", "next_attempt_at",
-              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index(
+            "ix_push_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     # Kept when the subscription is removed (logout, 404/410), so the figures stay.
     subscription_id: Mapped[int | None] = mapped_column(
-        ForeignKey("push_subscriptions.id", ondelete="SET NULL"), index=True)
+        ForeignKey("push_subscriptions.id", ondelete="SET NULL"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -468,7 +492,7 @@ class Delivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Model):
     """One fixed-window counter of the abuse limits, shared by every app process."""
 
     __tablename__ = "rate_limit_counters"

@@ -4,6 +4,7 @@ Everything else follows from here: the database CHECK constraints, the labels on
 alerts, the push headers (urgency, time to live), what the phone does when a push arrives
 (the payload carries `urgent` and `refresh` from these tables), and which kinds change the race.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,25 +28,20 @@ class AlertKind:
     needs_confirm: bool = False
 
 
+# fmt: off
 _KINDS = (
-    AlertKind("info", "Information", urgent=False, ttl_seconds=12 * HOUR,
-              changes_race=False, refresh_kit=False),
-    AlertKind("weather", "Weather", urgent=False, ttl_seconds=12 * HOUR,
-              changes_race=False, refresh_kit=False),
-    AlertKind("rule_change", "Rule change", urgent=False, ttl_seconds=24 * HOUR,
-              changes_race=True, refresh_kit=True),
-    AlertKind("course_change", "Course change", urgent=True, ttl_seconds=24 * HOUR,
-              changes_race=True, refresh_kit=True),
-    AlertKind("start_delay", "Start delay", urgent=True, ttl_seconds=24 * HOUR,
-              changes_race=True, refresh_kit=True),
-    AlertKind("cutoff_extension", "Cut-off extension", urgent=True, ttl_seconds=24 * HOUR,
-              changes_race=True, refresh_kit=True),
+    #          code                label                urgent  ttl         changes  refresh confirm
+    AlertKind("info",             "Information",       False,  12 * HOUR,  False,   False),
+    AlertKind("weather",          "Weather",           False,  12 * HOUR,  False,   False),
+    AlertKind("rule_change",      "Rule change",       False,  24 * HOUR,  True,    True),
+    AlertKind("course_change",    "Course change",     True,   24 * HOUR,  True,    True),
+    AlertKind("start_delay",      "Start delay",       True,   24 * HOUR,  True,    True),
+    AlertKind("cutoff_extension", "Cut-off extension", True,   24 * HOUR,  True,    True),
     # A cancellation the day before must still reach a phone that is off until morning.
-    AlertKind("cancellation", "Cancellation", urgent=True, ttl_seconds=72 * HOUR,
-              changes_race=True, refresh_kit=True, needs_confirm=True),
-    AlertKind("reinstate", "Race back on", urgent=True, ttl_seconds=72 * HOUR,
-              changes_race=True, refresh_kit=True, needs_confirm=True),
+    AlertKind("cancellation",     "Cancellation",      True,   72 * HOUR,  True,    True,    True),
+    AlertKind("reinstate",        "Race back on",      True,   72 * HOUR,  True,    True,    True),
 )
+# fmt: on
 ALERT_KINDS: dict[str, AlertKind] = {kind.code: kind for kind in _KINDS}
 CHANGE_KINDS = frozenset(code for code, kind in ALERT_KINDS.items() if kind.changes_race)
 

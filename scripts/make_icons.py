@@ -1,7 +1,8 @@
 """Render the app icons (PNG) from their SVG sources with Chromium; the PNGs are committed.
 
-    .venv/bin/python scripts/make_icons.py
+.venv/bin/python scripts/make_icons.py
 """
+
 from __future__ import annotations
 
 import shutil
@@ -19,20 +20,31 @@ RENDERS = [
     ("icon.svg", 96, "badge-96.png"),
     ("icon.svg", 32, "favicon-32.png"),
 ]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def main() -> None:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                    args=ARGS)
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS
+        )
         for source, size, output in RENDERS:
             page = browser.new_page(viewport={"width": size, "height": size})
             svg = (ICONS / source).read_text()
-            page.set_content(f'<html><body style="margin:0;background:transparent">'
-                             f'<div style="width:{size}px;height:{size}px">{svg}</div></body></html>')
-            page.locator("svg").evaluate("s => { s.style.width = '100%'; s.style.height = '100%'; }")
+            page.set_content(
+                f'<html><body style="margin:0;background:transparent">'
+                f'<div style="width:{size}px;height:{size}px">{svg}</div></body></html>'
+            )
+            page.locator("svg").evaluate(
+                "s => { s.style.width = '100%'; s.style.height = '100%'; }"
+            )
             page.screenshot(path=str(ICONS / output), omit_background=True)
             page.close()
         browser.close()

@@ -1,35 +1,53 @@
-"""Shared fixtures: app, client, CLI runner, auth helper, factories and a frozen clock.
+"""Shared fixtures: app, client, CLI runner, auth helper, factories, a frozen clock, the seed
+races (per test, or once in a shared read-only database), the bus race and the audit world.
 
 The suite runs on a SQLite file by default and on PostgreSQL when TEST_DATABASE_URL is set.
+Plain helper functions live in tests/helpers.py.
 """
+
 from __future__ import annotations
 
 import contextvars
 import os
-import re
 import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from jinja2 import MemcachedBytecodeCache
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from raceapp import clock, create_app
 from raceapp.extensions import db
+from raceapp.kit import calendar_serializer
+from raceapp.models import Event, GearItem, User
 from raceapp.push.vapid import generate_private_key_pem
-from raceapp.models import Event, User
-from raceapp.racefile import check_file
-from raceapp.services import accounts
-from raceapp.services.race_import import import_reports
+from raceapp.services import accounts, alerts, gear, shuttles
+from tests.helpers import (
+    AUDIT_RACE,
+    BEFORE,
+    DATA,
+    PASSWORD,
+    RACES,
+    ROOT,
+    csrf_from,
+    import_files,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-RACES = sorted((ROOT / "races").glob("*.toml"))
-PASSWORD = "correct horse battery"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'name="csrf_token" value="([^"]+)"')
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/browser drives Chromium: mark it so (make test-fast skips them)."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("postgres") and not os.environ.get("TEST_DATABASE_URL"):
+            raise pytest.UsageError(f"{item.nodeid} needs TEST_DATABASE_URL (PostgreSQL)")
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +60,11 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def _schema(database_url, tmp_path_factory):
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url,
-                     INSTANCE_PATH=str(tmp_path_factory.mktemp("instance")))
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        INSTANCE_PATH=str(tmp_path_factory.mktemp("instance")),
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -78,11 +99,22 @@ def vapid_pem() -> str:
     return generate_private_key_pem().decode()
 
 
+class _SharedTemplateCode(dict):
+    """Compiled templates shared by every test's app (Jinja's bytecode cache needs get/set):
+    a new app per test would otherwise compile every template again."""
+
+    def set(self, key, value, timeout=None):
+        self[key] = value
+
+
+TEMPLATE_CODE = MemcachedBytecodeCache(_SharedTemplateCode())
+
+
 @pytest.fixture
 def app(database_url, _schema, tmp_path, vapid_pem):
     """An application bound to the test database; every row is removed afterwards."""
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url,
-                     VAPID_PRIVATE_KEY=vapid_pem)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, VAPID_PRIVATE_KEY=vapid_pem)
+    app.jinja_env.bytecode_cache = TEMPLATE_CODE
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -109,40 +141,13 @@ def runner(app):
 @pytest.fixture
 def frozen_clock():
     """Freeze the app's clock: `frozen_clock(datetime)` pins it; unfrozen after the test."""
+
     def freeze(instant: datetime) -> datetime:
         clock.freeze(instant)
         return instant
+
     yield freeze
     clock.freeze(None)
-
-
-def push_payload(alert) -> dict:
-    """The JSON a phone decrypts for this alert, as the push worker builds it."""
-    import json
-
-    from raceapp.push import message
-
-    return json.loads(message.build(
-        alert.id, alert.kind, alert.title, alert.body, alert.event.name,
-        alert.category.name if alert.category else None, alert.event_id, alert.category_id,
-        alert.created_at.isoformat(), alert.outcome).payload)
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1) or match.group(2)
-
-
-# Rows that change on every request whoever makes it: a session's last use, abuse counters.
-VOLATILE_TABLES = {"login_sessions", "rate_limit_counters"}
-
-
-def db_snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table, to show that a refused request wrote nothing."""
-    db.session.commit()
-    return {table.name: sorted(map(tuple, db.session.execute(table.select()).all()), key=repr)
-            for table in db.metadata.sorted_tables if table.name not in VOLATILE_TABLES}
 
 
 class AuthActions:
@@ -155,8 +160,9 @@ class AuthActions:
         return csrf_from(self.client.get(url).get_data(as_text=True))
 
     def login(self, email: str, password: str = PASSWORD):
-        return self.client.post("/auth/login", data={
-            "email": email, "password": password, "csrf_token": self.token()})
+        return self.client.post(
+            "/auth/login", data={"email": email, "password": password, "csrf_token": self.token()}
+        )
 
     def logout(self):
         token = self.token("/events/")
@@ -176,13 +182,8 @@ def make_user(app):
     def make(email: str | None = None, name: str = "Test Runner") -> User:
         email = email or f"runner{next(counter)}@example.com"
         return accounts.sign_up(email, name, PASSWORD, now=datetime.now(timezone.utc))
+
     return make
-
-
-def import_files(*paths) -> None:
-    reports = [check_file(p) for p in paths]
-    assert all(r.ok for r in reports), [r.lines() for r in reports]
-    import_reports(reports, now=datetime.now(timezone.utc))
 
 
 @pytest.fixture
@@ -192,9 +193,63 @@ def seed_races(app):
     return {e.slug: e for e in db.session.scalars(select(Event))}
 
 
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory, database_url, vapid_pem):
+    """A database of its own with every seed race imported once, for tests that only read
+    (the per-test `app` empties its database after each test; this one stays as it is)."""
+    url, admin, name = database_url, None, None
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'seeded.db'}"
+    else:
+        name = f"raceapp_seeded_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(make_url(database_url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    seeded_app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, VAPID_PRIVATE_KEY=vapid_pem)
+    with seeded_app.app_context():
+        db.create_all()
+        import_files(*RACES)
+        db.engine.dispose()
+    yield url
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Seeded:
+    events: dict[str, Event]
+    client: FlaskClient
+
+
 @pytest.fixture
-def okushinano(seed_races) -> Event:
-    return seed_races["okushinano-100-2024"]
+def seeded(seeded_database, vapid_pem) -> Iterator[Seeded]:
+    """Every seed race, read from the shared seeded database, and a client of it. Read only:
+    a test that writes here fails."""
+    seeded_app = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=seeded_database, VAPID_PRIVATE_KEY=vapid_pem
+    )
+    seeded_app.jinja_env.bytecode_cache = TEMPLATE_CODE
+    seeded_app.test_client_class = IsolatedClient
+    with seeded_app.app_context():
+        yield Seeded(
+            {e.slug: e for e in db.session.scalars(select(Event))}, seeded_app.test_client()
+        )
+        assert not (db.session.new or db.session.dirty or db.session.deleted), (
+            "a test changed the shared seeded database"
+        )
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def okushinano(app) -> Event:
+    """The Okushinano 100 alone (most tests need one race, not all of them)."""
+    import_files(ROOT / "races" / "okushinano-100-2024.toml")
+    return db.session.scalar(select(Event).where(Event.slug == "okushinano-100-2024"))
 
 
 @pytest.fixture
@@ -203,16 +258,20 @@ def make_entry(app):
     counter = iter(range(1, 10_000))
 
     def make(user: User, event: Event, code: str, bib: str | None = None):
-        return accounts.join_category(user, event, code, bib or str(next(counter)),
-                                      now=datetime.now(timezone.utc))
+        return accounts.join_category(
+            user, event, code, bib or str(next(counter)), now=datetime.now(timezone.utc)
+        )
+
     return make
 
 
 @pytest.fixture
 def make_organizer(app):
     def make(event: Event, email: str = "organizer@example.com") -> User:
-        return accounts.create_organizer(email, "Organizer", PASSWORD, [event.slug],
-                                         now=datetime.now(timezone.utc))
+        return accounts.create_organizer(
+            email, "Organizer", PASSWORD, [event.slug], now=datetime.now(timezone.utc)
+        )
+
     return make
 
 
@@ -246,7 +305,7 @@ def make_runners(app, make_user):
     Accounts share one password hash, so hundreds take no time to make."""
     from raceapp.models import Entry, PushSubscription
 
-    password_hash = accounts.HASHER.hash(PASSWORD)
+    password_hash = accounts.hasher().hash(PASSWORD)
     counter = iter(range(1, 1_000_000))
 
     def make(event: Event, code: str, n: int, service=None, devices: int = 1) -> list[User]:
@@ -255,19 +314,134 @@ def make_runners(app, make_user):
         users = []
         for _ in range(n):
             i = next(counter)
-            user = User(email=f"bulk{i}@example.com", name=f"Runner {i}",
-                        password_hash=password_hash, created_at=now)
+            user = User(
+                email=f"bulk{i}@example.com",
+                name=f"Runner {i}",
+                password_hash=password_hash,
+                created_at=now,
+            )
             db.session.add(user)
             users.append(user)
         db.session.flush()
         for user in users:
-            db.session.add(Entry(user_id=user.id, event_id=event.id, category_id=category.id,
-                                 bib=f"B{user.id}", created_at=now))
+            db.session.add(
+                Entry(
+                    user_id=user.id,
+                    event_id=event.id,
+                    category_id=category.id,
+                    bib=f"B{user.id}",
+                    created_at=now,
+                )
+            )
             for _ in range(devices if service else 0):
                 sub = service.new_subscription()
-                db.session.add(PushSubscription(
-                    user_id=user.id, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
-                    auth=sub["keys"]["auth"], created_at=now, last_seen_at=now))
+                db.session.add(
+                    PushSubscription(
+                        user_id=user.id,
+                        endpoint=sub["endpoint"],
+                        p256dh=sub["keys"]["p256dh"],
+                        auth=sub["keys"]["auth"],
+                        created_at=now,
+                        last_seen_at=now,
+                    )
+                )
         db.session.commit()
         return users
+
     return make
+
+
+@pytest.fixture
+def bus_event(app, frozen_clock):
+    """The bus race (tests/data/shuttle-race.toml), with the clock a day before it."""
+    frozen_clock(BEFORE)
+    import_files(DATA / "shuttle-race.toml")
+    return db.session.scalar(select(Event).where(Event.slug == "bus-test"))
+
+
+@pytest.fixture
+def runner_factory(bus_event, make_user, make_entry):
+    def make(email):
+        user = make_user(email)
+        make_entry(user, bus_event, "50k")
+        return user
+
+    return make
+
+
+@dataclass
+class World:
+    event: Event
+    clients: dict[str, IsolatedClient]
+    values: dict[str, object]
+    own_item_id: int
+    gear_item_id: int
+    runner_id: int
+    entry_id: int
+
+
+@pytest.fixture
+def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> World:
+    """An event, a runner who owns one of everything, a runner of the other category, the
+    event's organizer (not a runner) and an anonymous visitor, each with their own client."""
+    frozen_clock(BEFORE)
+    import_files(AUDIT_RACE)
+    event = db.session.scalar(select(Event).where(Event.slug == "audit-test"))
+    now = BEFORE
+    runner = make_user("runner@example.com")
+    entry = make_entry(runner, event, "long", "101")
+    other = make_user("other@example.com")
+    make_entry(other, event, "short", "202")
+    organizer = make_organizer(event)
+    full, mine, free = sorted(
+        (d for r in event.shuttle_routes for d in r.departures), key=lambda d: d.departs_at
+    )
+    for filler in ("f1@example.com", "f2@example.com"):
+        user = make_user(filler)
+        make_entry(user, event, "short")
+        shuttles.book(user, full.id, now=now, idempotency_key=None)
+    booking = shuttles.book(runner, mine.id, now=now, idempotency_key=None)
+    shuttles.join_waitlist(runner, full.id, now=now)
+    own = gear.add_personal(entry, "Spare socks", now=now)
+    alert = alerts.post_alert(
+        organizer,
+        event,
+        alerts.AlertDraft(
+            kind="info", title="Long only", body="For the long course.", category_code="long"
+        ),
+        now=now,
+    )
+    db.session.commit()
+    clients = {}
+    for actor, email in (
+        ("anonymous", None),
+        ("runner", "runner@example.com"),
+        ("other runner", "other@example.com"),
+        ("organizer", "organizer@example.com"),
+    ):
+        client = app.test_client()
+        if email:
+            token = csrf_from(client.get("/auth/login").get_data(as_text=True))
+            assert (
+                client.post(
+                    "/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+                ).status_code
+                == 302
+            )
+        clients[actor] = client
+    values = {
+        "slug": event.slug,
+        "code": "long",
+        "departure_id": free.id,
+        "alert_id": alert.id,
+        "reference": booking.reference,
+        "token": calendar_serializer().dumps(entry.id),
+        "filename": "app.js",
+        "item_id": None,
+    }
+    gear_item_id = db.session.scalar(
+        select(GearItem.id).where(GearItem.category_id == entry.category_id)
+    )
+    world = World(event, clients, values, own.id, gear_item_id, runner.id, entry.id)
+    world.values["full_departure_id"] = full.id
+    return world

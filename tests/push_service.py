@@ -7,6 +7,7 @@ present. Accepted messages are decrypted with the subscription's private key (RF
 Tests script the answers: 201, 404, 410, 429 with Retry-After, 500, slow, or held until
 released.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -110,10 +111,13 @@ class PushService:
         key = ec.generate_private_key(ec.SECP256R1())
         auth = os.urandom(16)
         self.devices[token] = Device(key, auth, application_server_key)
-        public = key.public_key().public_bytes(serialization.Encoding.X962,
-                                               serialization.PublicFormat.UncompressedPoint)
-        return {"endpoint": f"{self.origin}/push/{token}",
-                "keys": {"p256dh": b64url(public), "auth": b64url(auth)}}
+        public = key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {
+            "endpoint": f"{self.origin}/push/{token}",
+            "keys": {"p256dh": b64url(public), "auth": b64url(auth)},
+        }
 
     def script(self, *replies: Reply, endpoint: str | None = None) -> None:
         """Answer the next requests (to one endpoint, or to any) with these replies in order."""
@@ -156,9 +160,13 @@ class PushService:
             public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(k))
             # Real services compare the audience with their origin; the webpush package drops
             # the port from it (real services are on 443), so both forms are accepted here.
-            claims = jwt.decode(token, key=public, algorithms=["ES256"],
-                                audience=[self.origin, "http://127.0.0.1"],
-                                options={"require": ["aud", "exp", "sub"]})
+            claims = jwt.decode(
+                token,
+                key=public,
+                algorithms=["ES256"],
+                audience=[self.origin, "http://127.0.0.1"],
+                options={"require": ["aud", "exp", "sub"]},
+            )
         except (ValueError, jwt.PyJWTError) as exc:
             return 401, f"VAPID token invalid: {exc}"
         if claims["exp"] > time.time() + 24 * 3600:
@@ -182,8 +190,9 @@ class PushService:
             return web.Response(status=status, text=problem)
         with self._lock:
             plan = self._plans.get(name)
-            reply = plan.popleft() if plan else (
-                self._default.popleft() if self._default else Reply())
+            reply = (
+                plan.popleft() if plan else (self._default.popleft() if self._default else Reply())
+            )
         device = self.devices.get(name)
         if device is None:
             return web.Response(status=404, text="no such subscription")
@@ -195,10 +204,16 @@ class PushService:
                 return web.Response(status=499)  # the sender went away: nothing was delivered
         if reply.status == 201:
             try:
-                plaintext = http_ece.decrypt(body, private_key=device.private_key,
-                                             auth_secret=device.auth, version="aes128gcm")
+                plaintext = http_ece.decrypt(
+                    body,
+                    private_key=device.private_key,
+                    auth_secret=device.auth,
+                    version="aes128gcm",
+                )
                 payload = json.loads(plaintext)
-            except Exception as exc:  # a real service cannot read it either: the phone would drop it
+            except (
+                Exception
+            ) as exc:  # a real service cannot read it either: the phone would drop it
                 self.rejected.append(f"cannot decrypt: {exc!r}")
                 return web.Response(status=400, text="cannot decrypt")
             with self._lock:

@@ -1,4 +1,5 @@
 """Sign-up, log-in, sessions that really end, joining a race, organizer roles."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from raceapp.extensions import db
 from raceapp.models import Entry, LoginSession, OrganizerRole, User
 from raceapp.services import accounts
-from tests.conftest import PASSWORD, csrf_from
+from tests.helpers import PASSWORD, csrf_from
 
 
 def signup(client, **fields):
@@ -66,11 +67,16 @@ def test_login_wrong_password_and_unknown_email(auth, make_user):
 
 def test_login_redirects_only_to_local_pages(client, make_user):
     make_user("a@example.com")
-    for target, expected in [("/events/", "/events/"), ("https://evil.example/", "/me"),
-                             ("//evil.example", "/me")]:
+    for target, expected in [
+        ("/events/", "/events/"),
+        ("https://evil.example/", "/me"),
+        ("//evil.example", "/me"),
+    ]:
         token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-        response = client.post(f"/auth/login?next={target}", data={
-            "email": "a@example.com", "password": PASSWORD, "csrf_token": token})
+        response = client.post(
+            f"/auth/login?next={target}",
+            data={"email": "a@example.com", "password": PASSWORD, "csrf_token": token},
+        )
         assert response.headers["Location"] == expected
 
 
@@ -105,11 +111,29 @@ def test_login_starts_a_new_session(client, auth, make_user):
 
 def test_old_hashes_are_upgraded_on_login(auth, make_user):
     user = make_user("a@example.com")
-    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(PASSWORD)
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=512).hash(PASSWORD)
     db.session.commit()
     assert auth.login("a@example.com").status_code == 302
     db.session.expire_all()
-    assert not accounts.HASHER.check_needs_rehash(db.session.get(User, user.id).password_hash)
+    assert not accounts.hasher().check_needs_rehash(db.session.get(User, user.id).password_hash)
+
+
+def test_every_real_configuration_hashes_at_owasps_minimum_or_above(monkeypatch):
+    from argon2 import extract_parameters
+
+    from raceapp import create_app
+    from raceapp.config import DevelopmentConfig, ProductionConfig
+
+    for config in (DevelopmentConfig, ProductionConfig):
+        assert (config.ARGON2_TIME_COST, config.ARGON2_MEMORY_KIB) >= (1, 46 * 1024)
+    with create_app("development").app_context():
+        params = extract_parameters(accounts.hasher().hash("a long enough password"))
+    assert (params.type.name, params.time_cost, params.memory_cost, params.parallelism) == (
+        "ID",
+        1,
+        46 * 1024,
+        1,
+    )
 
 
 def join(client, slug, **data):
@@ -133,8 +157,10 @@ def test_join_switch_and_leave(client, auth, okushinano, make_user, frozen_clock
     entries = db.session.scalars(select(Entry).where(Entry.user_id == user.id)).all()
     assert [(e.category.code, e.bib) for e in entries] == [("50k", "2001")]
     token = csrf_from(client.get("/me").get_data(as_text=True))
-    assert client.post(f"/events/{okushinano.slug}/leave",
-                       data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/events/{okushinano.slug}/leave", data={"csrf_token": token}).status_code
+        == 302
+    )
     assert db.session.scalar(select(Entry)) is None
 
 
@@ -166,13 +192,17 @@ def test_pages_that_need_login_redirect(client):
 
 
 def test_create_organizer_command(runner, okushinano):
-    result = runner.invoke(args=["users", "create-organizer", "boss@example.com",
-                                 "--event", okushinano.slug], input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        args=["users", "create-organizer", "boss@example.com", "--event", okushinano.slug],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
     assert result.exit_code == 0, result.output
     role = db.session.scalar(select(OrganizerRole))
     assert role.user.email == "boss@example.com" and role.event_id == okushinano.id
-    bad = runner.invoke(args=["users", "create-organizer", "x@example.com", "--event", "nope"],
-                        input=f"{PASSWORD}\n{PASSWORD}\n")
+    bad = runner.invoke(
+        args=["users", "create-organizer", "x@example.com", "--event", "nope"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
     assert bad.exit_code != 0 and "No event" in bad.output
 
 

@@ -3,25 +3,24 @@
 The route table in docs/security.md is the rule; this test walks the app's URL map, so a
 route added without a row (or a row left after its route is gone) fails here.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from raceapp import create_app
 from raceapp.extensions import db
-from raceapp.kit import calendar_serializer
-from raceapp.models import Event, GearItem
-from raceapp.services import alerts, gear, shuttles
-from tests.conftest import PASSWORD, IsolatedClient, csrf_from, db_snapshot, import_files
-from tests.test_push_subscriptions import subscription
+from tests.conftest import World
+from tests.helpers import PASSWORD, csrf_from, db_snapshot, subscription
+
+# Every route called by four people: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "docs" / "security.md"
@@ -33,8 +32,10 @@ ACTORS = ("anonymous", "runner", "other runner", "organizer")
 # nobody else's call finds the runner's things already gone.
 ORDER = ("anonymous", "other runner", "organizer", "runner")
 OUTCOMES = {"yes", "login", "no"}
-ROW = re.compile(r"^\|\s*(GET|POST|PUT|PATCH|DELETE)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|"
-                 r"\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*$")
+ROW = re.compile(
+    r"^\|\s*(GET|POST|PUT|PATCH|DELETE)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|"
+    r"\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*$"
+)
 
 
 def documented_routes() -> dict[tuple[str, str], dict[str, str]]:
@@ -46,14 +47,17 @@ def documented_routes() -> dict[tuple[str, str], dict[str, str]]:
             method, rule, _who, *outcomes = match.groups()
             assert set(outcomes) <= OUTCOMES, line
             assert (method, rule) not in table, f"{method} {rule} is in the table twice"
-            table[(method, rule)] = dict(zip(ACTORS, outcomes))
+            table[(method, rule)] = dict(zip(ACTORS, outcomes, strict=True))
     return table
 
 
 def app_routes() -> set[tuple[str, str]]:
     app = create_app("testing")
-    return {(method, rule.rule) for rule in app.url_map.iter_rules()
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 DOCUMENTED = documented_routes()
@@ -65,75 +69,18 @@ def test_every_route_has_a_row_and_every_row_a_route():
     assert sorted(set(DOCUMENTED) - set(ROUTES)) == [], "rows for routes that do not exist"
 
 
-@dataclass
-class World:
-    event: Event
-    clients: dict[str, IsolatedClient]
-    values: dict[str, object]
-    own_item_id: int
-    gear_item_id: int
-    runner_id: int
-    entry_id: int
-
-
-@pytest.fixture
-def world(app, frozen_clock, make_user, make_entry, make_organizer) -> World:
-    """An event, a runner who owns one of everything, a runner of the other category, the
-    event's organizer (not a runner) and an anonymous visitor, each with their own client."""
-    frozen_clock(BEFORE)
-    import_files(AUDIT_RACE)
-    event = db.session.scalar(select(Event).where(Event.slug == "audit-test"))
-    now = BEFORE
-    runner = make_user("runner@example.com")
-    entry = make_entry(runner, event, "long", "101")
-    other = make_user("other@example.com")
-    make_entry(other, event, "short", "202")
-    organizer = make_organizer(event)
-    full, mine, free = sorted((d for r in event.shuttle_routes for d in r.departures),
-                              key=lambda d: d.departs_at)
-    for filler in ("f1@example.com", "f2@example.com"):
-        user = make_user(filler)
-        make_entry(user, event, "short")
-        shuttles.book(user, full.id, now=now, idempotency_key=None)
-    booking = shuttles.book(runner, mine.id, now=now, idempotency_key=None)
-    shuttles.join_waitlist(runner, full.id, now=now)
-    own = gear.add_personal(entry, "Spare socks", now=now)
-    alert = alerts.post_alert(organizer, event, alerts.AlertDraft(
-        kind="info", title="Long only", body="For the long course.", category_code="long"),
-        now=now)
-    db.session.commit()
-    clients = {}
-    for actor, email in (("anonymous", None), ("runner", "runner@example.com"),
-                         ("other runner", "other@example.com"),
-                         ("organizer", "organizer@example.com")):
-        client = app.test_client()
-        if email:
-            token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-            assert client.post("/auth/login", data={"email": email, "password": PASSWORD,
-                                                    "csrf_token": token}).status_code == 302
-        clients[actor] = client
-    values = {
-        "slug": event.slug, "code": "long", "departure_id": free.id, "alert_id": alert.id,
-        "reference": booking.reference, "token": calendar_serializer().dumps(entry.id),
-        "filename": "app.js", "item_id": None,
-    }
-    gear_item_id = db.session.scalar(select(GearItem.id).where(GearItem.category_id == entry.category_id))
-    world = World(event, clients, values, own.id, gear_item_id, runner.id, entry.id)
-    world.values["full_departure_id"] = full.id
-    return world
-
-
-def url_for_route(world: World, method: str, rule: str) -> str:
-    values = dict(world.values)
+def url_for_route(audit_world: World, method: str, rule: str) -> str:
+    values = dict(audit_world.values)
     if rule.startswith("/me/gear/own/"):
-        values["item_id"] = world.own_item_id
+        values["item_id"] = audit_world.own_item_id
     elif rule.startswith("/me/gear/"):
-        values["item_id"] = world.gear_item_id
+        values["item_id"] = audit_world.gear_item_id
     if "/waitlist" in rule:
-        values["departure_id"] = world.values["full_departure_id"]
+        values["departure_id"] = audit_world.values["full_departure_id"]
 
     def fill(match: re.Match) -> str:
         return str(values[match.group(1)])
+
     return re.sub(r"<(?:\w+:)?(\w+)>", fill, rule)
 
 
@@ -141,41 +88,57 @@ def form_for(method: str, rule: str, actor: str) -> dict:
     """What a real page would send: enough for the call to succeed when it is allowed."""
     forms = {
         "/auth/login": {"email": "runner@example.com", "password": PASSWORD},
-        "/auth/signup": {"email": f"new-{actor.replace(' ', '-')}@example.com",
-                         "name": "New Runner", "password": PASSWORD},
+        "/auth/signup": {
+            "email": f"new-{actor.replace(' ', '-')}@example.com",
+            "name": "New Runner",
+            "password": PASSWORD,
+        },
         "/events/<slug>/join": {"category": "long", "bib": f"7{len(actor)}"},
         "/me/gear/<int:item_id>": {"packed": "1"},
         "/me/race": {"event": "audit-test"},
         "/me/gear/own": {"name": "Buff"},
         "/me/gear/own/<int:item_id>": {"packed": "1"},
-        "/organizer/events/<slug>/alerts": {"kind": "info", "title": "Water at CP2",
-                                            "body": "Refill there."},
+        "/organizer/events/<slug>/alerts": {
+            "kind": "info",
+            "title": "Water at CP2",
+            "body": "Refill there.",
+        },
         "/preview": {"event": "audit-test", "as_of": "2026-06-20T08:00"},
-        "/shuttles/departures/<int:departure_id>/book": {"idempotency_key": f"key-{actor.replace(' ', '-')}"},
+        "/shuttles/departures/<int:departure_id>/book": {
+            "idempotency_key": f"key-{actor.replace(' ', '-')}"
+        },
     }
     return forms.get(rule, {})
 
 
-def call(world: World, actor: str, method: str, rule: str):
-    client = world.clients[actor]
-    url = url_for_route(world, method, rule)
+def call(audit_world: World, actor: str, method: str, rule: str):
+    client = audit_world.clients[actor]
+    url = url_for_route(audit_world, method, rule)
     if method == "GET":
         return client.get(url)
     page = client.get("/auth/login" if actor == "anonymous" else "/events/")
     token = csrf_from(page.get_data(as_text=True))
     if rule.startswith("/push/"):
-        return client.open(url, method=method, data=json.dumps(subscription()),
-                           headers={"Content-Type": "application/json", "X-CSRFToken": token})
-    return client.open(url, method=method, data={**form_for(method, rule, actor),
-                                                  "csrf_token": token})
+        return client.open(
+            url,
+            method=method,
+            data=json.dumps(subscription()),
+            headers={"Content-Type": "application/json", "X-CSRFToken": token},
+        )
+    return client.open(
+        url, method=method, data={**form_for(method, rule, actor), "csrf_token": token}
+    )
 
 
-def runners_things(world: World) -> dict[str, list[tuple]]:
+def runners_things(audit_world: World) -> dict[str, list[tuple]]:
     """The rows that belong to the runner: nobody else's call may change them."""
     db.session.commit()
     things = {}
     for table in db.metadata.sorted_tables:
-        for column, owner in (("user_id", world.runner_id), ("entry_id", world.entry_id)):
+        for column, owner in (
+            ("user_id", audit_world.runner_id),
+            ("entry_id", audit_world.entry_id),
+        ):
             if column in table.c:
                 rows = db.session.execute(table.select().where(table.c[column] == owner))
                 things[table.name] = sorted(map(tuple, rows.all()), key=repr)
@@ -195,27 +158,29 @@ def outcome(response) -> str:
 
 
 @pytest.mark.parametrize("method,rule", ROUTES, ids=[f"{m} {r}" for m, r in ROUTES])
-def test_route_answers_each_caller_as_documented(world, method, rule):
+def test_route_answers_each_caller_as_documented(audit_world, method, rule):
     expected = DOCUMENTED.get((method, rule))
     seen = {}
     for actor in ORDER:
-        before, runners_before = db_snapshot(), runners_things(world)
+        before, runners_before = db_snapshot(), runners_things(audit_world)
         try:
-            seen[actor] = outcome(call(world, actor, method, rule))
+            seen[actor] = outcome(call(audit_world, actor, method, rule))
         except AssertionError as exc:
             seen[actor] = f"error ({exc})"
         if seen[actor] in ("login", "no"):
             assert db_snapshot() == before, f"{actor}: refused, yet something was written"
         if actor != "runner" and not rule.startswith("/auth/"):
-            assert runners_things(world) == runners_before, f"{actor} changed the runner's things"
+            assert runners_things(audit_world) == runners_before, (
+                f"{actor} changed the runner's things"
+            )
     assert expected is not None, f"{method} {rule} has no row in docs/security.md"
     assert seen == expected
 
 
-def test_the_ticket_check_tells_non_organizers_nothing_about_references(world: World):
+def test_the_ticket_check_tells_non_organizers_nothing_about_references(audit_world: World):
     """A runner scanning references learns nothing: real or made up, the answer is the same."""
-    client = world.clients["other runner"]
-    real = client.get(f"/shuttles/check/{world.values['reference']}")
+    client = audit_world.clients["other runner"]
+    real = client.get(f"/shuttles/check/{audit_world.values['reference']}")
     made_up = client.get("/shuttles/check/ZZZ-ZZZ")
     assert real.status_code == made_up.status_code == 403
     assert real.get_data() == made_up.get_data()

@@ -1,4 +1,5 @@
 """The load benchmark's pieces stay in working order (the benchmark itself is `make bench`)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

@@ -1,4 +1,5 @@
 """Unknown pages, wrong methods and oversized bodies get real pages and 4xx codes."""
+
 from __future__ import annotations
 
 
@@ -43,13 +44,23 @@ def test_service_worker_is_served_from_the_root(client, app):
     assert client.get("/offline").status_code == 200
 
 
-GARBAGE = ["", " ", "x" * 5000, "<script>alert(1)</script>", "../../etc/passwd", "\x00", "🏔️",
-           "2024-13-45T99:99", "-1", "1e309"]
+GARBAGE = [
+    "",
+    " ",
+    "x" * 5000,
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "\x00",
+    "🏔️",
+    "2024-13-45T99:99",
+    "-1",
+    "1e309",
+]
 
 
 def test_no_form_answers_5xx_to_garbage(client, auth, okushinano, make_user, make_organizer):
     """Every form, fed nonsense with a valid CSRF token, answers a clear 4xx (or a redirect)."""
-    from tests.conftest import csrf_from
+    from tests.helpers import csrf_from
 
     make_organizer(okushinano)
     auth.login("organizer@example.com")
@@ -76,16 +87,27 @@ def test_nul_bytes_are_refused_before_they_reach_the_database(client, app):
     assert client.get("/events/?q=a%00b").status_code == 400
 
 
-def test_every_post_route_requires_a_csrf_token(app, client, auth, okushinano, make_user,
-                                                make_entry):
+def test_every_post_route_requires_a_csrf_token(
+    app, client, auth, okushinano, make_user, make_entry
+):
     """Walks the URL map, so a new state-changing route without CSRF protection fails here."""
     user = make_user("a@example.com")
     make_entry(user, okushinano, "100k", "5")
     auth.login("a@example.com")
-    values = {"slug": okushinano.slug, "item_id": 1, "code": "100k", "departure_id": 1,
-              "reference": "ABC-DEF", "alert_id": 1}
-    changes = [(r, m) for r in app.url_map.iter_rules() for m in ("POST", "PUT", "PATCH", "DELETE")
-               if m in r.methods]
+    values = {
+        "slug": okushinano.slug,
+        "item_id": 1,
+        "code": "100k",
+        "departure_id": 1,
+        "reference": "ABC-DEF",
+        "alert_id": 1,
+    }
+    changes = [
+        (r, m)
+        for r in app.url_map.iter_rules()
+        for m in ("POST", "PUT", "PATCH", "DELETE")
+        if m in r.methods
+    ]
     assert len(changes) >= 10
     for rule, method in changes:
         url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]

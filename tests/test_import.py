@@ -1,4 +1,5 @@
 """Re-importing a changed race file updates in place and keeps what runners made."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,32 +9,40 @@ from sqlalchemy import func, select
 
 from raceapp.extensions import db
 from raceapp.models import Category, Entry, Event, GearItem, GearTick, ShuttleDeparture
-from tests.conftest import import_files
+from tests.helpers import import_files
 
 OKUSHINANO = Path(__file__).resolve().parent.parent / "races" / "okushinano-100-2024.toml"
 
 
 def tick(user, item) -> GearTick:
-    t = GearTick(user_id=user.id, gear_item_id=item.id, packed=True,
-                 ticked_at=datetime.now(timezone.utc))
+    t = GearTick(
+        user_id=user.id, gear_item_id=item.id, packed=True, ticked_at=datetime.now(timezone.utc)
+    )
     db.session.add(t)
     db.session.commit()
     return t
 
 
 def gear(code, cat_code="100k") -> GearItem:
-    return db.session.scalar(select(GearItem).join(Category).where(
-        GearItem.code == code, Category.code == cat_code))
+    return db.session.scalar(
+        select(GearItem).join(Category).where(GearItem.code == code, Category.code == cat_code)
+    )
 
 
-def test_reimport_updates_in_place_and_keeps_entries_and_ticks(tmp_path, okushinano, make_user,
-                                                               make_entry):
+def test_reimport_updates_in_place_and_keeps_entries_and_ticks(
+    tmp_path, okushinano, make_user, make_entry
+):
     runner_ = make_user()
     entry = make_entry(runner_, okushinano, "100k", "42")
     blanket = gear("survival-blanket")
     kept = tick(runner_, blanket)
     doomed_id = tick(runner_, gear("poison-remover")).id
-    event_id, category_id, kept_id, blanket_id = okushinano.id, entry.category_id, kept.id, blanket.id
+    event_id, category_id, kept_id, blanket_id = (
+        okushinano.id,
+        entry.category_id,
+        kept.id,
+        blanket.id,
+    )
 
     text = OKUSHINANO.read_text()
     text = text.replace('spec = "At least 130 cm × 200 cm."', 'spec = "At least 140 cm × 200 cm."')
@@ -53,8 +62,9 @@ def test_reimport_updates_in_place_and_keeps_entries_and_ticks(tmp_path, okushin
     assert cat.checkpoints[3].cutoff_minutes == 15 * 60
 
 
-def test_removing_a_category_with_runners_is_refused(runner, tmp_path, okushinano, make_user,
-                                                     make_entry):
+def test_removing_a_category_with_runners_is_refused(
+    runner, tmp_path, okushinano, make_user, make_entry
+):
     make_entry(make_user(), okushinano, "25k", "7")
     text = OKUSHINANO.read_text()
     start = text.index('[[categories]]\ncode = "25k"')
@@ -70,14 +80,17 @@ def test_removing_a_category_with_runners_is_refused(runner, tmp_path, okushinan
     assert "category '25k' is gone from the file but 1 runner(s) entered it" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Category)) == before
-    assert db.session.scalar(select(Event.source_sha256).where(Event.id == okushinano.id)) \
+    assert (
+        db.session.scalar(select(Event.source_sha256).where(Event.id == okushinano.id))
         == okushinano.source_sha256
+    )
 
 
 def test_reimport_keeps_departures_by_time_and_updates_seats(tmp_path, okushinano):
     first = db.session.scalar(select(ShuttleDeparture).order_by(ShuttleDeparture.departs_at))
-    text = OKUSHINANO.read_text().replace("{ at = 2024-06-07T13:30:00 },",
-                                          "{ at = 2024-06-07T13:30:00, seats = 45 },")
+    text = OKUSHINANO.read_text().replace(
+        "{ at = 2024-06-07T13:30:00 },", "{ at = 2024-06-07T13:30:00, seats = 45 },"
+    )
     changed = tmp_path / "okushinano.toml"
     changed.write_text(text)
     import_files(changed)

@@ -1,4 +1,5 @@
 """The race kit screens with the seed races and a frozen clock."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from raceapp.extensions import db
 from raceapp.models import GearItem, GearTick, PersonalGearItem
 from raceapp.services import pace, race_state
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -39,7 +40,9 @@ def test_home_mid_race_shows_next_cutoff_and_countdown(client, hundred, frozen_c
     frozen_clock(jst(2024, 6, 8, 11, 0))
     html = text(client.get("/me"))
     assert "Kayanodaira Aid Station 1" in html and "48 km" in html and "Sat 16:30" in html
-    countdown = re.search(r'<time class="countdown" data-countdown datetime="([^"]+)"[^>]*>([^<]+)<', html)
+    countdown = re.search(
+        r'<time class="countdown" data-countdown datetime="([^"]+)"[^>]*>([^<]+)<', html
+    )
     assert countdown.group(2).startswith("5 h 30 min")
     assert datetime.fromisoformat(countdown.group(1)) == jst(2024, 6, 8, 16, 30)
     assert "0 of 9" in html and "mandatory items packed" in html
@@ -89,6 +92,7 @@ def test_cutoff_states_mid_race(client, hundred, frozen_clock):
 
 
 # --- pace -------------------------------------------------------------------------------------
+
 
 def plan(event, at_km, now):
     return pace.plan(race_state.of_event(event, now).category("100k"), at_km, now)
@@ -141,9 +145,14 @@ def test_pace_helper_page_and_fragment(client, hundred, frozen_clock):
     assert text(fragment).lstrip().startswith('<div id="pace-helper"')
     assert "<html" not in text(fragment)
     assert "Vary" in fragment.headers and "HX-Request" in fragment.headers["Vary"]
-    for bad, words in (("abc", "number of km"), ("-5", "0 km or more"),
-                       ("150", "between 0 and 100 km"), ("nan", "number of km"),
-                       ("1e999", "number of km"), ("", "Say where you are")):
+    for bad, words in (
+        ("abc", "number of km"),
+        ("-5", "0 km or more"),
+        ("150", "between 0 and 100 km"),
+        ("nan", "number of km"),
+        ("1e999", "number of km"),
+        ("", "Say where you are"),
+    ):
         for headers in ({}, {"HX-Request": "true"}):
             response = client.get(f"/me/cutoffs?km={bad}&checkpoint=", headers=headers)
             assert response.status_code == 422, bad
@@ -161,6 +170,7 @@ def test_pace_shows_slow_paces_in_hours_and_says_when_out_of_reach():
 
 
 # --- gear -------------------------------------------------------------------------------------
+
 
 def item(entry, code) -> GearItem:
     return next(g for g in entry.category.gear_items if g.code == code)
@@ -183,7 +193,9 @@ def test_checklist_lists_mandatory_first_with_specs(client, hundred):
 def test_tick_without_javascript(client, hundred):
     blanket = item(hundred, "survival-blanket")
     response = post_tick(client, f"/me/gear/{blanket.id}", "1")
-    assert response.status_code == 303 and response.headers["Location"].endswith(f"#item-{blanket.id}")
+    assert response.status_code == 303 and response.headers["Location"].endswith(
+        f"#item-{blanket.id}"
+    )
     tick = db.session.scalar(select(GearTick))
     assert tick.packed and tick.user_id == hundred.user_id and tick.ticked_at is not None
     assert "1 of 9 mandatory items packed" in text(client.get("/me/gear"))
@@ -204,11 +216,17 @@ def test_tick_with_htmx_returns_the_row_and_progress(client, hundred):
 def test_latest_tick_by_phone_time_wins(client, hundred):
     blanket = item(hundred, "survival-blanket")
     now = datetime.now(timezone.utc)
-    post_tick(client, f"/me/gear/{blanket.id}", "1", made_at=(now - timedelta(minutes=5)).isoformat())
-    post_tick(client, f"/me/gear/{blanket.id}", "0", made_at=(now - timedelta(minutes=10)).isoformat())
+    post_tick(
+        client, f"/me/gear/{blanket.id}", "1", made_at=(now - timedelta(minutes=5)).isoformat()
+    )
+    post_tick(
+        client, f"/me/gear/{blanket.id}", "0", made_at=(now - timedelta(minutes=10)).isoformat()
+    )
     db.session.expire_all()
     assert db.session.scalar(select(GearTick)).packed  # the older "unpacked" did not win
-    future = post_tick(client, f"/me/gear/{blanket.id}", "0", made_at=(now + timedelta(days=1)).isoformat())
+    future = post_tick(
+        client, f"/me/gear/{blanket.id}", "0", made_at=(now + timedelta(days=1)).isoformat()
+    )
     assert future.status_code == 303
     db.session.expire_all()
     assert db.session.scalar(select(GearTick)).ticked_at <= datetime.now(timezone.utc)
@@ -232,8 +250,9 @@ def test_tick_bad_input_changes_nothing(client, hundred, okushinano):
     assert db.session.scalar(select(GearTick)) is None
 
 
-def test_runners_cannot_touch_each_others_ticks(client, auth, hundred, make_user, make_entry,
-                                               okushinano):
+def test_runners_cannot_touch_each_others_ticks(
+    client, auth, hundred, make_user, make_entry, okushinano
+):
     blanket = item(hundred, "survival-blanket")
     post_tick(client, f"/me/gear/{blanket.id}", "1")
     token = csrf_from(text(client.get("/me/gear")))
@@ -248,7 +267,9 @@ def test_runners_cannot_touch_each_others_ticks(client, auth, hundred, make_user
     assert json.loads(text(client.get("/api/kit")))["personal_gear"] == []
     assert post_tick(client, f"/me/gear/own/{own.id}", "1").status_code == 404
     token = csrf_from(text(client.get("/me/gear")))
-    assert client.post(f"/me/gear/own/{own.id}/delete", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/me/gear/own/{own.id}/delete", data={"csrf_token": token}).status_code == 404
+    )
     post_tick(client, f"/me/gear/{blanket.id}", "0")  # ken's own tick, not aki's
     ticks = {(t.user_id, t.packed) for t in db.session.scalars(select(GearTick))}
     assert ticks == {(hundred.user_id, True), (other.id, False)}
@@ -258,8 +279,11 @@ def test_runners_cannot_touch_each_others_ticks(client, auth, hundred, make_user
 
 def test_personal_items(client, hundred):
     token = csrf_from(text(client.get("/me/gear")))
-    response = client.post("/me/gear/own", data={"csrf_token": token, "name": "  Salt   tablets "},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        "/me/gear/own",
+        data={"csrf_token": token, "name": "  Salt   tablets "},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and "Salt tablets" in text(response)
     assert text(response).lstrip().startswith('<div id="own">')
     own = db.session.scalar(select(PersonalGearItem))
@@ -268,15 +292,21 @@ def test_personal_items(client, hundred):
     assert db.session.get(PersonalGearItem, own.id).packed
     bad = client.post("/me/gear/own", data={"csrf_token": token, "name": "   "})
     assert bad.status_code == 400 and "1 to 120 characters" in text(bad)
-    fragment = client.post("/me/gear/own", data={"csrf_token": token, "name": "x" * 121},
-                           headers={"HX-Request": "true"})
+    fragment = client.post(
+        "/me/gear/own",
+        data={"csrf_token": token, "name": "x" * 121},
+        headers={"HX-Request": "true"},
+    )
     assert fragment.status_code == 422 and text(fragment).lstrip().startswith('<div id="own">')
     assert "1 to 120 characters" in text(fragment)
-    assert client.post(f"/me/gear/own/{own.id}/delete", data={"csrf_token": token}).status_code == 303
+    assert (
+        client.post(f"/me/gear/own/{own.id}/delete", data={"csrf_token": token}).status_code == 303
+    )
     assert db.session.scalar(select(PersonalGearItem)) is None
 
 
 # --- schedule ---------------------------------------------------------------------------------
+
 
 def test_schedule_is_filtered_grouped_and_marked(client, hundred, frozen_clock):
     frozen_clock(jst(2024, 6, 8, 4, 30))
@@ -298,7 +328,9 @@ def test_ics_parses_with_the_right_instants(client, hundred):
     assert start["dtstart"].params["TZID"] == "Asia/Tokyo"
     assert "50 km start · Okushinano 100" not in events
     finish = events["100 km finish cut-off · Okushinano 100"]
-    assert finish.decoded("dtstart").astimezone(timezone.utc) == datetime(2024, 6, 8, 17, 0, tzinfo=timezone.utc)
+    assert finish.decoded("dtstart").astimezone(timezone.utc) == datetime(
+        2024, 6, 8, 17, 0, tzinfo=timezone.utc
+    )
     assert any(c.name == "VTIMEZONE" for c in cal.walk())
     assert len({str(e["uid"]) for e in events.values()}) == len(events)
 
@@ -313,13 +345,20 @@ def test_calendar_subscription_url(client, hundred):
 
 # --- the kit as data --------------------------------------------------------------------------
 
+
 def test_api_kit(client, hundred):
     kit = client.get("/api/kit").get_json()
     assert kit["event"]["slug"] == "okushinano-100-2024" and kit["entry"]["bib"] == "1234"
     cp4 = kit["checkpoints"][3]
-    assert cp4 == {"label": "Cut-off #4", "name": "Nukasen Aid Station 2", "km": 72,
-                   "cutoff_after_minutes": 930, "cutoff": "2024-06-08T20:30:00+09:00",
-                   "finish": False, "status": "open"}
+    assert cp4 == {
+        "label": "Cut-off #4",
+        "name": "Nukasen Aid Station 2",
+        "km": 72,
+        "cutoff_after_minutes": 930,
+        "cutoff": "2024-06-08T20:30:00+09:00",
+        "finish": False,
+        "status": "open",
+    }
     assert kit["category"]["start"] == "2024-06-08T05:00:00+09:00"
     assert len(kit["gear"]) == 15 and all(g["packed"] is False for g in kit["gear"])
     # The real clock is long after the race.
@@ -332,7 +371,9 @@ def test_kit_answers_304_and_changes_etag_after_a_tick(client, hundred):
     again = client.get("/api/kit", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
     page = client.get("/me/gear")
-    assert client.get("/me/gear", headers={"If-None-Match": page.headers["ETag"]}).status_code == 304
+    assert (
+        client.get("/me/gear", headers={"If-None-Match": page.headers["ETag"]}).status_code == 304
+    )
     home = client.get("/me")
     assert client.get("/me", headers={"If-None-Match": home.headers["ETag"]}).status_code == 304
     post_tick(client, f"/me/gear/{item(hundred, 'cup').id}", "1")
@@ -346,7 +387,8 @@ def test_etag_ignores_the_csrf_token_timestamp(client, hundred, monkeypatch):
 
     first = client.get("/me/gear")
     real = itsdangerous.timed.TimestampSigner.get_timestamp
-    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",
-                        lambda self: real(self) + 5)  # five seconds later: another token
+    monkeypatch.setattr(
+        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: real(self) + 5
+    )  # five seconds later: another token
     again = client.get("/me/gear", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304

@@ -1,4 +1,5 @@
 """The kit home answers 304 from one query when nothing changed, and never a stale page."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -10,8 +11,8 @@ from sqlalchemy import select
 from raceapp.extensions import db
 from raceapp.models import Booking, Event, User
 from raceapp.services import accounts, alerts
-from tests.conftest import PASSWORD, csrf_from, import_files
-from tests.test_authorization import AUDIT_RACE, BEFORE, World, world  # noqa: F401  (fixture)
+from tests.conftest import World
+from tests.helpers import AUDIT_RACE, BEFORE, PASSWORD, csrf_from, import_files
 
 
 @contextmanager
@@ -20,6 +21,7 @@ def renders(app):
 
     def record(sender, template, context, **extra):
         made.append(template.name)
+
     template_rendered.connect(record, app)
     try:
         yield made
@@ -31,8 +33,8 @@ def revalidate(client, etag):
     return client.get("/me", headers={"If-None-Match": etag})
 
 
-def test_an_unchanged_kit_home_is_a_304_without_making_the_page(app, world: World):
-    client = world.clients["runner"]
+def test_an_unchanged_kit_home_is_a_304_without_making_the_page(app, audit_world: World):
+    client = audit_world.clients["runner"]
     first = client.get("/me")
     assert first.status_code == 200
     etag = first.headers["ETag"]
@@ -42,43 +44,56 @@ def test_an_unchanged_kit_home_is_a_304_without_making_the_page(app, world: Worl
     assert again.status_code == 304 and made == []
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "private, no-cache"
     # Another device of the same runner has its own session, so its own validator.
-    assert world.clients["other runner"].get("/me").headers["ETag"] != etag
+    assert audit_world.clients["other runner"].get("/me").headers["ETag"] != etag
 
 
-def test_every_change_the_kit_home_shows_makes_a_new_page(app, world: World, frozen_clock):
-    client = world.clients["runner"]
+def test_every_change_the_kit_home_shows_makes_a_new_page(app, audit_world: World, frozen_clock):
+    client = audit_world.clients["runner"]
     token = csrf_from(client.get("/me/gear").get_data(as_text=True))
     etag = client.get("/me").headers["ETag"]
-    organizer = world.clients["organizer"]
+    organizer = audit_world.clients["organizer"]
     organizer_token = csrf_from(organizer.get("/organizer/").get_data(as_text=True))
-    reference = db.session.scalar(select(Booking.reference).where(
-        Booking.user_id == world.runner_id))
+    reference = db.session.scalar(
+        select(Booking.reference).where(Booking.user_id == audit_world.runner_id)
+    )
 
     def post(path, **data):
         return client.post(path, data={**data, "csrf_token": token})
 
     changes = {
-        "tick an item": lambda: post(f"/me/gear/{world.gear_item_id}", packed="1"),
-        "untick it": lambda: post(f"/me/gear/{world.gear_item_id}", packed="0"),
-        "tick an own item": lambda: post(f"/me/gear/own/{world.own_item_id}", packed="1"),
+        "tick an item": lambda: post(f"/me/gear/{audit_world.gear_item_id}", packed="1"),
+        "untick it": lambda: post(f"/me/gear/{audit_world.gear_item_id}", packed="0"),
+        "tick an own item": lambda: post(f"/me/gear/own/{audit_world.own_item_id}", packed="1"),
         "add an own item": lambda: post("/me/gear/own", name="Buff"),
-        "delete an own item": lambda: post(f"/me/gear/own/{world.own_item_id}/delete"),
+        "delete an own item": lambda: post(f"/me/gear/own/{audit_world.own_item_id}/delete"),
         "cancel the bus": lambda: post(f"/shuttles/tickets/{reference}/cancel"),
-        "book a bus": lambda: post(f"/shuttles/departures/{world.values['departure_id']}/book",
-                                   idempotency_key="again"),
+        "book a bus": lambda: post(
+            f"/shuttles/departures/{audit_world.values['departure_id']}/book",
+            idempotency_key="again",
+        ),
         "leave the waitlist": lambda: post(
-            f"/shuttles/departures/{world.values['full_departure_id']}/waitlist/leave"),
+            f"/shuttles/departures/{audit_world.values['full_departure_id']}/waitlist/leave"
+        ),
         "an alert is posted": lambda: organizer.post(
             "/organizer/events/audit-test/alerts",
-            data={"kind": "start_delay", "title": "Start 30 min later", "delay_minutes": "30",
-                  "csrf_token": organizer_token}),
+            data={
+                "kind": "start_delay",
+                "title": "Start 30 min later",
+                "delay_minutes": "30",
+                "csrf_token": organizer_token,
+            },
+        ),
         "the runner reads it": lambda: post("/me/alerts/read"),
         "the race file changes": lambda: _reimport_renamed(),
         "a minute passes": lambda: frozen_clock(BEFORE + timedelta(minutes=1)) and None,
         "switch category": lambda: post("/events/audit-test/join", category="short", bib="101"),
-        "made an organizer": lambda: accounts.create_organizer(
-            "runner@example.com", "Runner", PASSWORD, ["audit-test"], now=BEFORE) and None,
-        "an alert in another race entered": lambda: _alert_in_another_race(world),
+        "made an organizer": lambda: (
+            accounts.create_organizer(
+                "runner@example.com", "Runner", PASSWORD, ["audit-test"], now=BEFORE
+            )
+            and None
+        ),
+        "an alert in another race entered": lambda: _alert_in_another_race(audit_world),
     }
     for change, act in changes.items():
         answer = act()
@@ -91,24 +106,27 @@ def test_every_change_the_kit_home_shows_makes_a_new_page(app, world: World, fro
         etag = response.headers["ETag"]
 
 
-def _alert_in_another_race(world: World) -> None:
+def _alert_in_another_race(audit_world: World) -> None:
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "second.toml"
-        path.write_text(AUDIT_RACE.read_text().replace('slug = "audit-test"',
-                                                       'slug = "second-test"'))
+        path.write_text(
+            AUDIT_RACE.read_text().replace('slug = "audit-test"', 'slug = "second-test"')
+        )
         import_files(path)
     second = db.session.scalar(select(Event).where(Event.slug == "second-test"))
-    runner = db.session.get(User, world.runner_id)
+    runner = db.session.get(User, audit_world.runner_id)
     accounts.join_category(runner, second, "long", "9", now=BEFORE)
     # Joining made the second race the current one; back to the first, then the alert.
-    accounts.join_category(runner, world.event, "short", "101", now=BEFORE)
-    organizer = accounts.create_organizer("second@example.com", "Org", PASSWORD,
-                                          ["second-test"], now=BEFORE)
-    alerts.post_alert(organizer, second, alerts.AlertDraft(kind="info", title="Elsewhere"),
-                      now=BEFORE)
+    accounts.join_category(runner, audit_world.event, "short", "101", now=BEFORE)
+    organizer = accounts.create_organizer(
+        "second@example.com", "Org", PASSWORD, ["second-test"], now=BEFORE
+    )
+    alerts.post_alert(
+        organizer, second, alerts.AlertDraft(kind="info", title="Elsewhere"), now=BEFORE
+    )
     db.session.commit()
 
 
@@ -118,16 +136,18 @@ def _reimport_renamed():
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audit-race.toml"
-        path.write_text(AUDIT_RACE.read_text().replace('name = "Audit Trail"',
-                                                       'name = "Audit Trail 2026"'))
+        path.write_text(
+            AUDIT_RACE.read_text().replace('name = "Audit Trail"', 'name = "Audit Trail 2026"')
+        )
         import_files(path)
 
 
-def test_a_pending_message_is_never_skipped_by_a_304(app, world: World):
-    client = world.clients["runner"]
+def test_a_pending_message_is_never_skipped_by_a_304(app, audit_world: World):
+    client = audit_world.clients["runner"]
     etag = client.get("/me").headers["ETag"]
     token = csrf_from(client.get("/me").get_data(as_text=True))
-    client.post("/events/audit-test/join", data={"category": "long", "bib": "101",
-                                                 "csrf_token": token})  # flashes "You are in"
+    client.post(
+        "/events/audit-test/join", data={"category": "long", "bib": "101", "csrf_token": token}
+    )  # flashes "You are in"
     response = revalidate(client, etag)
     assert response.status_code == 200 and "You are in" in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ def empty_database_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
     name = f"raceapp_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -1,4 +1,5 @@
 """Durable delivery against a push service that checks and decrypts what it gets."""
+
 from __future__ import annotations
 
 import collections
@@ -19,7 +20,7 @@ from raceapp.push.vapid import Vapid
 from raceapp.services import alerts
 from raceapp.services.alerts import AlertDraft
 from raceapp.vocabulary import alert_kind
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.push_service import Reply
 
 NOW = datetime(2024, 9, 20, 8, 0, tzinfo=timezone.utc)
@@ -31,23 +32,33 @@ def organizer(okushinano, make_organizer):
 
 
 def post(organizer, event, kind="info", title="Water at CP3", **kw):
-    return alerts.post_alert(organizer, event, AlertDraft(kind=kind, title=title, **kw),
-                             now=NOW)
+    return alerts.post_alert(organizer, event, AlertDraft(kind=kind, title=title, **kw), now=NOW)
 
 
 def statuses(alert_id: int) -> dict[str, int]:
     db.session.rollback()
-    return dict(db.session.execute(select(Delivery.status, func.count()).where(
-        Delivery.alert_id == alert_id).group_by(Delivery.status)).all())
+    return dict(
+        db.session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.alert_id == alert_id)
+            .group_by(Delivery.status)
+        ).all()
+    )
 
 
 def test_an_alert_reaches_every_device_decrypted_and_well_formed(
-        app, okushinano, organizer, make_runners, push_service, frozen_clock):
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 3, push_service, devices=2)
     make_runners(okushinano, "kids", 2)  # no push subscription: in-app only
-    alert = post(organizer, okushinano, "cancellation", "Race cancelled: typhoon",
-                 body="Typhoon no. 10 is due on Saturday. Refunds by e-mail.")
+    alert = post(
+        organizer,
+        okushinano,
+        "cancellation",
+        "Race cancelled: typhoon",
+        body="Typhoon no. 10 is due on Saturday. Refunds by e-mail.",
+    )
     assert (alert.audience_count, alert.device_count) == (5, 6)
 
     stats = worker.drain(app)
@@ -58,13 +69,20 @@ def test_an_alert_reaches_every_device_decrypted_and_well_formed(
     assert len({r.token for r in push_service.accepted}) == 6
     for received in push_service.accepted:
         assert received.payload == {
-            "id": alert.id, "kind": "cancellation", "label": "Cancellation",
-            "urgent": True, "refresh": True, "state": "cancelled",
+            "id": alert.id,
+            "kind": "cancellation",
+            "label": "Cancellation",
+            "urgent": True,
+            "refresh": True,
+            "state": "cancelled",
             "summary": "Okushinano 100 is cancelled.",
             "title": "Race cancelled: typhoon",
             "body": "Typhoon no. 10 is due on Saturday. Refunds by e-mail.",
-            "event": "Okushinano 100", "url": f"/me/alerts/{alert.id}",
-            "tag": f"alert-{alert.id}", "at": "2024-09-20T08:00:00Z"}
+            "event": "Okushinano 100",
+            "url": f"/me/alerts/{alert.id}",
+            "tag": f"alert-{alert.id}",
+            "at": "2024-09-20T08:00:00Z",
+        }
         assert int(received.headers["TTL"]) >= 24 * 3600  # a phone off for hours still gets it
         assert received.headers["Urgency"] == "high"
         assert received.headers["Topic"] == f"alert-{alert.id}"
@@ -84,9 +102,18 @@ def test_ttl_urgency_and_topic_follow_the_kind():
 
 
 def test_payload_stays_well_under_4_kb_whatever_the_text():
-    longest = message.build(10**9, "course_change", "𝄞" * 120,
-                            '"\n\\' * 4000, "長" * 200, "長" * 120, 10**9, 10**9, "t",
-                            {"state": "changed", "summary": "長" * 500})
+    longest = message.build(
+        10**9,
+        "course_change",
+        "𝄞" * 120,
+        '"\n\\' * 4000,
+        "長" * 200,
+        "長" * 120,
+        10**9,
+        10**9,
+        "t",
+        {"state": "changed", "summary": "長" * 500},
+    )
     assert len(longest.payload) <= message.PAYLOAD_MAX_BYTES < 3993
     assert longest.payload.decode().endswith("}")
 
@@ -104,8 +131,9 @@ def test_vapid_tokens_are_reused_per_origin_for_a_bounded_time(vapid_pem):
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_gone_subscriptions_are_deleted(app, okushinano, organizer, make_runners,
-                                        push_service, frozen_clock, status):
+def test_gone_subscriptions_are_deleted(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock, status
+):
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 3, push_service)
     gone = db.session.scalar(select(PushSubscription.endpoint).limit(1))
@@ -126,8 +154,9 @@ def test_gone_subscriptions_are_deleted(app, okushinano, organizer, make_runners
     assert (figures.sent, figures.gone, figures.failed) == (2, 1, 0)
 
 
-def test_429_waits_for_retry_after_then_delivers(app, okushinano, organizer, make_runners,
-                                                 push_service, frozen_clock):
+def test_429_waits_for_retry_after_then_delivers(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 1, push_service)
     push_service.script(Reply(429, {"Retry-After": "120"}))
@@ -149,9 +178,9 @@ def test_429_waits_for_retry_after_then_delivers(app, okushinano, organizer, mak
     assert len(push_service.accepted) == 1
 
 
-def test_429_with_an_http_date_and_the_whole_origin_backs_off(app, okushinano, organizer,
-                                                               make_runners, push_service,
-                                                               frozen_clock):
+def test_429_with_an_http_date_and_the_whole_origin_backs_off(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     frozen_clock(NOW)
     app.config["PUSH_CONCURRENCY"] = 1  # one at a time, so the 429 comes first
     make_runners(okushinano, "100k", 4, push_service)
@@ -163,13 +192,12 @@ def test_429_with_an_http_date_and_the_whole_origin_backs_off(app, okushinano, o
     # The service asked us to slow down: the rest of its messages wait too, unsent.
     assert push_service.requests == 1
     assert statuses(alert.id) == {"pending": 4}
-    assert set(db.session.scalars(select(Delivery.next_attempt_at))) == {
-        NOW + timedelta(minutes=5)}
+    assert set(db.session.scalars(select(Delivery.next_attempt_at))) == {NOW + timedelta(minutes=5)}
 
 
-def test_server_errors_are_retried_with_backoff_then_given_up(app, okushinano, organizer,
-                                                              make_runners, push_service,
-                                                              frozen_clock):
+def test_server_errors_are_retried_with_backoff_then_given_up(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     app.config["PUSH_MAX_ATTEMPTS"] = 3
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 1, push_service)
@@ -190,8 +218,9 @@ def test_server_errors_are_retried_with_backoff_then_given_up(app, okushinano, o
     assert push_service.accepted == []
 
 
-def test_a_rejected_request_is_not_retried(app, okushinano, organizer, make_runners,
-                                           push_service, frozen_clock):
+def test_a_rejected_request_is_not_retried(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 1, push_service)
     push_service.script(Reply(400))
@@ -203,8 +232,9 @@ def test_a_rejected_request_is_not_retried(app, okushinano, organizer, make_runn
     assert push_service.requests == 1
 
 
-def test_a_slow_push_service_never_hangs_the_worker(app, okushinano, organizer, make_runners,
-                                                    push_service, frozen_clock):
+def test_a_slow_push_service_never_hangs_the_worker(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     frozen_clock(NOW)
     app.config["PUSH_TIMEOUT_SECONDS"] = 0.5
     make_runners(okushinano, "100k", 2, push_service)
@@ -224,8 +254,9 @@ def test_a_slow_push_service_never_hangs_the_worker(app, okushinano, organizer, 
     assert statuses(alert.id) == {"sent": 2}
 
 
-def test_a_message_past_its_ttl_is_not_sent(app, okushinano, organizer, make_runners,
-                                            push_service, frozen_clock):
+def test_a_message_past_its_ttl_is_not_sent(
+    app, okushinano, organizer, make_runners, push_service, frozen_clock
+):
     frozen_clock(NOW)
     make_runners(okushinano, "100k", 1, push_service)
     alert = post(organizer, okushinano, "weather", "Thunderstorms this afternoon")
@@ -235,14 +266,25 @@ def test_a_message_past_its_ttl_is_not_sent(app, okushinano, organizer, make_run
     assert push_service.requests == 0
 
 
-def _worker_process(database_url: str, vapid_pem: str, origin: str, *args: str,
-                    batch: int = 500):
-    env = dict(os.environ, RACEAPP_ENV="testing", TEST_DATABASE_URL=database_url,
-               VAPID_PRIVATE_KEY=vapid_pem, PUSH_EXTRA_ORIGINS=origin, PUSH_LEASE_SECONDS="30",
-               PUSH_CONCURRENCY="16", PUSH_BATCH=str(batch))
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "push", "worker",
-                             *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def _worker_process(database_url: str, vapid_pem: str, origin: str, *args: str, batch: int = 500):
+    env = dict(
+        os.environ,
+        RACEAPP_ENV="testing",
+        TEST_DATABASE_URL=database_url,
+        VAPID_PRIVATE_KEY=vapid_pem,
+        PUSH_EXTRA_ORIGINS=origin,
+        PUSH_LEASE_SECONDS="30",
+        PUSH_CONCURRENCY="16",
+        PUSH_BATCH=str(batch),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "push", "worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(predicate, timeout: float = 30) -> None:
@@ -252,13 +294,18 @@ def _wait_for(predicate, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
-        app, okushinano, organizer, make_runners, push_service, database_url, vapid_pem,
-        frozen_clock):
+    app, okushinano, organizer, make_runners, push_service, database_url, vapid_pem, frozen_clock
+):
     make_runners(okushinano, "100k", 60, push_service)
     push_service.script(*[Reply(201)] * 20, *[Reply(201, hold=True)] * 40)
-    alert = alerts.post_alert(organizer, okushinano, AlertDraft("course_change", "Reroute at CP4"),
-                              now=datetime.now(timezone.utc))
+    alert = alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft("course_change", "Reroute at CP4"),
+        now=datetime.now(timezone.utc),
+    )
 
     process = _worker_process(database_url, vapid_pem, push_service.origin)
     try:
@@ -286,20 +333,30 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
     assert push_service.rejected == []
 
 
+@pytest.mark.slow
 def test_several_workers_share_the_work_without_sending_twice(
-        app, okushinano, organizer, make_runners, push_service, database_url, vapid_pem):
+    app, okushinano, organizer, make_runners, push_service, database_url, vapid_pem
+):
     make_runners(okushinano, "100k", 300, push_service)
     push_service.script(*[Reply(201, delay=0.05)] * 300)  # some network time
-    alert = alerts.post_alert(organizer, okushinano, AlertDraft("info", "Bib pick-up open"),
-                              now=datetime.now(timezone.utc))
+    alert = alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft("info", "Bib pick-up open"),
+        now=datetime.now(timezone.utc),
+    )
 
-    workers = [_worker_process(database_url, vapid_pem, push_service.origin, "--once",
-                               batch=10) for _ in range(3)]
+    workers = [
+        _worker_process(database_url, vapid_pem, push_service.origin, "--once", batch=10)
+        for _ in range(3)
+    ]
     outputs = [w.communicate(timeout=60)[0] for w in workers]
 
     assert all(w.returncode == 0 for w in workers), outputs
-    assert statuses(alert.id) == {"sent": 300}, (outputs, set(db.session.scalars(
-        select(Delivery.last_error).where(Delivery.status != "sent"))))
+    assert statuses(alert.id) == {"sent": 300}, (
+        outputs,
+        set(db.session.scalars(select(Delivery.last_error).where(Delivery.status != "sent"))),
+    )
     # Each row names the worker that sent it: the work was shared.
     assert len(set(db.session.scalars(select(Delivery.claimed_by)))) >= 2
     per_device = collections.Counter(r.token for r in push_service.accepted)

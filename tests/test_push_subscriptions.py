@@ -1,35 +1,17 @@
 """Push subscriptions: stored per runner and device, and nothing the server must not call."""
+
 from __future__ import annotations
 
-import base64
 import json
 import os
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from raceapp.extensions import db
 from raceapp.models import PushSubscription
 from raceapp.services.subscriptions import DEVICES_PER_USER
-from tests.conftest import csrf_from
-
-FCM = "https://fcm.googleapis.com/fcm/send/"
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def browser_keys() -> dict:
-    public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return {"p256dh": b64url(public), "auth": b64url(os.urandom(16))}
-
-
-def subscription(endpoint: str = FCM + "dGVzdA:APA91b", **keys) -> dict:
-    return {"endpoint": endpoint, "expirationTime": None, "keys": {**browser_keys(), **keys}}
+from tests.helpers import FCM, b64url, browser_keys, csrf_from, send, subscription
 
 
 @pytest.fixture
@@ -39,13 +21,6 @@ def runner_client(client, auth, okushinano, make_user, make_entry):
     auth.login("aki@example.com")
     client.csrf = csrf_from(client.get("/me").get_data(as_text=True))
     return client
-
-
-def send(client, body, method="POST", **headers):
-    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return client.open("/push/subscription", method=method, data=data,
-                       headers={"Content-Type": "application/json",
-                                "X-CSRFToken": getattr(client, "csrf", ""), **headers})
 
 
 def count() -> int:
@@ -77,26 +52,29 @@ def test_each_device_has_its_own_and_the_oldest_beyond_the_limit_goes(runner_cli
     assert f"{FCM}device0" not in endpoints and f"{FCM}device{DEVICES_PER_USER + 1}" in endpoints
 
 
-@pytest.mark.parametrize("endpoint", [
-    "http://fcm.googleapis.com/fcm/send/x",                 # not https
-    "https://127.0.0.1/push",                               # loopback
-    "https://[::1]/push",
-    "https://10.0.0.7/push",                                # private address
-    "https://169.254.169.254/latest/meta-data",             # cloud metadata
-    "https://localhost/push",
-    "https://evil.example.com/push",                        # unknown host
-    "https://fcm.googleapis.com.evil.example/push",         # suffix trick
-    "https://evilfcm.googleapis.com/x",                     # not a subdomain of an allowed host
-    "https://fcm.googleapis.com@10.0.0.7/push",             # userinfo trick
-    "https://fcm.googleapis.com:8443/fcm/send/x",           # other port
-    "ftp://fcm.googleapis.com/x",
-    "fcm.googleapis.com/fcm/send/x",
-    "https://fcm.googleapis.com/x\r\nHost: internal",
-    "https://" + "a" * 1100 + ".push.apple.com/x",
-    "",
-    None,
-    42,
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://fcm.googleapis.com/fcm/send/x",  # not https
+        "https://127.0.0.1/push",  # loopback
+        "https://[::1]/push",
+        "https://10.0.0.7/push",  # private address
+        "https://169.254.169.254/latest/meta-data",  # cloud metadata
+        "https://localhost/push",
+        "https://evil.example.com/push",  # unknown host
+        "https://fcm.googleapis.com.evil.example/push",  # suffix trick
+        "https://evilfcm.googleapis.com/x",  # not a subdomain of an allowed host
+        "https://fcm.googleapis.com@10.0.0.7/push",  # userinfo trick
+        "https://fcm.googleapis.com:8443/fcm/send/x",  # other port
+        "ftp://fcm.googleapis.com/x",
+        "fcm.googleapis.com/fcm/send/x",
+        "https://fcm.googleapis.com/x\r\nHost: internal",
+        "https://" + "a" * 1100 + ".push.apple.com/x",
+        "",
+        None,
+        42,
+    ],
+)
 def test_endpoints_the_server_must_not_call_are_refused(runner_client, endpoint):
     response = send(runner_client, {"endpoint": endpoint, "keys": browser_keys()})
     assert response.status_code == 400, endpoint
@@ -104,36 +82,48 @@ def test_endpoints_the_server_must_not_call_are_refused(runner_client, endpoint)
     assert count() == 0
 
 
-@pytest.mark.parametrize("endpoint", [
-    "https://fcm.googleapis.com/fcm/send/abc:def",
-    "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
-    "https://web.push.apple.com/QGuQyavXutnMH",
-    "https://wns2-par02p.notify.windows.com/w/?token=BQYAAA",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc:def",
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+        "https://web.push.apple.com/QGuQyavXutnMH",
+        "https://wns2-par02p.notify.windows.com/w/?token=BQYAAA",
+    ],
+)
 def test_the_known_push_services_are_accepted(runner_client, endpoint):
     assert send(runner_client, subscription(endpoint)).status_code == 201
     assert count() == 1
 
 
-@pytest.mark.parametrize("keys", [
-    {"p256dh": "not base64 !!"},
-    {"p256dh": b64url(b"\x04" + b"\x01" * 64)},   # right length, not a point on P-256
-    {"p256dh": b64url(os.urandom(33))},
-    {"p256dh": ""},
-    {"auth": b64url(os.urandom(8))},               # auth secret must be 16 bytes
-    {"auth": None},
-    {"p256dh": ["a"]},
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"p256dh": "not base64 !!"},
+        {"p256dh": b64url(b"\x04" + b"\x01" * 64)},  # right length, not a point on P-256
+        {"p256dh": b64url(b"\x05" + b"\x01" * 32)},  # 33 bytes, not a compressed point
+        {"p256dh": ""},
+        {"auth": b64url(os.urandom(8))},  # auth secret must be 16 bytes
+        {"auth": None},
+        {"p256dh": ["a"]},
+    ],
+)
 def test_malformed_keys_are_refused(runner_client, keys):
     response = send(runner_client, subscription(**keys))
     assert response.status_code == 400 and response.json["error"]
     assert count() == 0
 
 
-@pytest.mark.parametrize("body", [
-    "not json", "[]", '"a string"', json.dumps({"endpoint": FCM + "x"}),
-    json.dumps({**subscription(), "padding": "x" * 5000}),    # oversized
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '"a string"',
+        json.dumps({"endpoint": FCM + "x"}),
+        json.dumps({**subscription(), "padding": "x" * 5000}),  # oversized
+    ],
+)
 def test_bodies_that_are_not_a_subscription_are_refused(runner_client, body):
     response = send(runner_client, body)
     assert response.status_code == 400 and response.json["error"]
@@ -169,8 +159,9 @@ def test_turning_alerts_off_and_logging_out_remove_the_device(runner_client, aut
     assert count() == 0
 
 
-def test_a_browser_that_changes_hands_follows_the_new_runner(runner_client, auth, make_user,
-                                                             okushinano, make_entry):
+def test_a_browser_that_changes_hands_follows_the_new_runner(
+    runner_client, auth, make_user, okushinano, make_entry
+):
     sub = subscription()
     send(runner_client, sub)
     other = make_user("ben@example.com")

@@ -1,4 +1,5 @@
 """Installable and light: the manifest, versioned static files, the service worker's build."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,12 @@ def test_manifest_makes_the_app_installable_on_the_kit(client):
     for icon in manifest["icons"]:
         assert client.get(icon["src"]).status_code == 200
     page = client.get("/").get_data(as_text=True)
-    for needed in ('rel="manifest"', 'rel="apple-touch-icon"', "apple-mobile-web-app-capable",
-                   'name="theme-color"'):
+    for needed in (
+        'rel="manifest"',
+        'rel="apple-touch-icon"',
+        "apple-mobile-web-app-capable",
+        'name="theme-color"',
+    ):
         assert needed in page
 
 
@@ -38,16 +43,22 @@ def test_the_service_worker_carries_its_build_and_revalidates(client, app):
     response = client.get("/sw.js")
     assert response.headers["Service-Worker-Allowed"] == "/"
     assert response.headers["Cache-Control"] == "no-cache"
-    build = json.loads(re.match(r"const BUILD = (\{.*\});", response.get_data(as_text=True)).group(1))
+    build = json.loads(
+        re.match(r"const BUILD = (\{.*\});", response.get_data(as_text=True)).group(1)
+    )
     assert "/offline" in build["shell"] and any("htmx" in url for url in build["shell"])
     assert all("?v=" in url for url in build["shell"] if url.startswith("/static/"))
     again = client.get("/sw.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
 
     # A new release is a new worker version (phones then replace their shell).
-    other = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-                       RACEAPP_RELEASE="next").test_client()
-    other_build = json.loads(re.match(r"const BUILD = (\{.*\});",
-                                      other.get("/sw.js").get_data(as_text=True)).group(1))
+    other = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        RACEAPP_RELEASE="next",
+    ).test_client()
+    other_build = json.loads(
+        re.match(r"const BUILD = (\{.*\});", other.get("/sw.js").get_data(as_text=True)).group(1)
+    )
     assert other_build["version"] != build["version"]
     assert other_build["shell"] == build["shell"]

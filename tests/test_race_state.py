@@ -6,6 +6,7 @@ and every place that shows race state (kit home, cut-offs, schedule, checklist, 
 timetable and booking, ticket, public event and category pages, join form, /api/kit, .ics,
 push payload), what that place shows. The other category must be left as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from raceapp.extensions import db
 from raceapp.models import Event, ShuttleDeparture, User
 from raceapp.services import alerts, race_state, shuttles
 from raceapp.services.alerts import AlertDraft, CheckpointChange
-from tests.conftest import PASSWORD, csrf_from, import_files, push_payload
+from tests.helpers import PASSWORD, csrf_from, import_files, push_payload
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EVE = datetime(2027, 6, 11, 12, 0, tzinfo=TOKYO)
@@ -43,8 +44,7 @@ def _client(app, email):
     client = app.test_client()
     if email:
         token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-        client.post("/auth/login", data={"email": email, "password": PASSWORD,
-                                         "csrf_token": token})
+        client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     return client
 
 
@@ -61,11 +61,11 @@ def world(app, frozen_clock, make_user, make_entry, make_organizer) -> World:
     make_organizer(event)
     long_bus, other_long_bus = sorted(
         (d for r in event.shuttle_routes if r.code == "long-start" for d in r.departures),
-        key=lambda d: d.departs_at)
+        key=lambda d: d.departs_at,
+    )
     booking = shuttles.book(long_runner, long_bus.id, now=EVE, idempotency_key=None)
     db.session.commit()
-    clients = {who: _client(app, f"{who}@example.com") for who in ("long", "short", "late",
-                                                                   "new")}
+    clients = {who: _client(app, f"{who}@example.com") for who in ("long", "short", "late", "new")}
     clients["anonymous"] = _client(app, None)
     return World(event, clients, booking.reference, other_long_bus.id)
 
@@ -82,25 +82,41 @@ def change(world: World, kind: str) -> None:
     elif kind == "cancel long":
         world.alert = post(world, "cancellation", "Long cancelled: snow", category_code="long")
     elif kind == "delay long":
-        world.alert = post(world, "start_delay", "Long start delayed: fog",
-                           category_code="long", delay_minutes=45)
+        world.alert = post(
+            world, "start_delay", "Long start delayed: fog", category_code="long", delay_minutes=45
+        )
     elif kind == "extend long":
-        world.alert = post(world, "cutoff_extension", "Heat: cut-offs extended",
-                           category_code="long", extension_minutes=30)
+        world.alert = post(
+            world,
+            "cutoff_extension",
+            "Heat: cut-offs extended",
+            category_code="long",
+            extension_minutes=30,
+        )
     elif kind == "bypass long":
-        world.alert = post(world, "course_change", "Landslide: Alpha Hut bypassed",
-                           category_code="long",
-                           checkpoints=[CheckpointChange("long", 20, status="bypassed")])
+        world.alert = post(
+            world,
+            "course_change",
+            "Landslide: Alpha Hut bypassed",
+            category_code="long",
+            checkpoints=[CheckpointChange("long", 20, status="bypassed")],
+        )
     elif kind == "reinstate long":
         post(world, "cancellation", "Long cancelled: snow", category_code="long")
-        world.alert = post(world, "reinstate", "Long back on: snow cleared",
-                           category_code="long", new_start="2027-06-12 07:00")
+        world.alert = post(
+            world,
+            "reinstate",
+            "Long back on: snow cleared",
+            category_code="long",
+            new_start="2027-06-12 07:00",
+        )
     else:
         raise AssertionError(kind)
     db.session.commit()
 
 
 # --- The places -------------------------------------------------------------------------------
+
 
 def page(world: World, who: str, url: str) -> str:
     response = world.clients[who].get(url)
@@ -111,8 +127,10 @@ def page(world: World, who: str, url: str) -> str:
 def book(world: World, who: str = "late") -> str:
     client = world.clients[who]
     token = csrf_from(client.get("/events/state-test/shuttles").get_data(as_text=True))
-    response = client.post(f"/shuttles/departures/{world.other_bus_id}/book",
-                           data={"csrf_token": token, "idempotency_key": f"k-{who}"})
+    response = client.post(
+        f"/shuttles/departures/{world.other_bus_id}/book",
+        data={"csrf_token": token, "idempotency_key": f"k-{who}"},
+    )
     return f"status {response.status_code} " + response.get_data(as_text=True)
 
 
@@ -136,8 +154,9 @@ PLACES = {
     "event page": lambda w: page(w, "anonymous", "/events/state-test"),
     "category page": lambda w: page(w, "anonymous", "/events/state-test/long"),
     "join form": lambda w: page(w, "new", "/events/state-test/join"),
-    "api kit": lambda w: json.dumps(w.clients["long"].get("/api/kit").get_json(),
-                                    ensure_ascii=False),
+    "api kit": lambda w: json.dumps(
+        w.clients["long"].get("/api/kit").get_json(), ensure_ascii=False
+    ),
     "ics": ics,
     "push payload": lambda w: json.dumps(push_payload(w.alert), ensure_ascii=False),
 }
@@ -148,75 +167,125 @@ Has, Lacks, Re = "has", "lacks", "re"
 
 EXPECTED: dict[str, dict[str, list[tuple[str, str]]]] = {
     "cancel event": {
-        "kit home": [(Has, "State Trail cancelled"), (Has, "Typhoon: race cancelled"),
-                     (Has, "this race will not take place"), (Lacks, "data-countdown")],
-        "cut-offs": [(Has, "no cut-offs apply"), (Lacks, "data-countdown"),
-                     (Lacks, "Pace helper"), (Has, "struck")],
-        "schedule": [(Re, r"pill-danger\">cancelled</span> <b>Long start"),
-                     (Re, r"pill-danger\">cancelled</span> <b>Race briefing")],
+        "kit home": [
+            (Has, "State Trail cancelled"),
+            (Has, "Typhoon: race cancelled"),
+            (Has, "this race will not take place"),
+            (Lacks, "data-countdown"),
+        ],
+        "cut-offs": [
+            (Has, "no cut-offs apply"),
+            (Lacks, "data-countdown"),
+            (Lacks, "Pace helper"),
+            (Has, "struck"),
+        ],
+        "schedule": [
+            (Re, r"pill-danger\">cancelled</span> <b>Long start"),
+            (Re, r"pill-danger\">cancelled</span> <b>Race briefing"),
+        ],
         "checklist": [(Has, 'data-state="cancelled"')],
         "timetable": [(Has, "does not run"), (Lacks, "Book a seat")],
         "booking": [(Has, "status 409"), (Has, "This bus does not run: State Trail is cancelled")],
         "ticket": [(Has, "This bus does not run")],
-        "event page": [(Re, r'class="card hero" data-state="cancelled"'),
-                       (Lacks, "Log in to join")],
+        "event page": [
+            (Re, r'class="card hero" data-state="cancelled"'),
+            (Lacks, "Log in to join"),
+        ],
         "category page": [(Re, r'class="card hero" data-state="cancelled"')],
-        "join form": [(Has, "is cancelled: there is no category to join"),
-                      (Lacks, 'name="category"')],
-        "api kit": [(Has, '"state": "cancelled"'), (Lacks, '"state": "upcoming"'),
-                    (Re, r'"cutoff": null, "cutoff_after_minutes": 300')],
-        "ics": [(Has, "Cancelled: Long start"), (Has, "CANCELLED | seq 1"),
-                (Lacks, "CONFIRMED")],
-        "push payload": [(Has, '"state": "cancelled"'), (Has, '"refresh": true'),
-                         (Has, "State Trail is cancelled.")],
+        "join form": [
+            (Has, "is cancelled: there is no category to join"),
+            (Lacks, 'name="category"'),
+        ],
+        "api kit": [
+            (Has, '"state": "cancelled"'),
+            (Lacks, '"state": "upcoming"'),
+            (Re, r'"cutoff": null, "cutoff_after_minutes": 300'),
+        ],
+        "ics": [(Has, "Cancelled: Long start"), (Has, "CANCELLED | seq 1"), (Lacks, "CONFIRMED")],
+        "push payload": [
+            (Has, '"state": "cancelled"'),
+            (Has, '"refresh": true'),
+            (Has, "State Trail is cancelled."),
+        ],
     },
     "cancel long": {
-        "kit home": [(Has, "Long cancelled"), (Has, "Long cancelled: snow"),
-                     (Lacks, "data-countdown")],
-        "cut-offs": [(Has, "no cut-offs apply"), (Lacks, "data-countdown"),
-                     (Lacks, "Pace helper")],
-        "schedule": [(Re, r"cancelled</span> <b>Long start"),
-                     (Lacks, "cancelled</span> <b>Race briefing")],
+        "kit home": [
+            (Has, "Long cancelled"),
+            (Has, "Long cancelled: snow"),
+            (Lacks, "data-countdown"),
+        ],
+        "cut-offs": [(Has, "no cut-offs apply"), (Lacks, "data-countdown"), (Lacks, "Pace helper")],
+        "schedule": [
+            (Re, r"cancelled</span> <b>Long start"),
+            (Lacks, "cancelled</span> <b>Race briefing"),
+        ],
         "checklist": [(Has, 'data-state="cancelled"')],
         "timetable": [(Has, "does not run"), (Has, "Book a seat")],
         "booking": [(Has, "status 409"), (Has, "races it serves are cancelled")],
         "ticket": [(Has, "This bus does not run")],
-        "event page": [(Re, r'class="card hero" data-state="upcoming"'),
-                       (Re, r'data-state="cancelled">\s*<strong>Long'),
-                       (Re, r'data-state="upcoming">\s*<strong>Short')],
-        "category page": [(Re, r'class="card hero" data-state="cancelled"'),
-                          (Has, "cancelled</dd>")],
+        "event page": [
+            (Re, r'class="card hero" data-state="upcoming"'),
+            (Re, r'data-state="cancelled">\s*<strong>Long'),
+            (Re, r'data-state="upcoming">\s*<strong>Short'),
+        ],
+        "category page": [
+            (Re, r'class="card hero" data-state="cancelled"'),
+            (Has, "cancelled</dd>"),
+        ],
         "join form": [(Lacks, 'value="long"'), (Has, 'value="short"')],
-        "api kit": [(Re, r'"category": \{[^}]*"state": "cancelled"'),
-                    (Re, r'"event": \{[^}]*"state": "upcoming"')],
-        "ics": [(Has, "Cancelled: Long start"), (Has, "Race briefing · State Trail | 05:30 | "
-                                                        "CONFIRMED")],
+        "api kit": [
+            (Re, r'"category": \{[^}]*"state": "cancelled"'),
+            (Re, r'"event": \{[^}]*"state": "upcoming"'),
+        ],
+        "ics": [
+            (Has, "Cancelled: Long start"),
+            (Has, "Race briefing · State Trail | 05:30 | CONFIRMED"),
+        ],
         "push payload": [(Has, '"state": "cancelled"'), (Has, "Long is cancelled.")],
     },
     "delay long": {
-        "kit home": [(Has, "Start delayed"), (Has, "delayed 45 min from 06:00"),
-                     (Re, r'data-countdown datetime="2027-06-11T21:45:00\+00:00"')],
-        "cut-offs": [(Has, "Sat 11:45"), (Lacks, "Sat 11:00"), (Has, "data-countdown"),
-                     (Has, "Pace helper")],
+        "kit home": [
+            (Has, "Start delayed"),
+            (Has, "delayed 45 min from 06:00"),
+            (Re, r'data-countdown datetime="2027-06-11T21:45:00\+00:00"'),
+        ],
+        "cut-offs": [
+            (Has, "Sat 11:45"),
+            (Lacks, "Sat 11:00"),
+            (Has, "data-countdown"),
+            (Has, "Pace helper"),
+        ],
         "schedule": [(Has, "06:45"), (Has, "Moved 45 min later: was 06:00")],
         "checklist": [(Has, 'data-state="delayed"')],
         "timetable": [(Lacks, "does not run"), (Has, "Book a seat")],
         "booking": [(Has, "status 303")],
         "ticket": [(Lacks, "does not run")],
-        "event page": [(Has, "Start Sat 06:45 (delayed 45 min)"),
-                       (Re, r'data-state="delayed">\s*<strong>Long')],
+        "event page": [
+            (Has, "Start Sat 06:45 (delayed 45 min)"),
+            (Re, r'data-state="delayed">\s*<strong>Long'),
+        ],
         "category page": [(Has, "Sat 12 Jun 2027, 06:45"), (Has, "Start delayed by 45 min")],
         "join form": [(Has, "Start Sat 06:45 (delayed 45 min)")],
-        "api kit": [(Has, '"start": "2027-06-12T06:45:00+09:00"'), (Has, '"delay_minutes": 45'),
-                    (Has, '"cutoff": "2027-06-12T11:45:00+09:00"')],
-        "ics": [(Has, "Long start · State Trail | 06:45 | CONFIRMED | seq 1"),
-                (Has, "Long finish cut-off · State Trail | 18:45")],
-        "push payload": [(Has, "Long start Sat 06:00 → Sat 06:45; 3 cut-offs move."),
-                         (Has, '"state": "delayed"')],
+        "api kit": [
+            (Has, '"start": "2027-06-12T06:45:00+09:00"'),
+            (Has, '"delay_minutes": 45'),
+            (Has, '"cutoff": "2027-06-12T11:45:00+09:00"'),
+        ],
+        "ics": [
+            (Has, "Long start · State Trail | 06:45 | CONFIRMED | seq 1"),
+            (Has, "Long finish cut-off · State Trail | 18:45"),
+        ],
+        "push payload": [
+            (Has, "Long start Sat 06:00 → Sat 06:45; 3 cut-offs move."),
+            (Has, '"state": "delayed"'),
+        ],
     },
     "extend long": {
-        "kit home": [(Has, "Long changed"), (Has, "Heat: cut-offs extended"),
-                     (Re, r'data-countdown datetime="2027-06-11T21:00:00\+00:00"')],
+        "kit home": [
+            (Has, "Long changed"),
+            (Has, "Heat: cut-offs extended"),
+            (Re, r'data-countdown datetime="2027-06-11T21:00:00\+00:00"'),
+        ],
         "cut-offs": [(Has, "Sat 11:30"), (Has, "+30 min"), (Has, "Sat 18:30")],
         "schedule": [(Has, "Moved 30 min later: was 18:00"), (Lacks, "was 06:00")],
         "checklist": [(Has, 'data-state="changed"')],
@@ -226,17 +295,26 @@ EXPECTED: dict[str, dict[str, list[tuple[str, str]]]] = {
         "event page": [(Re, r'data-state="changed">\s*<strong>Long')],
         "category page": [(Has, "Sat 11:30"), (Has, "+30 min")],
         "join form": [(Has, 'value="long"')],
-        "api kit": [(Has, '"cutoff": "2027-06-12T11:30:00+09:00"'),
-                    (Has, '"start": "2027-06-12T06:00:00+09:00"')],
-        "ics": [(Has, "Long finish cut-off · State Trail | 18:30 | CONFIRMED | seq 1"),
-                (Has, "Long start · State Trail | 06:00")],
-        "push payload": [(Has, "Alpha Hut (20 km) cut-off Sat 11:00 → Sat 11:30"),
-                         (Has, '"refresh": true')],
+        "api kit": [
+            (Has, '"cutoff": "2027-06-12T11:30:00+09:00"'),
+            (Has, '"start": "2027-06-12T06:00:00+09:00"'),
+        ],
+        "ics": [
+            (Has, "Long finish cut-off · State Trail | 18:30 | CONFIRMED | seq 1"),
+            (Has, "Long start · State Trail | 06:00"),
+        ],
+        "push payload": [
+            (Has, "Alpha Hut (20 km) cut-off Sat 11:00 → Sat 11:30"),
+            (Has, '"refresh": true'),
+        ],
     },
     "bypass long": {
         "kit home": [(Has, "Long changed"), (Has, "Landslide: Alpha Hut bypassed")],
-        "cut-offs": [(Re, r'struck">\s*<td class="num">20</td>'), (Has, "bypassed"),
-                     (Lacks, ">Alpha Hut (20 km)</option>")],
+        "cut-offs": [
+            (Re, r'struck">\s*<td class="num">20</td>'),
+            (Has, "bypassed"),
+            (Lacks, ">Alpha Hut (20 km)</option>"),
+        ],
         "schedule": [(Has, "Long start")],
         "checklist": [(Has, 'data-state="changed"')],
         "timetable": [(Has, "Book a seat")],
@@ -245,14 +323,22 @@ EXPECTED: dict[str, dict[str, list[tuple[str, str]]]] = {
         "event page": [(Re, r'data-state="changed">\s*<strong>Long')],
         "category page": [(Has, "bypassed"), (Has, "<s>Sat 11:00</s>")],
         "join form": [(Has, 'value="long"')],
-        "api kit": [(Re, r'"cutoff": null, "cutoff_after_minutes": 300, "finish": false, '
-                        r'"km": 20(\.0)?, "label": null, "name": "Alpha Hut", "status": "bypassed"')],
+        "api kit": [
+            (
+                Re,
+                r'"cutoff": null, "cutoff_after_minutes": 300, "finish": false, '
+                r'"km": 20(\.0)?, "label": null, "name": "Alpha Hut", "status": "bypassed"',
+            )
+        ],
         "ics": [(Has, "seq 1")],
         "push payload": [(Has, "Long: Alpha Hut (20 km) bypassed.")],
     },
     "reinstate long": {
-        "kit home": [(Has, "Long is back on"), (Has, "Long back on: snow cleared"),
-                     (Re, r'data-countdown datetime="2027-06-11T22:00:00\+00:00"')],
+        "kit home": [
+            (Has, "Long is back on"),
+            (Has, "Long back on: snow cleared"),
+            (Re, r'data-countdown datetime="2027-06-11T22:00:00\+00:00"'),
+        ],
         "cut-offs": [(Has, "Sat 12:00"), (Has, "data-countdown"), (Has, "Pace helper")],
         "schedule": [(Has, "Moved 1 h later: was 06:00"), (Lacks, "pill-danger")],
         "checklist": [(Has, 'data-state="delayed"')],
@@ -264,8 +350,10 @@ EXPECTED: dict[str, dict[str, list[tuple[str, str]]]] = {
         "join form": [(Has, 'value="long"')],
         "api kit": [(Has, '"start": "2027-06-12T07:00:00+09:00"')],
         "ics": [(Has, "Long start · State Trail | 07:00 | CONFIRMED | seq 2")],
-        "push payload": [(Has, "Long is back on. Long start Sat 06:00 → Sat 07:00"),
-                         (Has, '"state": "delayed"')],
+        "push payload": [
+            (Has, "Long is back on. Long start Sat 06:00 → Sat 07:00"),
+            (Has, '"state": "delayed"'),
+        ],
     },
 }
 
@@ -285,8 +373,13 @@ def test_each_change_shows_in_each_place(world, kind):
     for place, show in PLACES.items():
         shown = show(world)
         for check, value in EXPECTED[kind][place]:
-            ok = (value in shown if check == Has else value not in shown if check == Lacks
-                  else re.search(value, shown) is not None)
+            ok = (
+                value in shown
+                if check == Has
+                else value not in shown
+                if check == Lacks
+                else re.search(value, shown) is not None
+            )
             if not ok:
                 failures.append(f"{place}: {check} {value!r}")
     assert failures == [], "\n".join(failures)
@@ -297,8 +390,9 @@ def test_each_change_shows_in_each_place(world, kind):
         assert short["category"]["state"] == "upcoming"
         assert short["category"]["start"] == "2027-06-12T09:00:00+09:00"
         assert "banner-status" not in page(world, "short", "/me/cutoffs")
-        assert before_short["/me/cutoffs"].count("Sat 11:30") == \
-            page(world, "short", "/me/cutoffs").count("Sat 11:30")
+        assert before_short["/me/cutoffs"].count("Sat 11:30") == page(
+            world, "short", "/me/cutoffs"
+        ).count("Sat 11:30")
 
 
 def test_a_finished_race_says_so_and_never_on(world, frozen_clock):
@@ -329,8 +423,10 @@ def test_a_rules_only_file_is_not_a_race(client, seed_races, make_user, auth):
     join = client.get("/events/fields-trail-rules/join").get_data(as_text=True)
     assert "no race to join" in join
     token = csrf_from(client.get("/events/").get_data(as_text=True))
-    refused = client.post("/events/fields-trail-rules/join",
-                          data={"csrf_token": token, "category": "race", "bib": "1"})
+    refused = client.post(
+        "/events/fields-trail-rules/join",
+        data={"csrf_token": token, "category": "race", "bib": "1"},
+    )
     assert refused.status_code == 400
 
 
@@ -348,13 +444,16 @@ def test_the_kit_opens_on_the_next_race_and_switches(world, seed_races, make_ent
     # The ticket shown belongs to the race on screen.
     assert world.booking_ref in home
     token = csrf_from(home)
-    assert client.post("/me/race", data={"csrf_token": token, "event": "kagaspa-2026"}
-                       ).status_code == 303
+    assert (
+        client.post("/me/race", data={"csrf_token": token, "event": "kagaspa-2026"}).status_code
+        == 303
+    )
     other = client.get("/me").get_data(as_text=True)
     assert "<h1>20 km" in other and world.booking_ref not in other
     assert client.get("/api/kit").get_json()["event"]["slug"] == "kagaspa-2026"
-    assert client.post("/me/race", data={"csrf_token": token, "event": "no-such"}
-                       ).status_code == 404
+    assert (
+        client.post("/me/race", data={"csrf_token": token, "event": "no-such"}).status_code == 404
+    )
     # During KAGASPA, it opens on KAGASPA (in progress comes first) for a new session.
     frozen_clock(datetime(2026, 6, 20, 12, 0, tzinfo=TOKYO))
     fresh = _client(client.application, "long@example.com")
@@ -364,11 +463,19 @@ def test_the_kit_opens_on_the_next_race_and_switches(world, seed_races, make_ent
 def test_a_delay_after_the_start_is_refused_with_a_reason(world, frozen_clock):
     organizer_client = _client(world.clients["long"].application, "organizer@example.com")
     frozen_clock(datetime(2027, 6, 12, 6, 30, tzinfo=TOKYO))
-    token = csrf_from(organizer_client.get("/organizer/events/state-test/alerts")
-                      .get_data(as_text=True))
-    response = organizer_client.post("/organizer/events/state-test/alerts", data={
-        "csrf_token": token, "kind": "start_delay", "category": "long", "title": "Late",
-        "delay_minutes": "30"})
+    token = csrf_from(
+        organizer_client.get("/organizer/events/state-test/alerts").get_data(as_text=True)
+    )
+    response = organizer_client.post(
+        "/organizer/events/state-test/alerts",
+        data={
+            "csrf_token": token,
+            "kind": "start_delay",
+            "category": "long",
+            "title": "Late",
+            "delay_minutes": "30",
+        },
+    )
     assert response.status_code == 400
     assert "Long has already started" in response.get_data(as_text=True)
 
@@ -376,40 +483,55 @@ def test_a_delay_after_the_start_is_refused_with_a_reason(world, frozen_clock):
 def test_preview_is_the_real_app_at_another_moment(world):
     organizer = _client(world.clients["long"].application, "organizer@example.com")
     token = csrf_from(organizer.get("/organizer/").get_data(as_text=True))
-    assert organizer.post("/preview", data={"csrf_token": token, "event": "state-test",
-                                            "as_of": "2027-06-12 10:00"}).status_code == 302
+    assert (
+        organizer.post(
+            "/preview",
+            data={"csrf_token": token, "event": "state-test", "as_of": "2027-06-12 10:00"},
+        ).status_code
+        == 302
+    )
     html = organizer.get("/events/state-test/shuttles").get_data(as_text=True)
     # Departures before 10:00 have left; nothing can be booked while previewing.
     assert "departed" in html and "Preview: nothing is saved" in html
-    title = re.search(r"<title>(.*?)</title>", organizer.get("/events/state-test")
-                      .get_data(as_text=True), re.S).group(1)
+    title = re.search(
+        r"<title>(.*?)</title>", organizer.get("/events/state-test").get_data(as_text=True), re.S
+    ).group(1)
     assert "<" not in title and "csrf" not in title
     token = csrf_from(html)
-    departure = db.session.scalar(select(ShuttleDeparture).order_by(
-        ShuttleDeparture.departs_at.desc()).limit(1))
-    refused = organizer.post(f"/shuttles/departures/{departure.id}/book",
-                             data={"csrf_token": token})
-    assert refused.status_code == 409 and "Preview: nothing is saved" in \
-        refused.get_data(as_text=True)
+    departure = db.session.scalar(
+        select(ShuttleDeparture).order_by(ShuttleDeparture.departs_at.desc()).limit(1)
+    )
+    refused = organizer.post(
+        f"/shuttles/departures/{departure.id}/book", data={"csrf_token": token}
+    )
+    assert refused.status_code == 409 and "Preview: nothing is saved" in refused.get_data(
+        as_text=True
+    )
 
 
-@pytest.mark.parametrize("as_of, message", [
-    ("2024-10-27 02:30", "happens twice"),
-    ("2024-03-31 02:30", "does not exist"),
-])
-def test_preview_refuses_a_local_time_a_clock_change_makes_unclear(client, auth, app,
-                                                                   make_organizer, as_of,
-                                                                   message):
+@pytest.mark.parametrize(
+    "as_of, message",
+    [
+        ("2024-10-27 02:30", "happens twice"),
+        ("2024-03-31 02:30", "does not exist"),
+    ],
+)
+def test_preview_refuses_a_local_time_a_clock_change_makes_unclear(
+    client, auth, app, make_organizer, as_of, message
+):
     import_files(Path(__file__).parent / "data" / "dst-crossing.toml")
     event = db.session.scalar(select(Event).where(Event.time_zone == "Europe/Paris"))
     make_organizer(event)
     auth.login("organizer@example.com")
     token = csrf_from(client.get("/organizer/").get_data(as_text=True))
-    response = client.post("/preview", data={"csrf_token": token, "event": event.slug,
-                                             "as_of": as_of})
+    response = client.post(
+        "/preview", data={"csrf_token": token, "event": event.slug, "as_of": as_of}
+    )
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     if message == "happens twice":
         assert "+02:00" in response.get_data(as_text=True)
-        chosen = client.post("/preview", data={"csrf_token": token, "event": event.slug,
-                                               "as_of": "2024-10-27 02:30+01:00"})
+        chosen = client.post(
+            "/preview",
+            data={"csrf_token": token, "event": event.slug, "as_of": "2024-10-27 02:30+01:00"},
+        )
         assert chosen.status_code == 302

@@ -1,4 +1,5 @@
 """Abuse limits: per address and per account, shared by every worker, refused with a 429 page."""
+
 from __future__ import annotations
 
 import threading
@@ -15,17 +16,17 @@ from raceapp.config import rate_limit_storage_uri
 from raceapp.extensions import db, limiter
 from raceapp.models import Booking, PushSubscription, RateLimitCounter, User
 from raceapp.web.ratelimits import DatabaseStorage
-from tests.conftest import PASSWORD, csrf_from
+from tests.helpers import FCM, PASSWORD, book, csrf_from, departure, send, subscription
 from tests.servers import Gunicorn
-from tests.test_push_subscriptions import FCM, send, subscription
-from tests.test_shuttles import book, bus_event, departure, runner_factory  # noqa: F401
 
 
 @pytest.fixture
 def limits(app):
     """Turn the abuse limits on for this test; keyword arguments set the limits."""
+
     def configure(**values):
         app.config.update(values)
+
     app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)  # the testing app skipped it (limits off)
     return configure
@@ -33,9 +34,11 @@ def limits(app):
 
 def login(client, email, password, address="203.0.113.7"):
     token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-    return client.post("/auth/login", data={"email": email, "password": password,
-                                            "csrf_token": token},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/auth/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_failed_logins_lock_the_account_whatever_the_address(client, make_user, limits):
@@ -43,7 +46,9 @@ def test_failed_logins_lock_the_account_whatever_the_address(client, make_user, 
     make_user("ren@example.com")
     limits(LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes")
     for i in range(3):
-        assert login(client, "aki@example.com", "wrong password", f"198.51.100.{i}").status_code == 401
+        assert (
+            login(client, "aki@example.com", "wrong password", f"198.51.100.{i}").status_code == 401
+        )
     refused = login(client, "AKI@example.com ", PASSWORD, "198.51.100.99")
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
@@ -72,8 +77,11 @@ def test_failed_logins_from_one_address_are_limited_across_accounts(client, make
 def signup(app, email, address):
     client = app.test_client()  # a new visitor each time: a logged-in one is sent away
     token = csrf_from(client.get("/auth/signup").get_data(as_text=True))
-    return client.post("/auth/signup", data={
-        "email": email, "name": "Aki", "password": PASSWORD, "csrf_token": token}, environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/auth/signup",
+        data={"email": email, "name": "Aki", "password": PASSWORD, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_signups_are_limited_per_address_and_nothing_is_written(app, limits):
@@ -101,17 +109,23 @@ def test_bookings_are_limited_per_account(client, auth, bus_event, runner_factor
     assert book(client, dep, key="k1").status_code == 303
     token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
     reference = db.session.scalar(select(Booking.reference))
-    assert client.post(f"/shuttles/tickets/{reference}/cancel",
-                       data={"csrf_token": token}).status_code in (302, 303)
+    assert client.post(
+        f"/shuttles/tickets/{reference}/cancel", data={"csrf_token": token}
+    ).status_code in (302, 303)
     assert book(client, dep, key="k2").status_code == 303
     refused = book(client, dep, key="k3")
     assert refused.status_code == 429 and "Retry-After" in refused.headers
-    assert db.session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.status == "booked")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.status == "booked")
+        )
+        == 1
+    )
 
 
 def test_push_subscriptions_are_limited_per_account_with_a_json_answer(
-        client, auth, okushinano, make_user, make_entry, limits):
+    client, auth, okushinano, make_user, make_entry, limits
+):
     user = make_user("aki@example.com")
     make_entry(user, okushinano, "100k", "101")
     auth.login("aki@example.com")
@@ -130,8 +144,12 @@ def test_counters_are_shared_by_two_app_processes(app, database_url, make_user, 
     """Two app instances on one database stand for two gunicorn workers."""
     make_user("aki@example.com")
     limits(LOGIN_LIMIT_PER_ACCOUNT="4 per minute")
-    other = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_ENABLED=True,
-                       LOGIN_LIMIT_PER_ACCOUNT="4 per minute")
+    other = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        RATELIMIT_ENABLED=True,
+        LOGIN_LIMIT_PER_ACCOUNT="4 per minute",
+    )
     one_client, other_client = app.test_client(), other.test_client()
     for client in (one_client, other_client, one_client, other_client):
         assert login(client, "aki@example.com", "wrong password").status_code == 401
@@ -143,19 +161,26 @@ def test_counters_are_shared_by_two_app_processes(app, database_url, make_user, 
         db.engine.dispose()
 
 
+@pytest.mark.slow
 def test_gunicorn_workers_share_the_counters(app, database_url, vapid_pem, tmp_path, make_user):
     make_user("aki@example.com")
     db.session.commit()
-    server = Gunicorn(database_url, vapid_pem, tmp_path, workers=4, env={
-        "RATELIMIT_ENABLED": "1", "LOGIN_LIMIT_PER_ACCOUNT": "6 per minute"}).start()
+    server = Gunicorn(
+        database_url,
+        vapid_pem,
+        tmp_path,
+        workers=4,
+        env={"RATELIMIT_ENABLED": "1", "LOGIN_LIMIT_PER_ACCOUNT": "6 per minute"},
+    ).start()
     try:
         statuses = []
         for _ in range(8):
             # A fresh connection each time, so the requests spread over the workers.
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
             page = opener.open(f"{server.url}/auth/login").read().decode()
-            body = urllib.parse.urlencode({"email": "aki@example.com", "password": "nope nope",
-                                           "csrf_token": csrf_from(page)}).encode()
+            body = urllib.parse.urlencode(
+                {"email": "aki@example.com", "password": "nope nope", "csrf_token": csrf_from(page)}
+            ).encode()
             try:
                 statuses.append(opener.open(f"{server.url}/auth/login", body).status)
             except urllib.error.HTTPError as exc:
@@ -219,13 +244,19 @@ def test_counter_keys_never_hold_an_email(client, make_user, limits):
 
 def test_redis_storage_when_redis_url_is_set(app, okushinano, make_user, limits):
     assert rate_limit_storage_uri({"REDIS_URL": "redis://cache:6379/0"}) == "redis://cache:6379/0"
-    assert rate_limit_storage_uri({"REDIS_URL": "redis://x", "RATELIMIT_STORAGE_URI": "memory://"}
-                                  ) == "memory://"
+    assert (
+        rate_limit_storage_uri({"REDIS_URL": "redis://x", "RATELIMIT_STORAGE_URI": "memory://"})
+        == "memory://"
+    )
     assert rate_limit_storage_uri({}) == "database://"
     url = "redis://127.0.0.1:6379/15"
-    redis_app = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-                           RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url,
-                           LOGIN_LIMIT_PER_ACCOUNT="2 per minute")
+    redis_app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=url,
+        LOGIN_LIMIT_PER_ACCOUNT="2 per minute",
+    )
     try:
         limiter.reset()
         make_user("aki@example.com")

@@ -1,4 +1,5 @@
 """Security headers and cookies: a strict CSP everywhere, HSTS over https, __Host- cookies."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,9 @@ def test_hsts_over_https(client):
 
 
 def test_production_cookies_are_host_only_secure_and_http_only(tmp_path):
-    app = create_app("production", SECRET_KEY="x" * 48,
-                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}")
+    app = create_app(
+        "production", SECRET_KEY="x" * 48, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}"
+    )
     assert ProductionConfig.SESSION_COOKIE_SECURE
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert app.config["REMEMBER_COOKIE_NAME"] == "__Host-remember"

@@ -3,6 +3,7 @@
 Runs on whichever database the suite runs on (SQLite by default, PostgreSQL in CI's second
 pass), against the app served by a threaded HTTP server.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,13 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
 from raceapp.extensions import db
 from raceapp.models import Booking, Event, ShuttleDeparture, User
 from raceapp.services import accounts
-from tests.conftest import PASSWORD, csrf_from, import_files
+from tests.helpers import PASSWORD, csrf_from, import_files
+
+# Hundreds of concurrent clients: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 CLIENTS = 200
 SEATS_LEFT = 10
@@ -32,23 +37,42 @@ def test_200_clients_for_the_last_10_seats(app, live_server, frozen_clock):
     dep = route.departures[1]
     dep.seats, dep.seats_taken = 50, 50 - SEATS_LEFT  # 40 seats already sold elsewhere
     category = event.categories[0]
-    password_hash = accounts.HASHER.hash(PASSWORD)  # one hash for all: signing up is not the test
+    password_hash = accounts.hasher().hash(PASSWORD)  # one hash for all: signing up is not the test
     now = datetime.now(timezone.utc)
-    users = [User(email=f"r{i}@example.com", name=f"Runner {i}", password_hash=password_hash,
-                  created_at=now) for i in range(CLIENTS)]
+    users = [
+        User(
+            email=f"r{i}@example.com",
+            name=f"Runner {i}",
+            password_hash=password_hash,
+            created_at=now,
+        )
+        for i in range(CLIENTS)
+    ]
     db.session.add_all(users)
     db.session.flush()
     from raceapp.models import Entry
-    db.session.add_all(Entry(user_id=u.id, event_id=event.id, category_id=category.id,
-                             bib=str(1000 + i), created_at=now) for i, u in enumerate(users))
+
+    db.session.add_all(
+        Entry(
+            user_id=u.id,
+            event_id=event.id,
+            category_id=category.id,
+            bib=str(1000 + i),
+            created_at=now,
+        )
+        for i, u in enumerate(users)
+    )
     db.session.commit()
     dep_id = dep.id
 
     def log_in(i: int):
         http = requests.Session()
         token = csrf_from(http.get(f"{live_server}/auth/login").text)
-        response = http.post(f"{live_server}/auth/login", allow_redirects=False, data={
-            "email": f"r{i}@example.com", "password": PASSWORD, "csrf_token": token})
+        response = http.post(
+            f"{live_server}/auth/login",
+            allow_redirects=False,
+            data={"email": f"r{i}@example.com", "password": PASSWORD, "csrf_token": token},
+        )
         assert response.status_code == 302
         page = http.get(f"{live_server}/events/bus-test/shuttles").text
         key = re.search(rf'name="idempotency_key" value="([^"]+-{dep_id})"', page).group(1)
@@ -63,9 +87,12 @@ def test_200_clients_for_the_last_10_seats(app, live_server, frozen_clock):
         http, token, key = client
         gate.wait()
         for _ in range(5):  # "busy, try again" is answered by trying again
-            response = http.post(f"{live_server}/shuttles/departures/{dep_id}/book",
-                                 data={"csrf_token": token, "idempotency_key": key},
-                                 allow_redirects=False, timeout=60)
+            response = http.post(
+                f"{live_server}/shuttles/departures/{dep_id}/book",
+                data={"csrf_token": token, "idempotency_key": key},
+                allow_redirects=False,
+                timeout=60,
+            )
             if response.status_code != 503:
                 break
         if response.status_code == 409:
@@ -79,6 +106,12 @@ def test_200_clients_for_the_last_10_seats(app, live_server, frozen_clock):
     assert statuses.count(303) == SEATS_LEFT
     assert statuses.count(409) == CLIENTS - SEATS_LEFT
     db.session.rollback()  # end the test's own read snapshot
-    assert db.session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.departure_id == dep_id, Booking.status == "booked")) == SEATS_LEFT
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.departure_id == dep_id, Booking.status == "booked")
+        )
+        == SEATS_LEFT
+    )
     assert db.session.get(ShuttleDeparture, dep_id).seats_taken == 50

@@ -1,4 +1,5 @@
 """Shuttle buses: booking, idempotency, cancel and waitlist, tickets, manifests, bad input."""
+
 from __future__ import annotations
 
 import csv
@@ -12,45 +13,20 @@ import pytest
 from sqlalchemy import func, select
 
 from raceapp.extensions import db
-from raceapp.models import Booking, Event, Notice, ShuttleDeparture, WaitlistEntry
-from tests.conftest import csrf_from, import_files
+from raceapp.models import Booking, Notice, ShuttleDeparture, WaitlistEntry
+from tests.helpers import book, csrf_from, departure
 
 DATA = Path(__file__).parent / "data"
 TOKYO = ZoneInfo("Asia/Tokyo")
 BEFORE = datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO)
 
 
-@pytest.fixture
-def bus_event(app, frozen_clock):
-    frozen_clock(BEFORE)
-    import_files(DATA / "shuttle-race.toml")
-    return db.session.scalar(select(Event).where(Event.slug == "bus-test"))
-
-
-def departure(event, route_code, hhmm) -> ShuttleDeparture:
-    route = next(r for r in event.shuttle_routes if r.code == route_code)
-    return next(d for d in route.departures
-                if d.departs_at.astimezone(TOKYO).strftime("%H:%M") == hhmm)
-
-
-@pytest.fixture
-def runner_factory(bus_event, make_user, make_entry):
-    def make(email):
-        user = make_user(email)
-        make_entry(user, bus_event, "50k")
-        return user
-    return make
-
-
-def book(client, dep, key="k1"):
-    token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
-    return client.post(f"/shuttles/departures/{dep.id}/book",
-                       data={"csrf_token": token, "idempotency_key": key})
-
-
 def count_live(dep) -> int:
-    return db.session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.departure_id == dep.id, Booking.status == "booked"))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.departure_id == dep.id, Booking.status == "booked")
+    )
 
 
 def test_timetable_shows_seats_states_and_fee(client, bus_event, frozen_clock):
@@ -116,11 +92,14 @@ def test_full_bus_says_full_and_offers_the_waitlist(client, auth, bus_event, run
     assert count_live(dep) == 2
 
 
-def test_cancel_frees_the_seat_for_the_first_on_the_waitlist(client, auth, bus_event,
-                                                              runner_factory):
+def test_cancel_frees_the_seat_for_the_first_on_the_waitlist(
+    client, auth, bus_event, runner_factory
+):
     dep = departure(bus_event, "station-to-start", "05:00")
-    users = {email: runner_factory(email) for email in
-             ("a@example.com", "b@example.com", "c@example.com", "d@example.com")}
+    users = {
+        email: runner_factory(email)
+        for email in ("a@example.com", "b@example.com", "c@example.com", "d@example.com")
+    }
     for email in ("a@example.com", "b@example.com"):
         auth.login(email)
         book(client, dep)
@@ -128,22 +107,38 @@ def test_cancel_frees_the_seat_for_the_first_on_the_waitlist(client, auth, bus_e
     for email in ("c@example.com", "d@example.com"):  # c queues first
         auth.login(email)
         token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
-        assert client.post(f"/shuttles/departures/{dep.id}/waitlist",
-                           data={"csrf_token": token}).status_code == 303
+        assert (
+            client.post(
+                f"/shuttles/departures/{dep.id}/waitlist", data={"csrf_token": token}
+            ).status_code
+            == 303
+        )
         auth.logout()
     auth.login("a@example.com")
-    a_booking = db.session.scalar(select(Booking).where(Booking.user_id == users["a@example.com"].id))
+    a_booking = db.session.scalar(
+        select(Booking).where(Booking.user_id == users["a@example.com"].id)
+    )
     token = csrf_from(client.get(f"/shuttles/tickets/{a_booking.reference}").get_data(as_text=True))
-    assert client.post(f"/shuttles/tickets/{a_booking.reference}/cancel",
-                       data={"csrf_token": token}).status_code == 303
+    assert (
+        client.post(
+            f"/shuttles/tickets/{a_booking.reference}/cancel", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
     db.session.expire_all()
-    holders = {b.user_id for b in db.session.scalars(
-        select(Booking).where(Booking.departure_id == dep.id, Booking.status == "booked"))}
+    holders = {
+        b.user_id
+        for b in db.session.scalars(
+            select(Booking).where(Booking.departure_id == dep.id, Booking.status == "booked")
+        )
+    }
     assert holders == {users["b@example.com"].id, users["c@example.com"].id}
     assert db.session.get(ShuttleDeparture, dep.id).seats_taken == 2
     notice = db.session.scalar(select(Notice).where(Notice.user_id == users["c@example.com"].id))
     assert "A seat freed up" in notice.text
-    assert [w.user_id for w in db.session.scalars(select(WaitlistEntry))] == [users["d@example.com"].id]
+    assert [w.user_id for w in db.session.scalars(select(WaitlistEntry))] == [
+        users["d@example.com"].id
+    ]
     auth.logout()
     auth.login("c@example.com")
     assert "A seat freed up" in client.get("/me").get_data(as_text=True)
@@ -160,31 +155,43 @@ def test_cancel_without_waitlist_frees_a_seat(client, auth, bus_event, runner_fa
     client.post(f"/shuttles/tickets/{ref}/cancel", data={"csrf_token": token})  # twice: no harm
     db.session.expire_all()
     assert db.session.get(ShuttleDeparture, dep.id).seats_taken == 0
-    assert "Cancelled" in client.get(f"/shuttles/tickets/{ref}").get_data(as_text=True) or \
-        "cancelled" in client.get(f"/shuttles/tickets/{ref}").get_data(as_text=True)
+    assert "Cancelled" in client.get(f"/shuttles/tickets/{ref}").get_data(
+        as_text=True
+    ) or "cancelled" in client.get(f"/shuttles/tickets/{ref}").get_data(as_text=True)
 
 
-def test_bad_input_changes_nothing(client, auth, bus_event, runner_factory, frozen_clock,
-                                   make_user):
+def test_bad_input_changes_nothing(
+    client, auth, bus_event, runner_factory, frozen_clock, make_user
+):
     runner_factory("a@example.com")
     auth.login("a@example.com")
     early = departure(bus_event, "station-to-start", "05:00")
     later = departure(bus_event, "station-to-start", "06:00")
     token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
-    assert client.post("/shuttles/departures/99999/book",
-                       data={"csrf_token": token}).status_code == 404
-    assert client.post(f"/shuttles/departures/{later.id}/book",
-                       data={"idempotency_key": "x"}).status_code == 400  # no CSRF token
-    bad_key = client.post(f"/shuttles/departures/{later.id}/book",
-                          data={"csrf_token": token, "idempotency_key": "<script>" * 20})
+    assert (
+        client.post("/shuttles/departures/99999/book", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/shuttles/departures/{later.id}/book", data={"idempotency_key": "x"}
+        ).status_code
+        == 400
+    )  # no CSRF token
+    bad_key = client.post(
+        f"/shuttles/departures/{later.id}/book",
+        data={"csrf_token": token, "idempotency_key": "<script>" * 20},
+    )
     assert bad_key.status_code == 400 and "reload the page" in bad_key.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
     book(client, later, key="ok")
     ref = db.session.scalar(select(Booking.reference))
     frozen_clock(datetime(2026, 6, 20, 5, 30, tzinfo=TOKYO))  # 05:00 left; 06:00 cut-off at 05:00
     token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
-    departed = client.post(f"/shuttles/departures/{early.id}/book",
-                           data={"csrf_token": token, "idempotency_key": "late"})
+    departed = client.post(
+        f"/shuttles/departures/{early.id}/book",
+        data={"csrf_token": token, "idempotency_key": "late"},
+    )
     assert departed.status_code == 409 and "already left" in departed.get_data(as_text=True)
     too_late = client.post(f"/shuttles/tickets/{ref}/cancel", data={"csrf_token": token})
     assert too_late.status_code == 409 and "too late to cancel" in too_late.get_data(as_text=True)
@@ -212,7 +219,10 @@ def test_nobody_sees_or_cancels_anothers_booking(client, auth, bus_event, runner
     auth.login("b@example.com")
     assert client.get(f"/shuttles/tickets/{ref}").status_code == 404
     token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
-    assert client.post(f"/shuttles/tickets/{ref}/cancel", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/shuttles/tickets/{ref}/cancel", data={"csrf_token": token}).status_code
+        == 404
+    )
     assert client.get(f"/shuttles/check/{ref}").status_code == 403
     dep = departure(bus_event, "station-to-start", "05:00")
     assert client.get(f"/organizer/departures/{dep.id}/manifest").status_code == 403
@@ -223,7 +233,7 @@ def test_nobody_sees_or_cancels_anothers_booking(client, auth, bus_event, runner
 
 def test_organizer_manifest_and_csv(client, auth, bus_event, runner_factory, make_organizer):
     user = runner_factory("a@example.com")
-    user.name = "=HYPERLINK(\"http://evil\")"
+    user.name = '=HYPERLINK("http://evil")'
     db.session.commit()
     auth.login("a@example.com")
     dep = departure(bus_event, "station-to-start", "05:00")
@@ -245,8 +255,9 @@ def test_organizer_manifest_and_csv(client, auth, bus_event, runner_factory, mak
     assert "Valid" in check and "50 km" in check
 
 
-def test_reimport_with_fewer_seats_keeps_bookings_and_warns(client, auth, runner, bus_event,
-                                                           runner_factory, tmp_path):
+def test_reimport_with_fewer_seats_keeps_bookings_and_warns(
+    client, auth, runner, bus_event, runner_factory, tmp_path
+):
     dep = departure(bus_event, "station-to-start", "06:00")
     for email in ("a@example.com", "b@example.com", "c@example.com"):
         runner_factory(email)

@@ -1,4 +1,5 @@
 """Time done right: elapsed cut-offs across a DST switch, the clock seam, "preview as of"."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ from raceapp.models import Category
 from raceapp.racefile import check_text
 from raceapp.services import race_state
 from raceapp.services.timing import format_countdown
-from tests.conftest import csrf_from, import_files
+from tests.helpers import csrf_from, import_files
 
 DATA = Path(__file__).parent / "data"
 PARIS = ZoneInfo("Europe/Paris")
@@ -35,18 +36,25 @@ def test_cutoffs_across_a_daylight_saving_switch(app):
 
 
 def test_wall_clock_arithmetic_would_be_caught(app):
-    text = (DATA / "dst-crossing.toml").read_text().replace(
-        "cutoff_at = 2024-10-27T04:00:00", "cutoff_at = 2024-10-27T05:00:00")
+    text = (
+        (DATA / "dst-crossing.toml")
+        .read_text()
+        .replace("cutoff_at = 2024-10-27T04:00:00", "cutoff_at = 2024-10-27T05:00:00")
+    )
     report = check_text(text)
     assert [p.path for p in report.errors] == ["categories[0].checkpoints[1].cutoff_at"]
 
 
 def test_a_local_time_skipped_by_the_clocks_is_an_error():
-    text = (DATA / "dst-crossing.toml").read_text().replace(
-        "start = 2024-10-26T18:00:00", "start = 2024-03-31T02:30:00")
+    text = (
+        (DATA / "dst-crossing.toml")
+        .read_text()
+        .replace("start = 2024-10-26T18:00:00", "start = 2024-03-31T02:30:00")
+    )
     report = check_text(text)
-    assert any(p.path == "categories[0].start" and "does not exist" in p.message
-               for p in report.errors)
+    assert any(
+        p.path == "categories[0].start" and "does not exist" in p.message for p in report.errors
+    )
 
 
 def test_the_clock_seam_freezes(frozen_clock):
@@ -62,8 +70,10 @@ def test_cutoff_states_and_phase_follow_the_clock(okushinano, frozen_clock):
     before = datetime(2024, 6, 8, 4, 0, tzinfo=tokyo)
     mid = datetime(2024, 6, 8, 11, 0, tzinfo=tokyo)
     after = datetime(2024, 6, 9, 2, 0, tzinfo=tokyo)
+
     def at(moment):
         return race_state.of_event(okushinano, moment).category(cat.code)
+
     assert at(before).state == "upcoming"
     assert at(mid).state == "in_progress"
     assert at(after).state == "finished"
@@ -87,7 +97,9 @@ def test_organizer_previews_a_moment(client, auth, okushinano, make_organizer):
     make_organizer(okushinano)
     auth.login("organizer@example.com")
     # Before: the real clock (2026) is long after the race.
-    assert "The race is over" in client.get("/events/okushinano-100-2024/100k").get_data(as_text=True)
+    assert "The race is over" in client.get("/events/okushinano-100-2024/100k").get_data(
+        as_text=True
+    )
     response = preview(client, "okushinano-100-2024", "2024-06-08T11:00")
     assert response.status_code == 302
     html = client.get("/events/okushinano-100-2024/100k").get_data(as_text=True)
@@ -98,8 +110,7 @@ def test_organizer_previews_a_moment(client, auth, okushinano, make_organizer):
     assert "Preview:" not in client.get("/events/").get_data(as_text=True)
 
 
-def test_preview_rejects_bad_input_and_runners(client, auth, okushinano, make_organizer,
-                                               make_user):
+def test_preview_rejects_bad_input_and_runners(client, auth, okushinano, make_organizer, make_user):
     make_organizer(okushinano)
     auth.login("organizer@example.com")
     assert preview(client, "okushinano-100-2024", "tomorrow").status_code == 400
@@ -108,10 +119,11 @@ def test_preview_rejects_bad_input_and_runners(client, auth, okushinano, make_or
     make_user("plain@example.com")
     auth.login("plain@example.com")
     token = csrf_from(client.get("/events/").get_data(as_text=True))
-    response = client.post("/preview", data={"event": "okushinano-100-2024",
-                                             "as_of": "2024-06-08T11:00", "csrf_token": token})
+    response = client.post(
+        "/preview",
+        data={"event": "okushinano-100-2024", "as_of": "2024-06-08T11:00", "csrf_token": token},
+    )
     assert response.status_code == 403
-
 
 
 def test_countdown_counts_days_only_from_two_days_on():

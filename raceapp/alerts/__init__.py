@@ -1,4 +1,5 @@
 """Alerts: the runner's feed, and the organizer's desk for posting them and following delivery."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -24,9 +25,12 @@ bp.after_request(revalidate)
 @login_required
 def feed():
     """The runner's alerts, newest first, unread ones marked."""
-    return render_template("alerts/feed.html", items=alerts.feed(current_user),
-                           devices=subscriptions.devices_of(current_user),
-                           push_ready=vapid_for(current_app) is not None)
+    return render_template(
+        "alerts/feed.html",
+        items=alerts.feed(current_user),
+        devices=subscriptions.devices_of(current_user),
+        push_ready=vapid_for(current_app) is not None,
+    )
 
 
 @bp.get("/me/alerts/<int:alert_id>")
@@ -57,6 +61,7 @@ def mark_all_read():
 
 # --- Organizers -----------------------------------------------------------------------------
 
+
 def _organized_event(slug: str) -> Event:
     event = catalog.event_by_slug(slug)
     alerts.require_organizer(current_user, event)
@@ -83,8 +88,9 @@ def _checkpoint_changes(event: Event) -> list[CheckpointChange]:
             raw_cutoff = request.form.get(f"{key}-cutoff", "").strip()
             if status is not None and status not in CHECKPOINT_STATUSES:
                 raise DomainError("A checkpoint can be open, bypassed or closed.")
-            cutoff = (parse_duration(raw_cutoff, f"the new cut-off at {cp.name}")
-                      if raw_cutoff else None)
+            cutoff = (
+                parse_duration(raw_cutoff, f"the new cut-off at {cp.name}") if raw_cutoff else None
+            )
             if status is not None or cutoff is not None:
                 changes.append(CheckpointChange(category.code, cp.km, status, cutoff))
     return changes
@@ -98,22 +104,32 @@ def _draft_from_form(event: Event) -> AlertDraft:
     except ValueError:
         raise DomainError("Choose the checkpoint from which cut-offs move.") from None
     return AlertDraft(
-        kind=kind, title=request.form.get("title", ""), body=request.form.get("body", ""),
-        link=request.form.get("link"), category_code=request.form.get("category") or None,
+        kind=kind,
+        title=request.form.get("title", ""),
+        body=request.form.get("body", ""),
+        link=request.form.get("link"),
+        category_code=request.form.get("category") or None,
         delay_minutes=_minutes("delay_minutes", "the delay") if kind == "start_delay" else None,
-        extension_minutes=(_minutes("extension_minutes", "the extension")
-                           if kind == "cutoff_extension" else None),
+        extension_minutes=(
+            _minutes("extension_minutes", "the extension") if kind == "cutoff_extension" else None
+        ),
         from_km=from_km if kind == "cutoff_extension" else None,
         checkpoints=_checkpoint_changes(event) if kind == "course_change" else [],
-        new_start=(request.form.get("new_start") or None) if kind == "reinstate" else None)
+        new_start=(request.form.get("new_start") or None) if kind == "reinstate" else None,
+    )
 
 
 def _desk(event: Event, **context):
-    return render_template("alerts/desk.html", event=event, kinds=ALERT_KINDS,
-                           event_state=race_state.of_event(event, clock.utcnow()),
-                           statuses=CHECKPOINT_STATUSES,
-                           figures=alerts.event_alerts(current_user, event),
-                           push_ready=vapid_for(current_app) is not None, **context)
+    return render_template(
+        "alerts/desk.html",
+        event=event,
+        kinds=ALERT_KINDS,
+        event_state=race_state.of_event(event, clock.utcnow()),
+        statuses=CHECKPOINT_STATUSES,
+        figures=alerts.event_alerts(current_user, event),
+        push_ready=vapid_for(current_app) is not None,
+        **context,
+    )
 
 
 @bp.get("/organizer/events/<slug>/alerts")
@@ -132,11 +148,12 @@ def post(slug: str):
         kind = ALERT_KINDS.get(request.form.get("kind", ""))
         if kind and kind.needs_confirm and request.form.get("confirm") != "1":
             raise DomainError(f"{kind.label} needs the 'I confirm' box ticked.")
-        alert = alerts.post_alert(current_user, event, _draft_from_form(event),
-                                  now=clock.real_utcnow())
+        alert = alerts.post_alert(
+            current_user, event, _draft_from_form(event), now=clock.real_utcnow()
+        )
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
-    worker.wake(current_app._get_current_object())
+    worker.wake(current_app._get_current_object())  # type: ignore[attr-defined]
     flash(f"Alert posted to {alert.audience_count} runners ({alert.device_count} devices).")
     return redirect(url_for("alerts.figures", alert_id=alert.id), code=303)
 

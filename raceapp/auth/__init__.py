@@ -1,17 +1,27 @@
 """Sign up, log in and log out."""
+
 from __future__ import annotations
 
 import click
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from raceapp import clock
 from raceapp.auth.forms import LoginForm, SignupForm
+from raceapp.errors import DomainError
 from raceapp.extensions import login_manager
 from raceapp.links import safe_local_url
-from raceapp.web.ratelimits import by_submitted_email, limited
 from raceapp.services import accounts
-from raceapp.errors import DomainError
+from raceapp.web.ratelimits import by_submitted_email, limited
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", cli_group="users")
 
@@ -27,8 +37,9 @@ def _load_user(token: str):
 def _begin_session(user) -> None:
     # A fresh session on login: nothing set before (by anyone) carries over.
     session.clear()
-    accounts.start_session(user, now=clock.real_utcnow(),
-                           lifetime=current_app.config["PERMANENT_SESSION_LIFETIME"])
+    accounts.start_session(
+        user, now=clock.real_utcnow(), lifetime=current_app.config["PERMANENT_SESSION_LIFETIME"]
+    )
     session.permanent = True
     login_user(user)
 
@@ -42,8 +53,9 @@ def signup():
         if not form.validate():
             return render_template("auth/signup.html", form=form), 400
         try:
-            user = accounts.sign_up(form.email.data, form.name.data, form.password.data,
-                                    now=clock.real_utcnow())
+            user = accounts.sign_up(
+                form.email.data, form.name.data, form.password.data, now=clock.real_utcnow()
+            )
         except DomainError as exc:
             form.form_errors.append(exc.message)
             return render_template("auth/signup.html", form=form), exc.status

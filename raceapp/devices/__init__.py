@@ -1,5 +1,6 @@
 """A runner's devices: push subscriptions over HTTP, and the `flask push` commands that make
 the VAPID key and run delivery workers (raceapp.push does the delivering)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,11 +15,11 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from raceapp import clock
+from raceapp.errors import DomainError
 from raceapp.push import worker
-from raceapp.web.ratelimits import by_user, limited
 from raceapp.push.vapid import Vapid, generate_private_key_pem, vapid_for
 from raceapp.services import subscriptions
-from raceapp.errors import DomainError
+from raceapp.web.ratelimits import by_user, limited
 
 bp = Blueprint("devices", __name__, url_prefix="/push", cli_group="push")
 
@@ -52,11 +53,14 @@ def subscribe():
         return _error("Push alerts are not set up on this server.", 503)
     try:
         subscriptions.subscribe(
-            current_user, data, session_token=current_user.session_token,
+            current_user,
+            data,
+            session_token=current_user.session_token,
             user_agent=request.headers.get("User-Agent"),
             allowed_hosts=tuple(current_app.config["PUSH_ALLOWED_HOSTS"]),
             extra_origins=tuple(current_app.config["PUSH_EXTRA_ORIGINS"]),
-            now=clock.real_utcnow())
+            now=clock.real_utcnow(),
+        )
     except DomainError as exc:
         return _error(exc.message)
     return jsonify(ok=True, devices=subscriptions.devices_of(current_user)), 201
@@ -70,8 +74,9 @@ def unsubscribe():
     if problem:
         return problem
     try:
-        removed = subscriptions.unsubscribe(current_user, data.get("endpoint")
-                                            if isinstance(data, dict) else None)
+        removed = subscriptions.unsubscribe(
+            current_user, data.get("endpoint") if isinstance(data, dict) else None
+        )
     except DomainError as exc:
         return _error(exc.message)
     return jsonify(ok=True, removed=removed)
@@ -81,26 +86,40 @@ def unsubscribe():
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def worker_command(once: bool) -> None:
     """Deliver queued alerts (run several, on several machines, against PostgreSQL)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if vapid_for(app) is None:
-        raise click.ClickException("Set VAPID_PRIVATE_KEY or VAPID_PRIVATE_KEY_FILE first "
-                                   "(make a key with `flask push vapid-keys`).")
+        raise click.ClickException(
+            "Set VAPID_PRIVATE_KEY or VAPID_PRIVATE_KEY_FILE first "
+            "(make a key with `flask push vapid-keys`)."
+        )
     if once:
         stats = worker.drain(app)
         click.echo(f"claimed {stats.claimed}: {stats.results}")
         return
     stop = threading.Event()
+
+    def stop_soon(*_) -> None:
+        stop.set()
+        worker.wake(app)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: (stop.set(), worker.wake(app)))
+        signal.signal(signum, stop_soon)
     click.echo(f"push worker {worker.worker_id()} running; Ctrl-C to stop")
     asyncio.run(worker.run(app, stop=stop))
 
 
 @bp.cli.command("vapid-keys")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the private key (default: the instance folder).")
-@click.option("--force", is_flag=True, help="Replace an existing key (every device must then "
-                                            "subscribe again).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the private key (default: the instance folder).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing key (every device must then subscribe again).",
+)
 def vapid_keys_command(out: str | None, force: bool) -> None:
     """Generate the VAPID key pair; the private key goes to a file only this user can read."""
     path = Path(out or Path(current_app.instance_path) / "vapid_private.pem")
@@ -113,5 +132,6 @@ def vapid_keys_command(out: str | None, force: bool) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     key = Vapid(pem, "unused@example.org").application_server_key
-    click.echo(f"Wrote {path}.\nSet VAPID_PRIVATE_KEY_FILE={path}\n"
-               f"Application server key (public): {key}")
+    click.echo(
+        f"Wrote {path}.\nSet VAPID_PRIVATE_KEY_FILE={path}\nApplication server key (public): {key}"
+    )

@@ -1,4 +1,5 @@
 """Public event and category pages: what a runner reads before entering, as the race stands."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template
@@ -24,9 +25,13 @@ def show(slug: str):
     """Event overview: state, categories, schedule, shuttles, rules, contacts."""
     event = catalog.event_by_slug(slug)
     entry = accounts.entry_for(current_user, event) if current_user.is_authenticated else None
-    return render_template("events/show.html", event=event, entry=entry,
-                           event_state=race_state.of_event(event, clock.utcnow()),
-                           is_organizer=accounts.is_organizer(current_user, event))
+    return render_template(
+        "events/show.html",
+        event=event,
+        entry=entry,
+        event_state=race_state.of_event(event, clock.utcnow()),
+        is_organizer=accounts.is_organizer(current_user, event),
+    )
 
 
 @bp.get("/<slug>/<code>")
@@ -35,5 +40,10 @@ def category(slug: str, code: str):
     event = catalog.event_by_slug(slug)
     category = catalog.category_by_code(event, code)
     event_state = race_state.of_event(event, clock.utcnow())
-    return render_template("events/category.html", event=event, category=category,
-                           event_state=event_state, state=event_state.category(category.code))
+    return render_template(
+        "events/category.html",
+        event=event,
+        category=category,
+        event_state=event_state,
+        state=event_state.category(category.code),
+    )

@@ -3,6 +3,7 @@
 The kit shows one of the runner's races at a time: the one they chose, else the next one (in
 progress first, then the soonest upcoming). Every page reads the race as it stands.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,7 @@ from jinja2_fragments.flask import render_block, render_blocks
 
 from raceapp import clock
 from raceapp.errors import DomainError
-from raceapp.extensions import db
-from raceapp.models import Entry
+from raceapp.models import Entry, PersonalGearItem
 from raceapp.push.vapid import vapid_for
 from raceapp.services import gear, kit, pace, race_state, schedule
 from raceapp.services.kit import RaceChoice
@@ -62,6 +62,7 @@ def race_required(view):
                 return redirect(url_for("kit.home"))
             abort(409)
         return view(choice, *args, **kwargs)
+
     return wrapper
 
 
@@ -97,11 +98,21 @@ def _home_etag(choice: RaceChoice) -> str | None:
     salt = current_app.extensions.get("kit_home_salt")
     if salt is None:
         vapid = vapid_for(current_app)
-        salt = current_app.extensions["kit_home_salt"] = json.dumps([
-            current_app.config.get("RACEAPP_RELEASE", ""), assets.shell_urls(),
-            vapid.application_server_key if vapid else None])
-    parts = (salt, clock.utcnow().strftime("%Y-%m-%dT%H:%M"), current_user.session_token,
-             is_htmx(), session.get(CHOSEN), fingerprint)
+        salt = current_app.extensions["kit_home_salt"] = json.dumps(
+            [
+                current_app.config.get("RACEAPP_RELEASE", ""),
+                assets.shell_urls(),
+                vapid.application_server_key if vapid else None,
+            ]
+        )
+    parts = (
+        salt,
+        clock.utcnow().strftime("%Y-%m-%dT%H:%M"),
+        current_user.session_token,
+        is_htmx(),
+        session.get(CHOSEN),
+        fingerprint,
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
@@ -118,12 +129,22 @@ def home():
     if etag and request.if_none_match.contains_weak(etag):
         return not_modified(etag)
     view = kit.home(current_user, choice, races, now=clock.real_utcnow())
-    ticket = view.booking and qr_svg(url_for("shuttles.check", reference=view.booking.reference,
-                                             _external=True), "Ticket QR code")
-    response = make_response(render_template(
-        "kit/home.html", view=view, entry=view.entry, event=view.event, state=view.state,
-        ticket_qr=ticket, kit_urls=_kit_urls(view.entry, view.booking, view.alerts.feed),
-        known_alerts=[i.alert.id for i in view.alerts.feed[:50]]))
+    ticket = view.booking and qr_svg(
+        url_for("shuttles.check", reference=view.booking.reference, _external=True),
+        "Ticket QR code",
+    )
+    response = make_response(
+        render_template(
+            "kit/home.html",
+            view=view,
+            entry=view.entry,
+            event=view.event,
+            state=view.state,
+            ticket_qr=ticket,
+            kit_urls=_kit_urls(view.entry, view.booking, view.alerts.feed),
+            known_alerts=[i.alert.id for i in view.alerts.feed[:50]],
+        )
+    )
     if etag:
         response.set_etag(etag, weak=True)
     return response
@@ -142,27 +163,33 @@ def switch_race():
 
 def _page(choice: RaceChoice) -> dict:
     """What every kit page shows at its top: the race and its state."""
-    return dict(choice=choice, entry=choice.entry, event=choice.event, state=choice.state,
-                event_state=choice.event_state)
+    return dict(
+        choice=choice,
+        entry=choice.entry,
+        event=choice.event,
+        state=choice.state,
+        event_state=choice.event_state,
+    )
 
 
 @bp.get("/me/gear")
 @race_required
 def checklist(choice: RaceChoice):
     """The gear checklist of the runner's category, ticked one by one."""
-    return render_template("kit/gear.html", **_page(choice),
-                           checklist=gear.checklist(choice.entry))
+    return render_template("kit/gear.html", **_page(choice), checklist=gear.checklist(choice.entry))
 
 
 def _after_tick(choice: RaceChoice, anchor: str):
     if not is_htmx():
         return redirect(url_for("kit.checklist") + f"#{anchor}", code=303)
     checks = gear.checklist(choice.entry)
-    row = next((r for r in checks.mandatory + checks.recommended
-                if f"item-{r.item.id}" == anchor), None)
+    row: gear.ChecklistRow | PersonalGearItem | None = next(
+        (r for r in checks.mandatory + checks.recommended if f"item-{r.item.id}" == anchor), None
+    )
     row = row or next((p for p in checks.personal if f"own-{p.id}" == anchor), None)
-    return render_blocks("kit/gear.html", ["item", "progress_oob"], **_page(choice),
-                         checklist=checks, row=row)
+    return render_blocks(
+        "kit/gear.html", ["item", "progress_oob"], **_page(choice), checklist=checks, row=row
+    )
 
 
 @bp.post("/me/gear/<int:item_id>")
@@ -180,8 +207,9 @@ def add_own(choice: RaceChoice):
     try:
         gear.add_personal(choice.entry, request.form.get("name", ""), now=clock.real_utcnow())
     except DomainError as exc:
-        context = dict(**_page(choice), checklist=gear.checklist(choice.entry),
-                       own_error=exc.message)
+        context = dict(
+            **_page(choice), checklist=gear.checklist(choice.entry), own_error=exc.message
+        )
         if is_htmx():
             # 422: htmx is configured to swap it, so the message shows under the field.
             return render_block("kit/gear.html", "personal", **context), 422
@@ -191,8 +219,12 @@ def add_own(choice: RaceChoice):
 
 def _after_own_change(choice: RaceChoice):
     if is_htmx():
-        return render_blocks("kit/gear.html", ["personal", "progress_oob"], **_page(choice),
-                             checklist=gear.checklist(choice.entry))
+        return render_blocks(
+            "kit/gear.html",
+            ["personal", "progress_oob"],
+            **_page(choice),
+            checklist=gear.checklist(choice.entry),
+        )
     return redirect(url_for("kit.checklist") + "#own", code=303)
 
 
@@ -200,8 +232,9 @@ def _after_own_change(choice: RaceChoice):
 @race_required
 def tick_own(choice: RaceChoice, item_id: int):
     """Mark one of the runner's own items packed or not."""
-    gear.tick_personal(choice.entry, item_id, _packed(), now=clock.real_utcnow(),
-                       made_at=_made_at())
+    gear.tick_personal(
+        choice.entry, item_id, _packed(), now=clock.real_utcnow(), made_at=_made_at()
+    )
     return _after_tick(choice, f"own-{item_id}")
 
 
@@ -215,7 +248,7 @@ def delete_own(choice: RaceChoice, item_id: int):
 
 def calendar_serializer() -> URLSafeSerializer:
     """Signs the entry id of a calendar feed address (calendar apps send no cookie)."""
-    return URLSafeSerializer(current_app.secret_key, salt="calendar")
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="calendar")
 
 
 @bp.get("/me/schedule")
@@ -223,10 +256,12 @@ def calendar_serializer() -> URLSafeSerializer:
 def schedule_page(choice: RaceChoice):
     """The weekend's schedule for the runner's category, by day, with now and next."""
     token = calendar_serializer().dumps(choice.entry.id)
-    return render_template("kit/schedule.html", **_page(choice),
-                           days=schedule.days(choice.event_state, choice.state.code,
-                                              clock.utcnow()),
-                           subscribe_url=url_for("kit.calendar_feed", token=token, _external=True))
+    return render_template(
+        "kit/schedule.html",
+        **_page(choice),
+        days=schedule.days(choice.event_state, choice.state.code, clock.utcnow()),
+        subscribe_url=url_for("kit.calendar_feed", token=token, _external=True),
+    )
 
 
 def _ics_response(entry: Entry) -> Response:
@@ -251,10 +286,7 @@ def calendar_feed(token: str):
         entry_id = calendar_serializer().loads(token)
     except BadSignature:
         abort(404)
-    entry = db.session.get(Entry, entry_id) if isinstance(entry_id, int) else None
-    if entry is None:
-        abort(404)
-    return _ics_response(entry)
+    return _ics_response(kit.entry_by_id(entry_id))
 
 
 @bp.get("/me/cutoffs")
@@ -263,8 +295,13 @@ def cutoffs(choice: RaceChoice):
     """Cut-off table as it stands, countdown, and the pace helper."""
     now = clock.utcnow()
     state = choice.state
-    context = dict(**_page(choice), now=now, comfortable=pace.COMFORTABLE_AT_LEAST,
-                   out_of_reach=pace.OUT_OF_REACH_BELOW, pace_data=_pace_data(choice))
+    context = dict(
+        **_page(choice),
+        now=now,
+        comfortable=pace.COMFORTABLE_AT_LEAST,
+        out_of_reach=pace.OUT_OF_REACH_BELOW,
+        pace_data=_pace_data(choice),
+    )
     status = 200
     raw_km, raw_cp = request.args.get("km"), request.args.get("checkpoint")
     if state.counts_down and (raw_km is not None or raw_cp is not None):
@@ -287,26 +324,42 @@ def _pace_data(choice: RaceChoice) -> dict:
         "distance_km": choice.entry.category.distance_km,
         "start": state.start.isoformat() if state.start else None,
         "preview_now": clock.utcnow().isoformat() if g.get("preview_as_of") else None,
-        "comfortable": pace.COMFORTABLE_AT_LEAST, "out_of_reach": pace.OUT_OF_REACH_BELOW,
+        "comfortable": pace.COMFORTABLE_AT_LEAST,
+        "out_of_reach": pace.OUT_OF_REACH_BELOW,
         # The server's own sentences, so that the offline answer reads the same.
-        "messages": {**{code: message.format(distance=f"{state.category.distance_km or 0:g}")
-                        for code, message in pace.POSITION_MESSAGES.items()},
-                     "none_ahead": "No cut-off lies ahead of km {km}."},
+        "messages": {
+            **{
+                code: message.format(distance=f"{state.category.distance_km or 0:g}")
+                for code, message in pace.POSITION_MESSAGES.items()
+            },
+            "none_ahead": "No cut-off lies ahead of km {km}.",
+        },
         "headings": ["To", "km to go", "Pace needed"],
-        "checkpoints": [{"id": cp.checkpoint.id, "name": cp.checkpoint.name,
-                         "km": cp.checkpoint.km,
-                         "cutoff": cp.at.isoformat() if cp.has_cutoff and cp.at else None,
-                         "cutoff_label": day_time(cp.at, choice.event) if cp.at else ""}
-                        for cp in state.checkpoints],
+        "checkpoints": [
+            {
+                "id": cp.checkpoint.id,
+                "name": cp.checkpoint.name,
+                "km": cp.checkpoint.km,
+                "cutoff": cp.at.isoformat() if cp.has_cutoff and cp.at else None,
+                "cutoff_label": day_time(cp.at, choice.event) if cp.at else "",
+            }
+            for cp in state.checkpoints
+        ],
     }
 
 
 def _kit_urls(entry: Entry, booking, feed) -> list[str]:
     """Every page of the runner's kit, for the service worker to keep for offline use."""
-    urls = [url_for("kit.home"), url_for("kit.checklist"), url_for("kit.schedule_page"),
-            url_for("kit.cutoffs"), url_for("alerts.feed"), url_for("kit.api_kit"),
-            url_for("events.show", slug=entry.event.slug),
-            url_for("events.category", slug=entry.event.slug, code=entry.category.code)]
+    urls = [
+        url_for("kit.home"),
+        url_for("kit.checklist"),
+        url_for("kit.schedule_page"),
+        url_for("kit.cutoffs"),
+        url_for("alerts.feed"),
+        url_for("kit.api_kit"),
+        url_for("events.show", slug=entry.event.slug),
+        url_for("events.category", slug=entry.event.slug, code=entry.category.code),
+    ]
     if entry.event.shuttle_routes:
         urls.append(url_for("shuttles.timetable", slug=entry.event.slug))
     if booking:

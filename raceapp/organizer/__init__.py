@@ -1,4 +1,5 @@
 """The organizer's desk: their events as they stand, upcoming first, with what each needs."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
@@ -16,5 +17,6 @@ def dashboard():
     """Events this organizer runs, upcoming first, with a preview control for each."""
     if not accounts.is_organizer(current_user):
         abort(403)
-    return render_template("organizer/dashboard.html",
-                           events=catalog.organized(current_user, now=clock.utcnow()))
+    return render_template(
+        "organizer/dashboard.html", events=catalog.organized(current_user, now=clock.utcnow())
+    )

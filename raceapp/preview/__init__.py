@@ -3,21 +3,19 @@
 The moment shifts the clock (raceapp.clock) for every page of this browser session; nothing
 is saved while it lasts (raceapp.web.guards).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from raceapp.errors import DomainError
-from raceapp.extensions import db
-from raceapp.models import Event
-from raceapp.services import accounts, timing
+from raceapp.links import safe_local_url
+from raceapp.services import accounts, catalog, timing
 from raceapp.web import guards
 from raceapp.web.error_pages import render_error
-from raceapp.links import safe_local_url
 
 bp = Blueprint("preview", __name__)
 
@@ -37,10 +35,8 @@ def start():
     """Show every page as it will look at a chosen local moment of an event."""
     if not accounts.may_preview(current_user):
         return render_error(403, "Only organizers can preview.")
-    event = db.session.scalar(select(Event).where(Event.slug == request.form.get("event", "")))
-    if event is None:
-        return render_error(404, "No such event.")
     try:
+        event = catalog.event_by_slug(request.form.get("event", ""))
         instant = timing.parse_local(request.form.get("as_of"), event.time_zone)
     except DomainError as exc:
         return render_error(exc.status, exc.message)
@@ -48,8 +44,9 @@ def start():
     session["preview_zone"] = event.time_zone
     local = instant.astimezone(timing.zone_of(event))
     flash(f"Previewing {event.name} as of {local:%a %d %b %Y %H:%M} ({event.time_zone}).")
-    return redirect(safe_local_url(request.form.get("next"),
-                                   url_for("events.show", slug=event.slug)))
+    return redirect(
+        safe_local_url(request.form.get("next"), url_for("events.show", slug=event.slug))
+    )
 
 
 @bp.post("/preview/end")

@@ -1,4 +1,5 @@
 """What one push message carries: a small JSON payload and the RFC 8030 headers for its kind."""
+
 from __future__ import annotations
 
 import json
@@ -36,12 +37,21 @@ def _truncate(text: str, max_bytes: int) -> str:
     data = text.encode()
     if len(data) <= max_bytes:
         return text
-    return data[:max(max_bytes - 3, 0)].decode(errors="ignore").rstrip() + "…"
+    return data[: max(max_bytes - 3, 0)].decode(errors="ignore").rstrip() + "…"
 
 
-def build(alert_id: int, kind: str, title: str, body: str, event_name: str,
-          category_name: str | None, event_id: int, category_id: int | None,
-          created_at_iso: str, outcome: dict | None = None) -> AlertMessage:
+def build(
+    alert_id: int,
+    kind: str,
+    title: str,
+    body: str,
+    event_name: str,
+    category_name: str | None,
+    event_id: int,
+    category_id: int | None,
+    created_at_iso: str,
+    outcome: dict | None = None,
+) -> AlertMessage:
     """The JSON the service worker shows; the body is cut to keep it well under 4 KB.
 
     `urgent` and `refresh` come from the vocabulary, so the service worker needs no list of
@@ -71,6 +81,10 @@ def build(alert_id: int, kind: str, title: str, body: str, event_name: str,
             break
         # JSON escapes (quotes, newlines) take more room than the raw text: cut further.
         room -= len(payload) - PAYLOAD_MAX_BYTES
-    return AlertMessage(alert_id, payload, info.ttl_seconds,
-                        "high" if info.urgent else "normal",
-                        topic_for(alert_id, kind, event_id, category_id))
+    return AlertMessage(
+        alert_id,
+        payload,
+        info.ttl_seconds,
+        "high" if info.urgent else "normal",
+        topic_for(alert_id, kind, event_id, category_id),
+    )

@@ -8,16 +8,16 @@ Results are written back in small batches as they come in, which keeps the windo
 sent message could be sent again (sent, but the worker died before writing it down) short;
 the Topic header and the notification tag make such a repeat replace the first on the phone.
 """
+
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
-from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
 
+from raceapp.database import write_connection
 from raceapp.models import Alert, Category, Delivery, Event, PushSubscription
 from raceapp.push import message
 from raceapp.push.message import AlertMessage
@@ -54,37 +54,51 @@ class Outcome:
     attempts: int = 0
 
 
-@contextmanager
-def _write(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn:
-        # SQLite: take the write lock at BEGIN (see raceapp.database); ignored elsewhere.
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn
-
-
-def claim(engine: Engine, worker_id: str, *, limit: int, now: datetime,
-          lease_seconds: int) -> tuple[list[Job], list[Outcome]]:
+def claim(
+    engine: Engine, worker_id: str, *, limit: int, now: datetime, lease_seconds: int
+) -> tuple[list[Job], list[Outcome]]:
     """Lease up to `limit` due deliveries. Returns jobs to send, and outcomes for rows that
     need no sending (device gone, or the message outlived its TTL)."""
     D = Delivery
     lease_until = now + timedelta(seconds=lease_seconds)
-    due = (select(D.id).where(D.status == "pending", D.next_attempt_at <= now,
-                              or_(D.lease_until.is_(None), D.lease_until < now))
-           .order_by(D.next_attempt_at, D.id).limit(limit)
-           .with_for_update(skip_locked=True))
-    with _write(engine) as conn:
-        ids = conn.execute(update(D).where(D.id.in_(due.scalar_subquery()))
-                           .values(lease_until=lease_until, claimed_by=worker_id,
-                                   attempts=D.attempts + 1)
-                           .returning(D.id)).scalars().all()
+    due = (
+        select(D.id)
+        .where(
+            D.status == "pending",
+            D.next_attempt_at <= now,
+            or_(D.lease_until.is_(None), D.lease_until < now),
+        )
+        .order_by(D.next_attempt_at, D.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with write_connection(engine) as conn:
+        ids = (
+            conn.execute(
+                update(D)
+                .where(D.id.in_(due.scalar_subquery()))
+                .values(lease_until=lease_until, claimed_by=worker_id, attempts=D.attempts + 1)
+                .returning(D.id)
+            )
+            .scalars()
+            .all()
+        )
         if not ids:
             return [], []
         rows = conn.execute(
-            select(D.id, D.alert_id, D.attempts, PushSubscription.id, PushSubscription.endpoint,
-                   PushSubscription.p256dh, PushSubscription.auth)
+            select(
+                D.id,
+                D.alert_id,
+                D.attempts,
+                PushSubscription.id,
+                PushSubscription.endpoint,
+                PushSubscription.p256dh,
+                PushSubscription.auth,
+            )
             .outerjoin(PushSubscription, PushSubscription.id == D.subscription_id)
-            .where(D.id.in_(ids)).order_by(D.id)).all()
+            .where(D.id.in_(ids))
+            .order_by(D.id)
+        ).all()
         messages = _messages(conn, {row[1] for row in rows})
     jobs, outcomes = [], []
     for delivery_id, alert_id, attempts, sub_id, endpoint, p256dh, auth in rows:
@@ -94,25 +108,59 @@ def claim(engine: Engine, worker_id: str, *, limit: int, now: datetime,
         elif now > created_at + timedelta(seconds=msg.ttl):
             outcomes.append(Outcome(delivery_id, "failed", error="expired before delivery"))
         else:
-            jobs.append(Job(delivery_id, sub_id, endpoint, p256dh, auth, attempts,
-                            lease_until, msg))
+            jobs.append(
+                Job(delivery_id, sub_id, endpoint, p256dh, auth, attempts, lease_until, msg)
+            )
     return jobs, outcomes
 
 
 def _messages(conn: Connection, alert_ids: set[int]) -> dict[int, tuple[AlertMessage, datetime]]:
     rows = conn.execute(
-        select(Alert.id, Alert.kind, Alert.title, Alert.body, Alert.event_id, Alert.category_id,
-               Alert.created_at, Event.name, Category.name, Alert.outcome)
+        select(
+            Alert.id,
+            Alert.kind,
+            Alert.title,
+            Alert.body,
+            Alert.event_id,
+            Alert.category_id,
+            Alert.created_at,
+            Event.name,
+            Category.name,
+            Alert.outcome,
+        )
         .join(Event, Event.id == Alert.event_id)
         .outerjoin(Category, Category.id == Alert.category_id)
-        .where(Alert.id.in_(alert_ids))).all()
+        .where(Alert.id.in_(alert_ids))
+    ).all()
     return {
-        alert_id: (message.build(alert_id, kind, title, body, event_name, category_name,
-                                 event_id, category_id,
-                                 created_at.isoformat().replace("+00:00", "Z"), outcome),
-                   created_at)
-        for alert_id, kind, title, body, event_id, category_id, created_at, event_name,
-        category_name, outcome in rows}
+        alert_id: (
+            message.build(
+                alert_id,
+                kind,
+                title,
+                body,
+                event_name,
+                category_name,
+                event_id,
+                category_id,
+                created_at.isoformat().replace("+00:00", "Z"),
+                outcome,
+            ),
+            created_at,
+        )
+        for (
+            alert_id,
+            kind,
+            title,
+            body,
+            event_id,
+            category_id,
+            created_at,
+            event_name,
+            category_name,
+            outcome,
+        ) in rows
+    }
 
 
 def backoff(attempts: int, retry_after: float | None, now: datetime) -> datetime:
@@ -137,32 +185,61 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
             sent.setdefault(o.status, []).append(o.delivery_id)
             continue
         if o.result == "retry" and o.attempts < max_attempts:
-            retries.append({"b_id": o.delivery_id, "b_next": o.retry_at or now,
-                            "b_status": o.status, "b_error": (o.error or "")[:300]})
+            retries.append(
+                {
+                    "b_id": o.delivery_id,
+                    "b_next": o.retry_at or now,
+                    "b_status": o.status,
+                    "b_error": (o.error or "")[:300],
+                }
+            )
             continue
         status = "failed" if o.result == "retry" else o.result
         error = o.error
         if o.result == "retry":
             error = f"gave up after {o.attempts} attempts: {o.error}"
-        finals.append({"b_id": o.delivery_id, "b_state": status, "b_status": o.status,
-                       "b_error": error[:300] if error else None})
+        finals.append(
+            {
+                "b_id": o.delivery_id,
+                "b_state": status,
+                "b_status": o.status,
+                "b_error": error[:300] if error else None,
+            }
+        )
         if o.result == "gone" and o.subscription_id is not None:
             gone_subs.add(o.subscription_id)
-    with _write(engine) as conn:
+    with write_connection(engine) as conn:
         for http_status, ids in sent.items():
-            conn.execute(update(D).where(D.id.in_(ids), D.status == "pending")
-                         .values(status="sent", last_status=http_status, last_error=None,
-                                 sent_at=now, lease_until=None))
-        if finals:
-            conn.execute(update(D).where(D.id == bindparam("b_id"), D.status == "pending")
-                         .values(status=bindparam("b_state"), last_status=bindparam("b_status"),
-                                 last_error=bindparam("b_error"), lease_until=None), finals)
-        if retries:
-            conn.execute(update(D).where(D.id == bindparam("b_id"), D.status == "pending")
-                         .values(next_attempt_at=bindparam("b_next"),
-                                 last_status=bindparam("b_status"),
-                                 last_error=bindparam("b_error"),
-                                 lease_until=None), retries)
+            conn.execute(
+                update(D)
+                .where(D.id.in_(ids), D.status == "pending")
+                .values(
+                    status="sent",
+                    last_status=http_status,
+                    last_error=None,
+                    sent_at=now,
+                    lease_until=None,
+                )
+            )
+        # One statement per kind of result, each row with its own values (executemany).
+        for rows, column, value in (
+            (finals, "status", "b_state"),
+            (retries, "next_attempt_at", "b_next"),
+        ):
+            if rows:
+                conn.execute(
+                    update(D)
+                    .where(D.id == bindparam("b_id"), D.status == "pending")
+                    .values(
+                        {
+                            column: bindparam(value),
+                            "last_status": bindparam("b_status"),
+                            "last_error": bindparam("b_error"),
+                            "lease_until": None,
+                        }
+                    ),
+                    rows,
+                )
         if gone_subs:
             # 404/410: the browser dropped this subscription; never send to it again.
             conn.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone_subs)))

@@ -6,6 +6,7 @@ encryption to a process pool gained under 10 % on two cores; more worker process
 the outbox, are the simpler way to use more cores.) Every
 request has a time limit; a push service that answers 429 is left alone until its Retry-After.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 class Sender:
     """An HTTP client for push services; use as `async with Sender(...) as sender`."""
 
-    def __init__(self, vapid: Vapid, *, concurrency: int = 256, per_origin: int = 128,
-                 timeout: float = 10.0):
+    def __init__(
+        self, vapid: Vapid, *, concurrency: int = 256, per_origin: int = 128, timeout: float = 10.0
+    ):
         self.vapid = vapid
         self.concurrency = concurrency
         self.per_origin = per_origin
@@ -54,11 +56,17 @@ class Sender:
         self._slots: dict[str, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> Sender:
-        connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=self.per_origin,
-                                         keepalive_timeout=60, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(
+            limit=self.concurrency,
+            limit_per_host=self.per_origin,
+            keepalive_timeout=60,
+            ttl_dns_cache=300,
+        )
         self._session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False,
-            timeout=aiohttp.ClientTimeout(total=self.timeout, connect=min(self.timeout, 5.0)))
+            connector=connector,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=self.timeout, connect=min(self.timeout, 5.0)),
+        )
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -67,17 +75,35 @@ class Sender:
 
     async def send(self, job: Job, now: datetime) -> Outcome:
         """Send one delivery and classify the answer; never raises, never hangs."""
-        def outcome(result: str, status: int | None = None, error: str | None = None,
-                    retry_after: float | None = None) -> Outcome:
-            return Outcome(job.delivery_id, result, status, error,
-                           backoff(job.attempts, retry_after, now) if result == "retry" else None,
-                           job.subscription_id, job.attempts)
+
+        def outcome(
+            result: str,
+            status: int | None = None,
+            error: str | None = None,
+            retry_after: float | None = None,
+        ) -> Outcome:
+            return Outcome(
+                job.delivery_id,
+                result,
+                status,
+                error,
+                backoff(job.attempts, retry_after, now) if result == "retry" else None,
+                job.subscription_id,
+                job.attempts,
+            )
 
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(job.endpoint))
         paused_until = self._paused.get(origin)
         if paused_until is not None and paused_until > now:
-            return Outcome(job.delivery_id, "retry", 429, "push service asked us to slow down",
-                           paused_until, job.subscription_id, job.attempts)
+            return Outcome(
+                job.delivery_id,
+                "retry",
+                429,
+                "push service asked us to slow down",
+                paused_until,
+                job.subscription_id,
+                job.attempts,
+            )
         body = self.vapid.encrypt(job.message.payload, job.p256dh, job.auth)
         headers = {
             "TTL": str(job.message.ttl),
@@ -90,12 +116,16 @@ class Sender:
         assert self._session is not None, "use Sender as an async context manager"
         slots = self._slots.setdefault(origin, asyncio.Semaphore(self.per_origin))
         try:
-            async with slots, self._session.post(job.endpoint, data=body, headers=headers,
-                                                 allow_redirects=False) as response:
+            async with (
+                slots,
+                self._session.post(
+                    job.endpoint, data=body, headers=headers, allow_redirects=False
+                ) as response,
+            ):
                 detail = (await response.content.read(300)).decode(errors="replace").strip()
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return outcome("retry", None, f"no answer within {self.timeout:g} s")
         except (aiohttp.ClientError, OSError) as exc:
             return outcome("retry", None, f"{type(exc).__name__}: {exc}"[:300])
@@ -105,7 +135,7 @@ class Sender:
             return outcome("gone", status, detail or "subscription expired")
         if status in RETRYABLE or status >= 500:
             result = outcome("retry", status, detail or f"HTTP {status}", retry_after)
-            if status == 429:
+            if status == 429 and result.retry_at is not None:
                 self._paused[origin] = result.retry_at
             return result
         # 400, 401, 403, 413...: the request itself is wrong; repeating it will not help.

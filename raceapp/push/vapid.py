@@ -4,12 +4,13 @@ Signing per message would cost a signature each and, for Apple, break its rule o
 new token an hour; a token names its origin (`aud`) and lives up to 24 h, so one is kept per
 origin and renewed an hour before it expires.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -37,9 +38,14 @@ def generate_private_key_pem() -> bytes:
 class Vapid:
     """Encrypts payloads (RFC 8291, via the webpush package) and signs VAPID headers."""
 
-    def __init__(self, private_pem: bytes, contact_email: str, *,
-                 token_lifetime: int = TOKEN_LIFETIME_SECONDS,
-                 now: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        private_pem: bytes,
+        contact_email: str,
+        *,
+        token_lifetime: int = TOKEN_LIFETIME_SECONDS,
+        now: Callable[[], float] = time.time,
+    ):
         try:
             key = serialization.load_pem_private_key(private_pem, password=None)
         except ValueError as exc:
@@ -47,11 +53,13 @@ class Vapid:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise VapidKeyError("The VAPID key must be a P-256 (prime256v1) EC key.")
         public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         # One instance, used only for its stateless parts (encryption, header signing): its
         # per-call defaults are never touched, so threads may share it.
-        self._webpush = WebPush(private_key=private_pem, public_key=public_pem,
-                                subscriber=contact_email)
+        self._webpush = WebPush(
+            private_key=private_pem, public_key=public_pem, subscriber=contact_email
+        )
         self.contact_email = contact_email
         self.application_server_key = VAPID.get_application_server_key(key.public_key())
         self.token_lifetime = token_lifetime
@@ -71,10 +79,13 @@ class Vapid:
             if cached and cached[1] > now:
                 return cached[0]
             header = self._webpush.vapid.get_authorization_header(
-                endpoint=AnyHttpUrl(endpoint), subscriber=self.contact_email,
-                expiration=self.token_lifetime)
-            renew_at = now + max(self.token_lifetime - RENEW_BEFORE_EXPIRY_SECONDS,
-                                 self.token_lifetime / 2)
+                endpoint=AnyHttpUrl(endpoint),
+                subscriber=self.contact_email,
+                expiration=self.token_lifetime,
+            )
+            renew_at = now + max(
+                self.token_lifetime - RENEW_BEFORE_EXPIRY_SECONDS, self.token_lifetime / 2
+            )
             self._tokens[origin] = (header, renew_at)
             self.tokens_signed += 1
             return header
@@ -82,7 +93,8 @@ class Vapid:
     def encrypt(self, payload: bytes, p256dh: str, auth: str) -> bytes:
         """The aes128gcm body for one subscription (a fresh key pair and salt each time)."""
         subscription = WebPushSubscription.model_construct(
-            endpoint=None, keys=WebPushKeys.model_construct(p256dh=p256dh, auth=auth))
+            endpoint=None, keys=WebPushKeys.model_construct(p256dh=p256dh, auth=auth)
+        )
         # The package's encryption step on its own: get() would also sign a token per call.
         return self._webpush._encrypt(payload, subscription)
 
@@ -106,5 +118,6 @@ def vapid_for(app: Flask) -> Vapid | None:
     if "raceapp.vapid" not in app.extensions:
         pem = load_private_key(app)
         app.extensions["raceapp.vapid"] = (
-            Vapid(pem, app.config["VAPID_CONTACT_EMAIL"]) if pem else None)
+            Vapid(pem, app.config["VAPID_CONTACT_EMAIL"]) if pem else None
+        )
     return app.extensions["raceapp.vapid"]

@@ -4,9 +4,11 @@
 a single machine), or as its own process with `flask push worker` (PUSH_WORKER=off in the app).
 Any number of them may run against one PostgreSQL database; see raceapp.push.outbox.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -52,13 +54,14 @@ def wake(app: Flask) -> None:
     _wake_event(app).set()
 
 
-async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None = None
-              ) -> RunStats:
+async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None = None) -> RunStats:
     """Deliver until `stop` is set; with drain=True, return once nothing is due any more."""
     vapid = vapid_for(app)
     if vapid is None:
-        raise RuntimeError("Push is not configured: set VAPID_PRIVATE_KEY or "
-                           "VAPID_PRIVATE_KEY_FILE (make one with `flask push vapid-keys`).")
+        raise RuntimeError(
+            "Push is not configured: set VAPID_PRIVATE_KEY or "
+            "VAPID_PRIVATE_KEY_FILE (make one with `flask push vapid-keys`)."
+        )
     cfg = app.config
     with app.app_context():
         engine = db.engine
@@ -73,12 +76,21 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
 
     async def flush() -> None:
         batch = done[:]
-        del done[:len(batch)]
+        del done[: len(batch)]
         if batch:
             # Shielded: cancelling the loop must never drop results that are not yet written
             # (the rows would stay leased and be sent again after the lease).
-            await asyncio.shield(loop.run_in_executor(None, lambda: outbox.record(
-                engine, batch, now=clock.real_utcnow(), max_attempts=cfg["PUSH_MAX_ATTEMPTS"])))
+            await asyncio.shield(
+                loop.run_in_executor(
+                    None,
+                    lambda: outbox.record(
+                        engine,
+                        batch,
+                        now=clock.real_utcnow(),
+                        max_attempts=cfg["PUSH_MAX_ATTEMPTS"],
+                    ),
+                )
+            )
             stats.add(batch)
 
     async def produce() -> None:
@@ -88,9 +100,16 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
                     await asyncio.sleep(FLUSH_EVERY_SECONDS)
                     continue
                 try:
-                    jobs, immediate = await loop.run_in_executor(None, lambda: outbox.claim(
-                        engine, me, limit=cfg["PUSH_BATCH"], now=clock.real_utcnow(),
-                        lease_seconds=cfg["PUSH_LEASE_SECONDS"]))
+                    jobs, immediate = await loop.run_in_executor(
+                        None,
+                        lambda: outbox.claim(
+                            engine,
+                            me,
+                            limit=cfg["PUSH_BATCH"],
+                            now=clock.real_utcnow(),
+                            lease_seconds=cfg["PUSH_LEASE_SECONDS"],
+                        ),
+                    )
                 except Exception:  # the database is away: keep the worker, try again
                     log.exception("claiming deliveries failed")
                     jobs, immediate = [], []
@@ -125,15 +144,16 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
 
     async def keep_flushing() -> None:
         while not finished.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):  # time to flush what came in
                 await asyncio.wait_for(finished.wait(), FLUSH_EVERY_SECONDS)
-            except asyncio.TimeoutError:
-                pass
             await flush()
 
-    async with Sender(vapid, concurrency=cfg["PUSH_CONCURRENCY"],
-                      per_origin=cfg["PUSH_PER_ORIGIN"],
-                      timeout=cfg["PUSH_TIMEOUT_SECONDS"]) as sender:
+    async with Sender(
+        vapid,
+        concurrency=cfg["PUSH_CONCURRENCY"],
+        per_origin=cfg["PUSH_PER_ORIGIN"],
+        timeout=cfg["PUSH_TIMEOUT_SECONDS"],
+    ) as sender:
         flusher = asyncio.create_task(keep_flushing())
         try:
             await asyncio.gather(produce(), *(consume(sender) for _ in range(senders)))
@@ -166,8 +186,9 @@ def start_inline(app: Flask) -> threading.Thread | None:
     with lock:
         thread = app.extensions.get("raceapp.push_thread")
         if thread is None or not thread.is_alive():
-            thread = threading.Thread(target=_inline_main, args=(app,), name="push-worker",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=_inline_main, args=(app,), name="push-worker", daemon=True
+            )
             app.extensions["raceapp.push_thread"] = thread
             thread.start()
     return thread

@@ -1,4 +1,5 @@
 """Read a race file, check it, and turn it into normalized data with UTC instants."""
+
 from __future__ import annotations
 
 import re
@@ -143,8 +144,16 @@ _UNION_TAGS = {"datetime", "date", "str", "int", "float", "bool", "none", "const
 
 
 def _describe(value: Any) -> str:
-    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text",
-             list: "a list", dict: "a table", datetime: "a date-time", date: "a date"}
+    kinds = {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a table",
+        datetime: "a date-time",
+        date: "a date",
+    }
     kind = kinds.get(type(value), type(value).__name__)
     shown = repr(value)
     if len(shown) > 40:
@@ -165,7 +174,7 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "")
         if ":[0-5]" in pattern:
-            return f"should be hours:minutes such as \"11:30\", not {value!r}"
+            return f'should be hours:minutes such as "11:30", not {value!r}'
         if "a-z0-9" in pattern:
             return f"should be lower-case letters, digits and dashes, not {value!r}"
         return f"has the wrong form: {value!r}"
@@ -177,21 +186,21 @@ def _message(err: dict[str, Any]) -> str:
 
 
 def _validation_problems(exc: ValidationError) -> list[Problem]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
+    grouped: dict[str, list[Any]] = {}
     for err in exc.errors():
         loc = list(err["loc"])
         # Union members add their type as a last path element; fold them into one message.
-        while loc and isinstance(loc[-1], str) and (
-            loc[-1] in _UNION_TAGS or loc[-1].startswith(("function-", "constrained-"))
+        while (
+            loc
+            and isinstance(loc[-1], str)
+            and (loc[-1] in _UNION_TAGS or loc[-1].startswith(("function-", "constrained-")))
         ):
             loc.pop()
         grouped.setdefault(path_str(tuple(loc)), []).append(err)
     problems = []
     for path, errs in grouped.items():
         if len(errs) > 1 and all(e["type"].endswith("_type") for e in errs):
-            wanted = " or ".join(
-                _TYPE_WORDS.get(e["type"].split("_")[0], e["type"]) for e in errs
-            )
+            wanted = " or ".join(_TYPE_WORDS.get(e["type"].split("_")[0], e["type"]) for e in errs)
             message = f"should be {wanted}, not {_describe(errs[0].get('input'))}"
         else:
             message = "; ".join(dict.fromkeys(_message(e) for e in errs))
@@ -268,14 +277,18 @@ class _Checker:
     def local(self, value: datetime, path: str) -> datetime | None:
         """Interpret a local date-time in the event zone, or report why it can't be."""
         if value.tzinfo is not None:
-            self.error(path, "write a local date-time without a UTC offset; "
-                             "the zone is event.time_zone")
+            self.error(
+                path, "write a local date-time without a UTC offset; the zone is event.time_zone"
+            )
             return None
         if self.zone is None:
             return None
         if not local_time_exists(value, self.zone):
-            self.error(path, f"{value:%Y-%m-%d %H:%M} does not exist in {self.zone.key} "
-                             "(the clocks jump over it)")
+            self.error(
+                path,
+                f"{value:%Y-%m-%d %H:%M} does not exist in {self.zone.key} "
+                "(the clocks jump over it)",
+            )
             return None
         return local_to_utc(value, self.zone)
 
@@ -287,26 +300,32 @@ class _Checker:
                 raise ValueError
             self.zone = ZoneInfo(ev.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            self.error("event.time_zone", f"{ev.time_zone!r} is not an IANA time zone "
-                                          "(such as \"Asia/Tokyo\")")
+            self.error(
+                "event.time_zone",
+                f'{ev.time_zone!r} is not an IANA time zone (such as "Asia/Tokyo")',
+            )
         if ev.start_date and ev.end_date and ev.end_date < ev.start_date:
             self.error("event.end_date", "is before event.start_date")
 
         codes: dict[str, int] = {}
         for i, cat in enumerate(race.categories):
             if cat.code in codes:
-                self.error(f"categories[{i}].code",
-                           f"duplicate code {cat.code!r} (also categories[{codes[cat.code]}])")
+                self.error(
+                    f"categories[{i}].code",
+                    f"duplicate code {cat.code!r} (also categories[{codes[cat.code]}])",
+                )
             codes.setdefault(cat.code, i)
 
         gear_by_cat = self.gear(codes)
-        categories = [self.category(i, cat, gear_by_cat.get(cat.code, []))
-                      for i, cat in enumerate(race.categories)]
+        categories = [
+            self.category(i, cat, gear_by_cat.get(cat.code, []))
+            for i, cat in enumerate(race.categories)
+        ]
         schedule = self.schedule(codes)
         departures = self.shuttles(codes)
         if any(p.severity == "error" for p in self.problems) or self.zone is None:
             return None
-        return NormalizedRace(race, self.zone, categories, schedule, departures)  # type: ignore[arg-type]
+        return NormalizedRace(race, self.zone, categories, schedule, departures)
 
     def gear(self, codes: dict[str, int]) -> dict[str, list[NormalizedGear]]:
         by_cat: dict[str, list[NormalizedGear]] = {}
@@ -314,8 +333,9 @@ class _Checker:
         for list_code, gear_list in self.race.gear.items():
             for j, cat_code in enumerate(gear_list.categories):
                 if cat_code not in codes:
-                    self.error(f"gear.{list_code}.categories[{j}]",
-                               f"no category has code {cat_code!r}")
+                    self.error(
+                        f"gear.{list_code}.categories[{j}]", f"no category has code {cat_code!r}"
+                    )
             for kind in ("mandatory", "recommended"):
                 items: list[GearItemSection] = getattr(gear_list, kind)
                 for k, item in enumerate(items):
@@ -324,17 +344,23 @@ class _Checker:
                     for cat_code in gear_list.categories:
                         key = (cat_code, code)
                         if key in seen:
-                            self.error(f"{path}.{'code' if item.code else 'name'}",
-                                       f"duplicate gear code {code!r} for category "
-                                       f"{cat_code!r} (also {seen[key]})")
+                            self.error(
+                                f"{path}.{'code' if item.code else 'name'}",
+                                f"duplicate gear code {code!r} for category "
+                                f"{cat_code!r} (also {seen[key]})",
+                            )
                             continue
                         seen[key] = path
-                        by_cat.setdefault(cat_code, []).append(NormalizedGear(
-                            code, item.name, kind == "mandatory", item.spec, item.conditions))
+                        by_cat.setdefault(cat_code, []).append(
+                            NormalizedGear(
+                                code, item.name, kind == "mandatory", item.spec, item.conditions
+                            )
+                        )
         return by_cat
 
-    def category(self, i: int, cat: CategorySection,
-                 gear: list[NormalizedGear]) -> NormalizedCategory:
+    def category(
+        self, i: int, cat: CategorySection, gear: list[NormalizedGear]
+    ) -> NormalizedCategory:
         base = f"categories[{i}]"
         start_at: datetime | None = None
         start_date: date | None = None
@@ -353,17 +379,23 @@ class _Checker:
         for j, cp in enumerate(cat.checkpoints):
             path = f"{base}.checkpoints[{j}]"
             if prev_km is not None and cp.km <= prev_km:
-                self.error(f"{path}.km", f"{cp.km:g} km is not after the previous "
-                                         f"checkpoint ({prev_km:g} km)")
+                self.error(
+                    f"{path}.km",
+                    f"{cp.km:g} km is not after the previous checkpoint ({prev_km:g} km)",
+                )
             if cat.distance_km is not None and cp.km > cat.distance_km:
-                self.error(f"{path}.km", f"{cp.km:g} km is beyond the category's distance "
-                                         f"({cat.distance_km:g} km)")
+                self.error(
+                    f"{path}.km",
+                    f"{cp.km:g} km is beyond the category's distance ({cat.distance_km:g} km)",
+                )
             prev_km = cp.km
             minutes = duration_minutes(cp.cutoff_after) if cp.cutoff_after else None
             if cp.cutoff_at is not None:
                 if not isinstance(cat.start, datetime):
-                    self.error(f"{path}.cutoff_at", "needs the category's start date and time "
-                                                   "to be derived")
+                    self.error(
+                        f"{path}.cutoff_at",
+                        "needs the category's start date and time to be derived",
+                    )
                 else:
                     at = self.local(cp.cutoff_at, f"{path}.cutoff_at")
                     if at is not None and start_at is not None:
@@ -371,45 +403,60 @@ class _Checker:
                         if from_clock <= 0:
                             self.error(f"{path}.cutoff_at", "is not after the start")
                         elif minutes is not None and minutes != from_clock:
-                            self.error(f"{path}.cutoff_at",
-                                       f"{cp.cutoff_at:%a %Y-%m-%d %H:%M} is "
-                                       f"{format_minutes(from_clock)} after the start, but "
-                                       f"cutoff_after says {format_minutes(minutes)}")
+                            self.error(
+                                f"{path}.cutoff_at",
+                                f"{cp.cutoff_at:%a %Y-%m-%d %H:%M} is "
+                                f"{format_minutes(from_clock)} after the start, but "
+                                f"cutoff_after says {format_minutes(minutes)}",
+                            )
                         minutes = from_clock if minutes is None else minutes
             if minutes is not None:
                 if prev_cut is not None and minutes <= prev_cut:
-                    self.error(f"{path}.cutoff_after" if cp.cutoff_after else f"{path}.cutoff_at",
-                               f"cut-off {format_minutes(minutes)} is not later than the "
-                               f"previous one ({format_minutes(prev_cut)})")
+                    self.error(
+                        f"{path}.cutoff_after" if cp.cutoff_after else f"{path}.cutoff_at",
+                        f"cut-off {format_minutes(minutes)} is not later than the "
+                        f"previous one ({format_minutes(prev_cut)})",
+                    )
                 prev_cut = minutes
                 if cat.start is None:
-                    self.warn(f"{base}.start", "cut-offs are given but no start: their clock "
-                                               "times cannot be shown")
-            checkpoints.append(NormalizedCheckpoint(cp.name, cp.km, cp.label, minutes,
-                                                    False, cp.notes))
+                    self.warn(
+                        f"{base}.start",
+                        "cut-offs are given but no start: their clock times cannot be shown",
+                    )
+            checkpoints.append(
+                NormalizedCheckpoint(cp.name, cp.km, cp.label, minutes, False, cp.notes)
+            )
         if checkpoints:
             last = checkpoints[-1]
             last_path = f"{base}.checkpoints[{len(checkpoints) - 1}]"
             last.is_finish = cat.distance_km is not None and last.km == cat.distance_km
-            if time_limit is not None and last.cutoff_minutes is not None \
-                    and last.cutoff_minutes != time_limit:
+            if (
+                time_limit is not None
+                and last.cutoff_minutes is not None
+                and last.cutoff_minutes != time_limit
+            ):
                 field_name = "cutoff_after" if cat.checkpoints[-1].cutoff_after else "cutoff_at"
-                self.error(f"{last_path}.{field_name}",
-                           f"the final cut-off ({format_minutes(last.cutoff_minutes)}) is not "
-                           f"the time limit ({format_minutes(time_limit)})")
+                self.error(
+                    f"{last_path}.{field_name}",
+                    f"the final cut-off ({format_minutes(last.cutoff_minutes)}) is not "
+                    f"the time limit ({format_minutes(time_limit)})",
+                )
         self.references(base, cat, checkpoints)
         return NormalizedCategory(cat, start_at, start_date, time_limit, checkpoints, gear)
 
-    def references(self, base: str, cat: CategorySection,
-                   checkpoints: list[NormalizedCheckpoint]) -> None:
+    def references(
+        self, base: str, cat: CategorySection, checkpoints: list[NormalizedCheckpoint]
+    ) -> None:
         """Warn where the file places a named point at two different distances."""
         if cat.pacer_from and cat.pacer_from_km is not None:
             wanted = cat.pacer_from.casefold()
             named = [cp for cp in checkpoints if cp.name.casefold().startswith(wanted)]
             if named and all(cp.km != cat.pacer_from_km for cp in named):
-                self.warn(f"{base}.pacer_from_km",
-                          f"pacers join at {cat.pacer_from} {cat.pacer_from_km:g} km, but the "
-                          f"checkpoint {named[0].name!r} is at {named[0].km:g} km")
+                self.warn(
+                    f"{base}.pacer_from_km",
+                    f"pacers join at {cat.pacer_from} {cat.pacer_from_km:g} km, but the "
+                    f"checkpoint {named[0].name!r} is at {named[0].km:g} km",
+                )
 
     def schedule(self, codes: dict[str, int]) -> list[tuple[Any, datetime, datetime | None]]:
         out = []
@@ -431,8 +478,10 @@ class _Checker:
         seen: dict[str, int] = {}
         for i, route in enumerate(self.race.shuttles):
             if route.code in seen:
-                self.error(f"shuttles[{i}].code",
-                           f"duplicate code {route.code!r} (also shuttles[{seen[route.code]}])")
+                self.error(
+                    f"shuttles[{i}].code",
+                    f"duplicate code {route.code!r} (also shuttles[{seen[route.code]}])",
+                )
             seen.setdefault(route.code, i)
             for j, code in enumerate(route.categories):
                 if code not in codes:
@@ -444,8 +493,10 @@ class _Checker:
                 if at is None:
                     continue
                 if at in times:
-                    self.error(f"shuttles[{i}].departures[{j}].at",
-                               f"two departures at {dep.at:%Y-%m-%d %H:%M} on one route")
+                    self.error(
+                        f"shuttles[{i}].departures[{j}].at",
+                        f"two departures at {dep.at:%Y-%m-%d %H:%M} on one route",
+                    )
                 times.add(at)
                 deps.append((at, dep.seats if dep.seats is not None else route.seats))
             out[route.code] = deps
@@ -461,8 +512,9 @@ def check_text(text: str, filename: str = "<race file>") -> RaceFileReport:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        report.problems.append(Problem("error", "", f"not valid TOML: {exc}",
-                                       int(match.group(1)) if match else None))
+        report.problems.append(
+            Problem("error", "", f"not valid TOML: {exc}", int(match.group(1)) if match else None)
+        )
         return report
     lines = locate_lines(text)
     try:
@@ -476,8 +528,7 @@ def check_text(text: str, filename: str = "<race file>") -> RaceFileReport:
     checker = _Checker(race)
     normalized = checker.run()
     report.problems.extend(
-        Problem(p.severity, p.path, p.message, _line_for(p.path, lines))
-        for p in checker.problems
+        Problem(p.severity, p.path, p.message, _line_for(p.path, lines)) for p in checker.problems
     )
     report.race = race
     report.normalized = normalized if not report.errors else None

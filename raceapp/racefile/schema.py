@@ -1,4 +1,5 @@
 """Structure and types of a race file. Strict: a typo'd key or a wrong type is an error."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Race files on the command line: `flask races check` and `flask races import`."""
+
 from __future__ import annotations
 
 import sys
@@ -7,8 +8,8 @@ import click
 from flask import Blueprint
 
 from raceapp import clock
-from raceapp.racefile import check_file
 from raceapp.errors import DomainError
+from raceapp.racefile import check_file
 from raceapp.services.race_import import import_reports
 
 bp = Blueprint("races", __name__, cli_group="races")

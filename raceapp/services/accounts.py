@@ -1,6 +1,8 @@
 """Accounts: sign-up, password checks, organizer roles and a runner's entry in a race."""
+
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import re
@@ -13,24 +15,37 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, has_request_context
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
-from raceapp.database import begin_write, writes
+from raceapp.database import write_transaction
 from raceapp.errors import Conflict, DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.models import Category, Entry, Event, LoginSession, OrganizerRole, User
 from raceapp.services import race_state
 
-# argon2id at OWASP's minimum for ASVS (t=1, m=46 MiB, p=1); raised in config, never lowered.
-HASHER = PasswordHasher(time_cost=1, memory_cost=46 * 1024, parallelism=1)
 MIN_PASSWORD = 8
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
 MAX_PASSWORD = 256
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 BIB_RE = re.compile(r"^[A-Za-z0-9-]{1,12}$")
-# Verifying against this keeps the response time the same for unknown e-mails.
-_DUMMY_HASH = HASHER.hash("not-a-real-password")
+
+
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    # Verifying against this keeps the response time the same for unknown e-mails.
+    return hasher, hasher.hash("not-a-real-password")
+
+
+def hasher() -> PasswordHasher:
+    """argon2id with the configured cost: OWASP's minimum for ASVS (t=1, m=46 MiB, p=1) unless
+    raised in config; only the test configuration lowers it, to keep the suite quick."""
+    return _hasher_for(*_cost())[0]
+
+
+def _cost() -> tuple[int, int]:
+    config = current_app.config
+    return config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_KIB"]
 
 
 def normalise_email(email: str) -> str:
@@ -51,11 +66,12 @@ def validate_password(password: str) -> None:
     if len(password) > MAX_PASSWORD:
         raise DomainError(f"A password can be at most {MAX_PASSWORD} characters.")
     if password.strip().lower() in common_passwords():
-        raise DomainError("That password is one of the most common ones, the first an attacker "
-                          "tries. Choose another (a few unrelated words make a good one).")
+        raise DomainError(
+            "That password is one of the most common ones, the first an attacker "
+            "tries. Choose another (a few unrelated words make a good one)."
+        )
 
 
-@writes
 def sign_up(email: str, name: str, password: str, *, now: datetime) -> User:
     """Create a runner account; the e-mail must be new."""
     email = normalise_email(email)
@@ -65,15 +81,16 @@ def sign_up(email: str, name: str, password: str, *, now: datetime) -> User:
     if not name or len(name) > 120:
         raise DomainError("Enter your name (up to 120 characters).")
     validate_password(password)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("An account with this e-mail already exists. Log in instead.")
-    user = User(email=email, name=name, password_hash=HASHER.hash(password), created_at=now)
-    db.session.add(user)
+    taken = Conflict("An account with this e-mail already exists. Log in instead.")
+    password_hash = hasher().hash(password)  # slow on purpose: before the write lock
+    user = User(email=email, name=name, password_hash=password_hash, created_at=now)
     try:
-        db.session.commit()
+        with write_transaction():
+            if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+                raise taken
+            db.session.add(user)
     except IntegrityError:
-        db.session.rollback()
-        raise Conflict("An account with this e-mail already exists. Log in instead.") from None
+        raise taken from None
     return user
 
 
@@ -81,20 +98,17 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the user whose password matches, upgrading an outdated hash on the way."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or len(password) > MAX_PASSWORD:
-        try:
-            HASHER.verify(_DUMMY_HASH, password[:MAX_PASSWORD] or "x")
-        except VerificationError:
-            pass
+        with contextlib.suppress(VerificationError):
+            hasher().verify(_hasher_for(*_cost())[1], password[:MAX_PASSWORD] or "x")
         return None
     try:
-        HASHER.verify(user.password_hash, password)
+        hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if HASHER.check_needs_rehash(user.password_hash):
-        new_hash = HASHER.hash(password)
-        begin_write()
-        user.password_hash = new_hash
-        db.session.commit()
+    if hasher().check_needs_rehash(user.password_hash):
+        new_hash = hasher().hash(password)
+        with write_transaction():
+            user.password_hash = new_hash
     return user
 
 
@@ -102,39 +116,44 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@writes
 def start_session(user: User, *, now: datetime, lifetime: timedelta) -> str:
     """Record a new logged-in device and return its token (kept in the signed cookie)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token_sha256=_token_hash(token), user_id=user.id,
-                                created_at=now, expires_at=now + lifetime))
-    db.session.commit()
+    with write_transaction():
+        db.session.add(
+            LoginSession(
+                token_sha256=_token_hash(token),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
     user.session_token = token
     return token
 
 
-@writes
 def end_session(token: str | None) -> None:
     """Forget one device's session: its cookie, even replayed, no longer logs anyone in."""
     if token:
-        db.session.execute(delete(LoginSession).where(LoginSession.token_sha256 == _token_hash(token)))
-        db.session.commit()
-
-
-@writes
-def end_all_sessions(user: User) -> None:
-    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
-    db.session.commit()
+        with write_transaction():
+            db.session.execute(
+                delete(LoginSession).where(LoginSession.token_sha256 == _token_hash(token))
+            )
 
 
 # Asked on every request, so built once (SQLAlchemy keeps the compiled form of a statement
 # object): the session, its user, and whether they organize (every page's navigation asks).
 _SESSION_USER = (
-    select(LoginSession.expires_at, User,
-           select(OrganizerRole.id).where(OrganizerRole.user_id == User.id).exists())
+    select(
+        LoginSession.expires_at,
+        User,
+        select(OrganizerRole.id).where(OrganizerRole.user_id == User.id).exists(),
+    )
     .join(User, User.id == LoginSession.user_id)
     .where(LoginSession.token_sha256 == bindparam("token_sha256"))
 )
+
+
 def load_user(token: str, *, now: datetime) -> User | None:
     """Resolve a session token to its user, or None when it was ended or has expired."""
     row = db.session.execute(_SESSION_USER, {"token_sha256": _token_hash(token)}).first()
@@ -151,8 +170,9 @@ def session_id_for(token: str | None) -> int | None:
     """The id of the login session behind a token (a device's subscription is tied to it)."""
     if not token:
         return None
-    return db.session.scalar(select(LoginSession.id).where(
-        LoginSession.token_sha256 == _token_hash(token)))
+    return db.session.scalar(
+        select(LoginSession.id).where(LoginSession.token_sha256 == _token_hash(token))
+    )
 
 
 def is_organizer(user, event: Event | None = None) -> bool:
@@ -181,9 +201,9 @@ def entry_for(user: User, event: Event) -> Entry | None:
     )
 
 
-@writes
-def join_category(user: User, event: Event, category_code: str, bib: str, *,
-                  now: datetime) -> Entry:
+def join_category(
+    user: User, event: Event, category_code: str, bib: str, *, now: datetime
+) -> Entry:
     """Enter (or switch to) a category of an event with a bib number."""
     category = db.session.scalar(
         select(Category).where(Category.event_id == event.id, Category.code == category_code)
@@ -198,42 +218,50 @@ def join_category(user: User, event: Event, category_code: str, bib: str, *,
     bib = bib.strip()
     if not BIB_RE.match(bib):
         raise DomainError("A bib number is 1 to 12 letters, digits or dashes.")
-    entry = entry_for(user, event)
-    if entry is None:
-        entry = Entry(user_id=user.id, event_id=event.id, created_at=now)
-        db.session.add(entry)
-    entry.category_id = category.id
-    entry.bib = bib
+    category_id, event_id, user_id = category.id, event.id, user.id
     try:
-        db.session.commit()
+        with write_transaction():
+            entry = db.session.scalar(
+                select(Entry).where(Entry.user_id == user_id, Entry.event_id == event_id)
+            )
+            if entry is None:
+                entry = Entry(
+                    user_id=user_id,
+                    event_id=event_id,
+                    category_id=category_id,
+                    bib=bib,
+                    created_at=now,
+                )
+                db.session.add(entry)
+            else:
+                entry.category_id, entry.bib = category_id, bib
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(f"Bib {bib} is already taken in {event.name}. Check the number.") from None
     return entry
 
 
-@writes
 def leave_event(user: User, event: Event) -> None:
     """Withdraw the runner's entry from an event."""
-    entry = entry_for(user, event)
-    if entry is None:
-        raise NotFound("You have not entered this event.")
-    db.session.delete(entry)
-    db.session.commit()
+    with write_transaction():
+        entry = entry_for(user, event)
+        if entry is None:
+            raise NotFound("You have not entered this event.")
+        db.session.delete(entry)
 
 
-def create_organizer(email: str, name: str, password: str, event_slugs: list[str], *,
-                     now: datetime) -> User:
+def create_organizer(
+    email: str, name: str, password: str, event_slugs: list[str], *, now: datetime
+) -> User:
     """Create (or reuse) an account and make it organizer of the given events."""
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         user = sign_up(email, name, password, now=now)
-    for slug in event_slugs:
-        event = db.session.scalar(select(Event).where(Event.slug == slug))
-        if event is None:
-            raise NotFound(f"No event with slug {slug!r}; import its race file first.")
-        if not is_organizer(user, event):
-            db.session.add(OrganizerRole(user_id=user.id, event_id=event.id))
-    db.session.commit()
+    with write_transaction():
+        for slug in event_slugs:
+            event = db.session.scalar(select(Event).where(Event.slug == slug))
+            if event is None:
+                raise NotFound(f"No event with the address {slug}: import its race file first.")
+            if not is_organizer(user, event):
+                db.session.add(OrganizerRole(user_id=user.id, event_id=event.id))
     return user

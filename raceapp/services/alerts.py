@@ -5,6 +5,7 @@ kinds do; services.race_state applies them). Posting writes the alert, its effec
 delivery per target device in one transaction, so a crash can lose nothing between "posted"
 and "queued".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -75,15 +76,17 @@ def _clean_text(draft: AlertDraft) -> tuple[str, str, str | None]:
     if not title:
         raise DomainError("Give the alert a title.")
     if len(title) > TITLE_MAX:
-        raise DomainError(f"Keep the title to {TITLE_MAX} characters; it is what the lock "
-                          "screen shows.")
+        raise DomainError(
+            f"Keep the title to {TITLE_MAX} characters; it is what the lock screen shows."
+        )
     body = (draft.body or "").strip().replace("\r\n", "\n")
     if len(body) > BODY_MAX:
         raise DomainError(f"Keep the text to {BODY_MAX} characters.")
     link = (draft.link or "").strip() or None
     if link is not None and (len(link) > LINK_MAX or not is_safe_link(link)):
-        raise DomainError("The link must be an https:// address or a page of this app "
-                          "(starting with /).")
+        raise DomainError(
+            "The link must be an https:// address or a page of this app (starting with /)."
+        )
     return title, body, link
 
 
@@ -100,8 +103,7 @@ def _in_scope(state: EventState, category: Category | None) -> list[CategoryStat
     return [state.category(category.code)] if category else list(state.categories)
 
 
-def _effect(draft: AlertDraft, state: EventState, category: Category | None,
-            now: datetime) -> dict:
+def _effect(draft: AlertDraft, state: EventState, category: Category | None, now: datetime) -> dict:
     """Check that the change makes sense for the race as it stands; return its effect."""
     scope = _in_scope(state, category)
     name = category.name if category else state.event.name
@@ -124,30 +126,33 @@ def _effect(draft: AlertDraft, state: EventState, category: Category | None,
     if kind == "start_delay":
         delay = draft.delay_minutes
         if delay is None or not 0 <= delay <= DELAY_MAX_MINUTES:
-            raise DomainError("Give the delay in minutes after the published start "
-                              f"(0 to {DELAY_MAX_MINUTES}).")
+            raise DomainError(
+                f"Give the delay in minutes after the published start (0 to {DELAY_MAX_MINUTES})."
+            )
         timed = [c for c in scope if c.published_start is not None and not c.cancelled]
         if not timed:
             raise DomainError(f"{name} has no published start time to delay.")
         started = [c for c in timed if c.start is not None and c.start <= now]
         if started:
             names = ", ".join(c.category.name for c in started)
-            raise DomainError(f"{names} has already started: a start delay can no longer "
-                              "apply. Extend the cut-offs instead.")
+            raise DomainError(
+                f"{names} has already started: a start delay can no longer "
+                "apply. Extend the cut-offs instead."
+            )
         return {"delay_minutes": delay}
     if kind == "cutoff_extension":
         minutes = draft.extension_minutes
         if minutes is None or not 1 <= minutes <= DELAY_MAX_MINUTES:
-            raise DomainError("Give the extension in minutes (1 to "
-                              f"{DELAY_MAX_MINUTES}).")
+            raise DomainError(f"Give the extension in minutes (1 to {DELAY_MAX_MINUTES}).")
         live = [c for c in scope if c.counts_down]
         if not live:
             raise DomainError(f"{name} has no cut-off left to extend.")
         if draft.from_km is not None:
             if category is None:
                 raise DomainError("To extend from a checkpoint on, choose its category.")
-            if not any(cp.checkpoint.km == draft.from_km and cp.has_cutoff
-                       for cp in scope[0].checkpoints):
+            if not any(
+                cp.checkpoint.km == draft.from_km and cp.has_cutoff for cp in scope[0].checkpoints
+            ):
                 raise DomainError("Choose a checkpoint of this category that has a cut-off.")
             return {"minutes": minutes, "from_km": draft.from_km}
         return {"minutes": minutes}
@@ -156,14 +161,16 @@ def _effect(draft: AlertDraft, state: EventState, category: Category | None,
     return {}
 
 
-def _checkpoint_changes(draft: AlertDraft, state: EventState,
-                        category: Category | None) -> list[dict]:
+def _checkpoint_changes(
+    draft: AlertDraft, state: EventState, category: Category | None
+) -> list[dict]:
     allowed = {c.code for c in _in_scope(state, category)}
     changes = []
     for change in draft.checkpoints:
         if change.category_code not in allowed:
-            raise DomainError("A course change can only change checkpoints of the categories "
-                              "it is for.")
+            raise DomainError(
+                "A course change can only change checkpoints of the categories it is for."
+            )
         cat_state = state.category(change.category_code)
         match = next((cp for cp in cat_state.checkpoints if cp.checkpoint.km == change.km), None)
         if match is None:
@@ -174,8 +181,9 @@ def _checkpoint_changes(draft: AlertDraft, state: EventState,
             if change.cutoff_minutes <= 0:
                 raise DomainError("A cut-off must be some time after the start.")
             if cat_state.start is None:
-                raise DomainError(f"{cat_state.category.name} has no start time, so its "
-                                  "cut-offs cannot be set.")
+                raise DomainError(
+                    f"{cat_state.category.name} has no start time, so its cut-offs cannot be set."
+                )
         entry = {"category": change.category_code, "km": change.km}
         if change.status is not None and change.status != match.status:
             entry["status"] = change.status
@@ -197,12 +205,12 @@ def _check_cutoff_order(after: EventState, category: Category | None) -> None:
                 raise DomainError(
                     f"{cat_state.category.name}: the cut-off at {cp.checkpoint.name} "
                     f"({cp.checkpoint.km:g} km) would not be later than the one at "
-                    f"{previous.checkpoint.name} ({previous.checkpoint.km:g} km).")
+                    f"{previous.checkpoint.name} ({previous.checkpoint.km:g} km)."
+                )
             previous = cp
 
 
-def describe(before: EventState, after: EventState, kind: str,
-             category: Category | None) -> str:
+def describe(before: EventState, after: EventState, kind: str, category: Category | None) -> str:
     """What the alert did to the race, in words: "100 km start Sat 05:00 → 05:45; 7 cut-offs
     move." Shown on the alert page and carried by the push message."""
     zone = zone_of(after.event)
@@ -220,19 +228,26 @@ def describe(before: EventState, after: EventState, kind: str,
         old = before.category(new.code)
         label = new.category.name
         if new.start != old.start and new.start is not None:
-            moved = sum(1 for a, b in zip(old.checkpoints, new.checkpoints)
-                        if a.at != b.at and b.has_cutoff)
-            parts.append(f"{label} start {clock(old.start)} → {clock(new.start)}"
-                         + (f"; {moved} cut-off{'s' if moved != 1 else ''} move." if moved
-                            else "."))
+            moved = sum(
+                1
+                for a, b in zip(old.checkpoints, new.checkpoints, strict=True)
+                if a.at != b.at and b.has_cutoff
+            )
+            parts.append(
+                f"{label} start {clock(old.start)} → {clock(new.start)}"
+                + (f"; {moved} cut-off{'s' if moved != 1 else ''} move." if moved else ".")
+            )
             continue
         lines = []
-        for a, b in zip(old.checkpoints, new.checkpoints):
+        for a, b in zip(old.checkpoints, new.checkpoints, strict=True):
             cp = b.checkpoint
             where = f"{cp.name} ({cp.km:g} km)"
             if a.status != b.status:
-                lines.append(f"{where} {CHECKPOINT_STATUSES[b.status].lower()}"
-                             if b.status != OPEN else f"{where} open again")
+                lines.append(
+                    f"{where} {CHECKPOINT_STATUSES[b.status].lower()}"
+                    if b.status != OPEN
+                    else f"{where} open again"
+                )
             if a.at != b.at and b.has_cutoff:
                 lines.append(f"{where} cut-off {clock(a.at)} → {clock(b.at)}")
         if lines:
@@ -257,10 +272,18 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
             # Two organizers changing the same race at once apply one after the other.
             db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
         before = race_state.of_event(event, now)
-        alert = Alert(event_id=event.id, category_id=category.id if category else None,
-                      kind=draft.kind, title=title, body=body, link=link,
-                      effect=_effect(draft, before, category, now), outcome={},
-                      author_id=author.id, created_at=now)
+        alert = Alert(
+            event_id=event.id,
+            category_id=category.id if category else None,
+            kind=draft.kind,
+            title=title,
+            body=body,
+            link=link,
+            effect=_effect(draft, before, category, now),
+            outcome={},
+            author_id=author.id,
+            created_at=now,
+        )
         db.session.add(alert)
         db.session.flush()
         if ALERT_KINDS[draft.kind].changes_race:
@@ -268,28 +291,43 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
             if draft.kind == "course_change":
                 _check_cutoff_order(after, category)
             scope_state = after.category(category.code).state if category else after.state
-            alert.outcome = {"state": scope_state,
-                             "summary": describe(before, after, draft.kind, category)}
+            alert.outcome = {
+                "state": scope_state,
+                "summary": describe(before, after, draft.kind, category),
+            }
         runners = _runners_in_scope(event, category)
-        alert.audience_count = db.session.scalar(
-            select(func.count()).select_from(runners.subquery())) or 0
-        db.session.execute(insert(Delivery).from_select(
-            ["alert_id", "subscription_id", "user_id", "status", "attempts", "next_attempt_at"],
-            select(literal(alert.id), PushSubscription.id, PushSubscription.user_id,
-                   literal("pending"), literal(0), literal(now, UTCDateTime()))
-            .where(PushSubscription.user_id.in_(runners))))
-        alert.device_count = db.session.scalar(
-            select(func.count()).where(Delivery.alert_id == alert.id)) or 0
+        alert.audience_count = (
+            db.session.scalar(select(func.count()).select_from(runners.subquery())) or 0
+        )
+        db.session.execute(
+            insert(Delivery).from_select(
+                ["alert_id", "subscription_id", "user_id", "status", "attempts", "next_attempt_at"],
+                select(
+                    literal(alert.id),
+                    PushSubscription.id,
+                    PushSubscription.user_id,
+                    literal("pending"),
+                    literal(0),
+                    literal(now, UTCDateTime()),
+                ).where(PushSubscription.user_id.in_(runners)),
+            )
+        )
+        alert.device_count = (
+            db.session.scalar(select(func.count()).where(Delivery.alert_id == alert.id)) or 0
+        )
     return alert
 
 
 # --- Runners --------------------------------------------------------------------------------
 
+
 def _visible_to(user: User):
     """Alerts of the runner's events: event-wide ones, and those for their category."""
-    return (select(Alert).join(Entry, (Entry.event_id == Alert.event_id)
-                               & (Entry.user_id == user.id))
-            .where(or_(Alert.category_id.is_(None), Alert.category_id == Entry.category_id)))
+    return (
+        select(Alert)
+        .join(Entry, (Entry.event_id == Alert.event_id) & (Entry.user_id == user.id))
+        .where(or_(Alert.category_id.is_(None), Alert.category_id == Entry.category_id))
+    )
 
 
 @dataclass
@@ -300,8 +338,9 @@ class FeedItem:
 
 def feed(user: User, *, limit: int = 100) -> list[FeedItem]:
     """The runner's alerts, newest first, each marked read or unread."""
-    alerts = db.session.scalars(_visible_to(user).order_by(
-        Alert.created_at.desc(), Alert.id.desc()).limit(limit)).all()
+    alerts = db.session.scalars(
+        _visible_to(user).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    ).all()
     read = _read_ids(user, [a.id for a in alerts])
     return [FeedItem(a, a.id in read) for a in alerts]
 
@@ -309,8 +348,13 @@ def feed(user: User, *, limit: int = 100) -> list[FeedItem]:
 def _read_ids(user: User, alert_ids: list[int]) -> set[int]:
     if not alert_ids:
         return set()
-    return set(db.session.scalars(select(AlertRead.alert_id).where(
-        AlertRead.user_id == user.id, AlertRead.alert_id.in_(alert_ids))))
+    return set(
+        db.session.scalars(
+            select(AlertRead.alert_id).where(
+                AlertRead.user_id == user.id, AlertRead.alert_id.in_(alert_ids)
+            )
+        )
+    )
 
 
 @dataclass
@@ -345,8 +389,11 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> None:
     if not rows:
         return
     dialect_insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(dialect_insert(AlertRead).values(rows).on_conflict_do_nothing(
-        index_elements=["alert_id", "user_id"]))
+    db.session.execute(
+        dialect_insert(AlertRead)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["alert_id", "user_id"])
+    )
 
 
 def mark_read(user: User, alert_id: int, *, now: datetime) -> Alert:
@@ -355,22 +402,28 @@ def mark_read(user: User, alert_id: int, *, now: datetime) -> Alert:
     alert, for_runner = _find(user, alert_id)
     if for_runner:
         with write_transaction():
-            _insert_ignoring_duplicates([{"alert_id": alert.id, "user_id": user.id,
-                                          "read_at": now}])
+            _insert_ignoring_duplicates(
+                [{"alert_id": alert.id, "user_id": user.id, "read_at": now}]
+            )
     return alert
 
 
 def mark_all_read(user: User, *, now: datetime) -> int:
     """Mark every alert of the runner read; returns how many were unread."""
-    unread_ids = db.session.scalars(_visible_to(user).with_only_columns(Alert.id).where(
-        ~Alert.id.in_(select(AlertRead.alert_id).where(AlertRead.user_id == user.id)))).all()
+    unread_ids = db.session.scalars(
+        _visible_to(user)
+        .with_only_columns(Alert.id)
+        .where(~Alert.id.in_(select(AlertRead.alert_id).where(AlertRead.user_id == user.id)))
+    ).all()
     with write_transaction():
-        _insert_ignoring_duplicates([{"alert_id": alert_id, "user_id": user.id,
-                                      "read_at": now} for alert_id in unread_ids])
+        _insert_ignoring_duplicates(
+            [{"alert_id": alert_id, "user_id": user.id, "read_at": now} for alert_id in unread_ids]
+        )
     return len(unread_ids)
 
 
 # --- Organizers -----------------------------------------------------------------------------
+
 
 @dataclass
 class Figures:
@@ -388,12 +441,16 @@ def _figures(alerts: list[Alert]) -> list[Figures]:
     figures = {a.id: Figures(a) for a in alerts}
     if figures:
         for alert_id, status, count in db.session.execute(
-                select(Delivery.alert_id, Delivery.status, func.count())
-                .where(Delivery.alert_id.in_(figures)).group_by(Delivery.alert_id, Delivery.status)):
+            select(Delivery.alert_id, Delivery.status, func.count())
+            .where(Delivery.alert_id.in_(figures))
+            .group_by(Delivery.alert_id, Delivery.status)
+        ):
             setattr(figures[alert_id], status, count)
         for alert_id, count in db.session.execute(
-                select(AlertRead.alert_id, func.count()).where(AlertRead.alert_id.in_(figures))
-                .group_by(AlertRead.alert_id)):
+            select(AlertRead.alert_id, func.count())
+            .where(AlertRead.alert_id.in_(figures))
+            .group_by(AlertRead.alert_id)
+        ):
             figures[alert_id].read = count
     return list(figures.values())
 
@@ -401,9 +458,15 @@ def _figures(alerts: list[Alert]) -> list[Figures]:
 def event_alerts(user: User, event: Event) -> list[Figures]:
     """Every alert of the event, newest first, with its delivery and read figures."""
     require_organizer(user, event)
-    return _figures(list(db.session.scalars(
-        select(Alert).where(Alert.event_id == event.id)
-        .order_by(Alert.created_at.desc(), Alert.id.desc()))))
+    return _figures(
+        list(
+            db.session.scalars(
+                select(Alert)
+                .where(Alert.event_id == event.id)
+                .order_by(Alert.created_at.desc(), Alert.id.desc())
+            )
+        )
+    )
 
 
 def alert_figures(user: User, alert_id: int) -> Figures:
@@ -414,10 +477,13 @@ def alert_figures(user: User, alert_id: int) -> Figures:
     require_organizer(user, alert.event)
     [figures] = _figures([alert])
     figures.readers = [
-        (reader, bib, read_at) for reader, bib, read_at in db.session.execute(
+        (reader, bib, read_at)
+        for reader, bib, read_at in db.session.execute(
             select(User, Entry.bib, AlertRead.read_at)
             .join(AlertRead, AlertRead.user_id == User.id)
             .outerjoin(Entry, (Entry.user_id == User.id) & (Entry.event_id == alert.event_id))
-            .where(AlertRead.alert_id == alert.id).order_by(AlertRead.read_at))]
+            .where(AlertRead.alert_id == alert.id)
+            .order_by(AlertRead.read_at)
+        )
+    ]
     return figures
-

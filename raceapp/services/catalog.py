@@ -1,4 +1,5 @@
 """The races as lists: the public list of events and a runner's own races, each as it stands."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ class Catalog:
 
 
 def _when(state: EventState) -> float:
-    starts = [c.start or c.ends for c in state.categories if c.start or c.ends]
+    starts = [when for c in state.categories if (when := c.start or c.ends) is not None]
     if starts:
         return min(starts).timestamp()
     day = state.event.start_date
@@ -44,8 +45,9 @@ def _is_past(state: EventState) -> bool:
 
 def events(now: datetime) -> Catalog:
     """Every race with its state, in two lists."""
-    rows = db.session.scalars(select(Event).options(
-        selectinload(Event.categories).selectinload(Category.checkpoints))).all()
+    rows = db.session.scalars(
+        select(Event).options(selectinload(Event.categories).selectinload(Category.checkpoints))
+    ).all()
     states = [s for s in race_state.of_events(rows, now).values() if s.is_race]
     upcoming = sorted((s for s in states if not _is_past(s)), key=_when)
     past = sorted((s for s in states if _is_past(s)), key=_when, reverse=True)
@@ -63,19 +65,22 @@ class Home:
 
 def home(user: User, *, now: datetime) -> Home:
     races = kit.runner_races(user, now)
-    return Home([r for r in races if not r.is_past], [r for r in races if r.is_past],
-                events(now))
+    return Home([r for r in races if not r.is_past], [r for r in races if r.is_past], events(now))
 
 
 def organized(user: User, *, now: datetime) -> Catalog:
     """The events this organizer runs, as they stand (rules pages too: they publish them)."""
     rows = db.session.scalars(
-        select(Event).join(OrganizerRole, OrganizerRole.event_id == Event.id)
+        select(Event)
+        .join(OrganizerRole, OrganizerRole.event_id == Event.id)
         .where(OrganizerRole.user_id == user.id)
-        .options(selectinload(Event.categories).selectinload(Category.checkpoints))).all()
+        .options(selectinload(Event.categories).selectinload(Category.checkpoints))
+    ).all()
     states = list(race_state.of_events(rows, now).values())
-    return Catalog(sorted((s for s in states if not _is_past(s)), key=_when),
-                   sorted((s for s in states if _is_past(s)), key=_when, reverse=True))
+    return Catalog(
+        sorted((s for s in states if not _is_past(s)), key=_when),
+        sorted((s for s in states if _is_past(s)), key=_when, reverse=True),
+    )
 
 
 def event_by_slug(slug: str) -> Event:

@@ -1,4 +1,5 @@
 """A runner's gear checklist: ticks kept per runner, the latest tick (by when it was made) wins."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from raceapp.database import writes
+from raceapp.database import write_transaction
+from raceapp.errors import DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.models import Entry, GearItem, GearTick, PersonalGearItem
-from raceapp.errors import DomainError, NotFound
 
 MAX_PERSONAL_ITEMS = 50
 
@@ -39,18 +40,35 @@ class Checklist:
 
 def checklist(entry: Entry) -> Checklist:
     """The runner's category gear with their tick state, mandatory first, plus personal items."""
-    ticks = {t.gear_item_id: t for t in db.session.scalars(
-        select(GearTick).join(GearItem).where(GearTick.user_id == entry.user_id,
-                                              GearItem.category_id == entry.category_id))}
-    rows = [ChecklistRow(item, bool(ticks.get(item.id) and ticks[item.id].packed),
-                         ticks[item.id].ticked_at if item.id in ticks else None)
-            for item in entry.category.gear_items]
-    personal = list(db.session.scalars(
-        select(PersonalGearItem).where(PersonalGearItem.user_id == entry.user_id,
-                                       PersonalGearItem.event_id == entry.event_id)
-        .order_by(PersonalGearItem.id)))
-    return Checklist([r for r in rows if r.item.mandatory],
-                     [r for r in rows if not r.item.mandatory], personal)
+    ticks = {
+        t.gear_item_id: t
+        for t in db.session.scalars(
+            select(GearTick)
+            .join(GearItem)
+            .where(GearTick.user_id == entry.user_id, GearItem.category_id == entry.category_id)
+        )
+    }
+    rows = [
+        ChecklistRow(
+            item,
+            bool(ticks.get(item.id) and ticks[item.id].packed),
+            ticks[item.id].ticked_at if item.id in ticks else None,
+        )
+        for item in entry.category.gear_items
+    ]
+    personal = list(
+        db.session.scalars(
+            select(PersonalGearItem)
+            .where(
+                PersonalGearItem.user_id == entry.user_id,
+                PersonalGearItem.event_id == entry.event_id,
+            )
+            .order_by(PersonalGearItem.id)
+        )
+    )
+    return Checklist(
+        [r for r in rows if r.item.mandatory], [r for r in rows if not r.item.mandatory], personal
+    )
 
 
 def _when(made_at: datetime | None, now: datetime) -> datetime:
@@ -58,46 +76,56 @@ def _when(made_at: datetime | None, now: datetime) -> datetime:
     return now if made_at is None or made_at > now else made_at
 
 
-@writes
-def tick(entry: Entry, item_id: int, packed: bool, *, now: datetime,
-         made_at: datetime | None = None) -> ChecklistRow:
+def tick(
+    entry: Entry, item_id: int, packed: bool, *, now: datetime, made_at: datetime | None = None
+) -> ChecklistRow:
     """Set one item packed or not; an older tick never overwrites a newer one."""
     item = db.session.get(GearItem, item_id)
     if item is None or item.category_id != entry.category_id:
         raise NotFound("That item is not on your checklist.")
     when = _when(made_at, now)
-    existing = db.session.scalar(select(GearTick).where(
-        GearTick.user_id == entry.user_id, GearTick.gear_item_id == item.id))
-    if existing is None:
-        db.session.add(GearTick(user_id=entry.user_id, gear_item_id=item.id, packed=packed,
-                                ticked_at=when))
-        try:
-            db.session.commit()
-        except IntegrityError:  # a concurrent first tick: keep the newer of the two
-            db.session.rollback()
-            return tick(entry, item_id, packed, now=now, made_at=when)
-    elif when >= existing.ticked_at:
-        existing.packed, existing.ticked_at = packed, when
-        db.session.commit()
-    else:
-        packed, when = existing.packed, existing.ticked_at
+    try:
+        with write_transaction():
+            existing = db.session.scalar(
+                select(GearTick).where(
+                    GearTick.user_id == entry.user_id, GearTick.gear_item_id == item.id
+                )
+            )
+            if existing is None:
+                db.session.add(
+                    GearTick(
+                        user_id=entry.user_id, gear_item_id=item.id, packed=packed, ticked_at=when
+                    )
+                )
+            elif when >= existing.ticked_at:
+                existing.packed, existing.ticked_at = packed, when
+            else:
+                packed, when = existing.packed, existing.ticked_at
+    except IntegrityError:  # a concurrent first tick: keep the newer of the two
+        return tick(entry, item_id, packed, now=now, made_at=when)
     return ChecklistRow(item, packed, when)
 
 
-@writes
 def add_personal(entry: Entry, name: str, *, now: datetime) -> PersonalGearItem:
     """Add an item of the runner's own to their checklist."""
     name = " ".join(name.split())
     if not name or len(name) > 120:
         raise DomainError("Name the item in 1 to 120 characters.")
-    count = db.session.scalar(select(db.func.count()).select_from(PersonalGearItem).where(
-        PersonalGearItem.user_id == entry.user_id, PersonalGearItem.event_id == entry.event_id))
-    if count >= MAX_PERSONAL_ITEMS:
-        raise DomainError(f"You can add up to {MAX_PERSONAL_ITEMS} items of your own.")
-    item = PersonalGearItem(user_id=entry.user_id, event_id=entry.event_id, name=name,
-                            packed=False, ticked_at=now)
-    db.session.add(item)
-    db.session.commit()
+    with write_transaction():
+        count = db.session.scalar(
+            select(db.func.count())
+            .select_from(PersonalGearItem)
+            .where(
+                PersonalGearItem.user_id == entry.user_id,
+                PersonalGearItem.event_id == entry.event_id,
+            )
+        )
+        if (count or 0) >= MAX_PERSONAL_ITEMS:
+            raise DomainError(f"You can add up to {MAX_PERSONAL_ITEMS} items of your own.")
+        item = PersonalGearItem(
+            user_id=entry.user_id, event_id=entry.event_id, name=name, packed=False, ticked_at=now
+        )
+        db.session.add(item)
     return item
 
 
@@ -108,20 +136,19 @@ def _own_personal(entry: Entry, item_id: int) -> PersonalGearItem:
     return item
 
 
-@writes
-def tick_personal(entry: Entry, item_id: int, packed: bool, *, now: datetime,
-                  made_at: datetime | None = None) -> PersonalGearItem:
+def tick_personal(
+    entry: Entry, item_id: int, packed: bool, *, now: datetime, made_at: datetime | None = None
+) -> PersonalGearItem:
     """Set one of the runner's own items packed or not (latest tick wins)."""
-    item = _own_personal(entry, item_id)
     when = _when(made_at, now)
-    if when >= item.ticked_at:
-        item.packed, item.ticked_at = packed, when
-        db.session.commit()
+    with write_transaction():
+        item = _own_personal(entry, item_id)
+        if when >= item.ticked_at:
+            item.packed, item.ticked_at = packed, when
     return item
 
 
-@writes
 def remove_personal(entry: Entry, item_id: int) -> None:
     """Delete one of the runner's own items."""
-    db.session.delete(_own_personal(entry, item_id))
-    db.session.commit()
+    with write_transaction():
+        db.session.delete(_own_personal(entry, item_id))

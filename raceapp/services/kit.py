@@ -1,14 +1,16 @@
 """The runner's race kit: which race it shows, what its home shows, and the whole kit as data
 for offline use. Every part reads the race as it stands (services.race_state)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import BindParameter, bindparam, case, func, select
+from sqlalchemy.orm import joinedload
 
+from raceapp.errors import NotFound
 from raceapp.extensions import db
 from raceapp.models import (
     Alert,
@@ -24,10 +26,11 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services import alerts, gear, race_state, schedule, shuttles
+from raceapp.services import alerts, gear, race_state, shuttles
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import zone_of
-from raceapp.vocabulary import FINISHED, IN_PROGRESS, race_state as state_word
+from raceapp.vocabulary import FINISHED, IN_PROGRESS
+from raceapp.vocabulary import race_state as state_word
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class RaceChoice:
     @property
     def is_past(self) -> bool:
         return self.state.state == FINISHED or (
-            self.state.ends is not None and self.state.ends <= self.event_state.now)
+            self.state.ends is not None and self.state.ends <= self.event_state.now
+        )
 
 
 def _order(choice: RaceChoice) -> tuple:
@@ -64,14 +68,32 @@ def runner_races(user: User, now: datetime) -> list[RaceChoice]:
     """Every race the runner entered, the one their kit should open on first."""
     if not getattr(user, "is_authenticated", False):
         return []
-    entries = db.session.scalars(
-        select(Entry).where(Entry.user_id == user.id)
-        .options(joinedload(Entry.event),
-                 joinedload(Entry.category).selectinload(Category.checkpoints))).unique().all()
+    entries = (
+        db.session.scalars(
+            select(Entry)
+            .where(Entry.user_id == user.id)
+            .options(
+                joinedload(Entry.event),
+                joinedload(Entry.category).selectinload(Category.checkpoints),
+            )
+        )
+        .unique()
+        .all()
+    )
     states = race_state.of_events({e.event_id: e.event for e in entries}.values(), now)
-    choices = [RaceChoice(e, states[e.event_id], states[e.event_id].category(e.category.code))
-               for e in entries]
+    choices = [
+        RaceChoice(e, states[e.event_id], states[e.event_id].category(e.category.code))
+        for e in entries
+    ]
     return sorted(choices, key=_order)
+
+
+def entry_by_id(entry_id: object) -> Entry:
+    """An entry by its id (from a signed calendar address), or NotFound."""
+    entry = db.session.get(Entry, entry_id) if isinstance(entry_id, int) else None
+    if entry is None:
+        raise NotFound("There is no such calendar.")
+    return entry
 
 
 def pick(choices: list[RaceChoice], chosen_slug: str | None) -> RaceChoice | None:
@@ -112,24 +134,32 @@ class KitHome:
 def home(user: User, choice: RaceChoice, races: list[RaceChoice], *, now: datetime) -> KitHome:
     """The kit home of one race: readiness, ticket, alerts and notices."""
     entry = choice.entry
-    return KitHome(choice, races, gear.checklist(entry),
-                   shuttles.next_booking(user, entry.event, now),
-                   alerts.for_kit(user, entry), shuttles.unread_notices(user))
+    return KitHome(
+        choice,
+        races,
+        gear.checklist(entry),
+        shuttles.next_booking(user, entry.event, now),
+        alerts.for_kit(user, entry),
+        shuttles.unread_notices(user),
+    )
 
 
 def _packed(model, packed_column):
     # Which rows are packed, as a count and a sum of ids: a tick shows even when an offline
     # tick carries an older time than the newest one. (Flips that cancel out in both are
     # left to the minute in the ETag.)
-    return (func.coalesce(func.sum(case((packed_column, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((packed_column, model.id), else_=0)), 0))
+    return (
+        func.coalesce(func.sum(case((packed_column, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((packed_column, model.id), else_=0)), 0),
+    )
 
 
 def _each(*aggregates, where):
     return [select(aggregate).where(*where).scalar_subquery() for aggregate in aggregates]
 
 
-_uid, _eid = bindparam("uid"), bindparam("eid")
+_uid: BindParameter[int] = bindparam("uid")
+_eid: BindParameter[int] = bindparam("eid")
 _event_id = select(Entry.event_id).where(Entry.id == _eid).scalar_subquery()
 _entered_events = select(Entry.event_id).where(Entry.user_id == _uid)
 # Built once: asked on every open of the kit home, and SQLAlchemy remembers the compiled form
@@ -138,16 +168,26 @@ _FINGERPRINT = select(
     *_each(Entry.id, Entry.event_id, Entry.category_id, Entry.bib, where=[Entry.id == _eid]),
     # Which races the runner entered (the switcher lists them).
     *_each(func.count(), func.max(Entry.id), where=[Entry.user_id == _uid]),
-    *_each(func.count(), func.max(GearTick.ticked_at), *_packed(GearTick, GearTick.packed),
-           where=[GearTick.user_id == _uid]),
-    *_each(func.count(), func.max(PersonalGearItem.id), func.max(PersonalGearItem.ticked_at),
-           *_packed(PersonalGearItem, PersonalGearItem.packed),
-           where=[PersonalGearItem.user_id == _uid]),
-    *_each(func.count(), *_packed(Booking, Booking.status == "booked"),
-           where=[Booking.user_id == _uid]),
+    *_each(
+        func.count(),
+        func.max(GearTick.ticked_at),
+        *_packed(GearTick, GearTick.packed),
+        where=[GearTick.user_id == _uid],
+    ),
+    *_each(
+        func.count(),
+        func.max(PersonalGearItem.id),
+        func.max(PersonalGearItem.ticked_at),
+        *_packed(PersonalGearItem, PersonalGearItem.packed),
+        where=[PersonalGearItem.user_id == _uid],
+    ),
+    *_each(
+        func.count(), *_packed(Booking, Booking.status == "booked"), where=[Booking.user_id == _uid]
+    ),
     *_each(func.count(), func.max(WaitlistEntry.id), where=[WaitlistEntry.user_id == _uid]),
-    *_each(func.count(), func.max(Notice.id),
-           where=[Notice.user_id == _uid, Notice.read_at.is_(None)]),
+    *_each(
+        func.count(), func.max(Notice.id), where=[Notice.user_id == _uid, Notice.read_at.is_(None)]
+    ),
     *_each(func.count(), where=[AlertRead.user_id == _uid]),
     # Alerts of every race the runner entered: they change the state of the races listed.
     *_each(func.count(), func.max(Alert.id), where=[Alert.event_id.in_(_entered_events)]),
@@ -183,17 +223,24 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
     headline = state.headline
     return {
         "event": {
-            "slug": event.slug, "name": event.name, "time_zone": event.time_zone,
-            "venue": event.venue, "start_date": event.start_date and event.start_date.isoformat(),
+            "slug": event.slug,
+            "name": event.name,
+            "time_zone": event.time_zone,
+            "venue": event.venue,
+            "start_date": event.start_date and event.start_date.isoformat(),
             "end_date": event.end_date and event.end_date.isoformat(),
-            "state": event_state.state, "state_label": state_word(event_state.state).label,
+            "state": event_state.state,
+            "state_label": state_word(event_state.state).label,
             "website": event.website,
         },
         "category": {
-            "code": category.code, "name": category.name, "distance_km": category.distance_km,
+            "code": category.code,
+            "name": category.name,
+            "distance_km": category.distance_km,
             "distance_text": category.distance_text,
             "elevation_gain_m": category.elevation_gain_m,
-            "state": state.state, "state_label": state_word(state.state).label,
+            "state": state.state,
+            "state_label": state_word(state.state).label,
             "start": _iso(state.start, zone),
             "published_start": _iso(state.published_start, zone),
             "start_date": state.start_day and state.start_day.isoformat(),
@@ -201,22 +248,38 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
             "finish_cutoff": _iso(state.finish, zone),
             "time_limit_minutes": category.time_limit_minutes,
         },
-        "headline": None if headline is None else {
-            "id": headline.id, "kind": headline.kind, "title": headline.title,
-            "summary": (headline.outcome or {}).get("summary", "")},
+        "headline": None
+        if headline is None
+        else {
+            "id": headline.id,
+            "kind": headline.kind,
+            "title": headline.title,
+            "summary": (headline.outcome or {}).get("summary", ""),
+        },
         "entry": {"bib": entry.bib},
         "checkpoints": [
-            {"label": cp.checkpoint.label, "name": cp.checkpoint.name, "km": cp.checkpoint.km,
-             "status": cp.status, "cutoff_after_minutes": cp.elapsed_minutes,
-             "cutoff": None if state.cancelled or not cp.has_cutoff else _iso(cp.at, zone),
-             "finish": cp.checkpoint.is_finish}
+            {
+                "label": cp.checkpoint.label,
+                "name": cp.checkpoint.name,
+                "km": cp.checkpoint.km,
+                "status": cp.status,
+                "cutoff_after_minutes": cp.elapsed_minutes,
+                "cutoff": None if state.cancelled or not cp.has_cutoff else _iso(cp.at, zone),
+                "finish": cp.checkpoint.is_finish,
+            }
             for cp in state.checkpoints
         ],
         "gear": [
-            {"id": r.item.id, "code": r.item.code, "name": r.item.name,
-             "mandatory": r.item.mandatory, "spec": r.item.spec,
-             "conditions": r.item.conditions, "packed": r.packed,
-             "ticked_at": _iso(r.ticked_at, zone)}
+            {
+                "id": r.item.id,
+                "code": r.item.code,
+                "name": r.item.name,
+                "mandatory": r.item.mandatory,
+                "spec": r.item.spec,
+                "conditions": r.item.conditions,
+                "packed": r.packed,
+                "ticked_at": _iso(r.ticked_at, zone),
+            }
             for r in checks.mandatory + checks.recommended
         ],
         "personal_gear": [
@@ -224,18 +287,32 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
             for p in checks.personal
         ],
         "schedule": [
-            {"title": r.item.title, "kind": r.item.kind, "start": _iso(r.starts_at, zone),
-             "end": _iso(r.ends_at, zone), "details": r.item.details,
-             "location": r.item.location, "cancelled": r.cancelled,
-             "moved_minutes": r.moved_minutes}
+            {
+                "title": r.item.title,
+                "kind": r.item.kind,
+                "start": _iso(r.starts_at, zone),
+                "end": _iso(r.ends_at, zone),
+                "details": r.item.details,
+                "location": r.item.location,
+                "cancelled": r.cancelled,
+                "moved_minutes": r.moved_minutes,
+            }
             for r in event_state.schedule(category.code)
         ],
         "contacts": {"hq_phone": event.hq_phone, "people": details.get("contacts", [])},
         "drop_out": (details.get("rules") or {}).get("drop_out", []),
         "alerts": [
-            {"id": a.id, "kind": a.kind, "title": a.title, "body": a.body, "link": a.link,
-             "posted": _iso(a.created_at, zone), "read": item.read,
-             "category": a.category.code if a.category else None}
-            for item in feed if (a := item.alert)
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "title": a.title,
+                "body": a.body,
+                "link": a.link,
+                "posted": _iso(a.created_at, zone),
+                "read": item.read,
+                "category": a.category.code if a.category else None,
+            }
+            for item in feed
+            if (a := item.alert)
         ],
     }

@@ -3,9 +3,11 @@
 The same rule runs offline on the phone (static/race-rules.js); both are tested from one file
 of vectors (tests/vectors/race-rules.json), so they cannot drift apart.
 """
+
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +16,7 @@ from raceapp.services.race_state import CategoryState, CheckpointState
 
 # Minutes per km on mountain trail, for a runner near the cut-offs (stated on the page).
 COMFORTABLE_AT_LEAST = 12.0  # a needed pace of 12 min/km or slower leaves time to spare
-OUT_OF_REACH_BELOW = 7.0     # needing faster than 7 min/km late in a trail race is not realistic
+OUT_OF_REACH_BELOW = 7.0  # needing faster than 7 min/km late in a trail race is not realistic
 
 # What the runner reads under the field; the offline script shows the same texts (the page
 # hands them over with the pace data).
@@ -25,6 +27,9 @@ POSITION_MESSAGES = {
     "beyond": "Give a distance between 0 and {distance} km.",
     "unknown_checkpoint": "Choose one of the checkpoints in the list.",
 }
+
+
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", re.IGNORECASE)
 
 
 class BadPosition(DomainError):
@@ -66,15 +71,21 @@ def grade_for(pace: float) -> str:
     return "out of reach"
 
 
-def parse_position(raw_km: str | None, raw_checkpoint: str | None, distance_km: float | None,
-                   checkpoints: dict[str, float]) -> float:
+def parse_position(
+    raw_km: str | None,
+    raw_checkpoint: str | None,
+    distance_km: float | None,
+    checkpoints: dict[str, float],
+) -> float:
     """Where the runner says they are, in km: typed, or a checkpoint (by id) just passed."""
     raw_km, raw_checkpoint = (raw_km or "").strip(), (raw_checkpoint or "").strip()
     if raw_km:
-        try:
-            at_km = float(raw_km.replace(",", "."))
-        except ValueError:
-            raise BadPosition("not_a_number") from None
+        text = raw_km.replace(",", ".")
+        # Digits only (Python's float() would also take "nan", "inf" or "1_000"; the offline
+        # script must read exactly the same numbers).
+        if not NUMBER.fullmatch(text):
+            raise BadPosition("not_a_number")
+        at_km = float(text)
         if not math.isfinite(at_km):
             raise BadPosition("not_a_number")
     elif raw_checkpoint == "start":
@@ -92,8 +103,9 @@ def parse_position(raw_km: str | None, raw_checkpoint: str | None, distance_km: 
     return at_km
 
 
-def legs(start: datetime, now: datetime, at_km: float,
-         cutoffs: list[tuple[float, datetime]]) -> list[Leg]:
+def legs(
+    start: datetime, now: datetime, at_km: float, cutoffs: list[tuple[float, datetime]]
+) -> list[Leg]:
     """For every cut-off (km, instant) beyond `at_km`, the pace needed from `now` to make it;
     before the start, the time to a cut-off begins at the gun."""
     clock_from = max(now, start)
@@ -113,22 +125,35 @@ def legs(start: datetime, now: datetime, at_km: float,
 
 def position(raw_km: str | None, raw_checkpoint: str | None, state: CategoryState) -> float:
     """parse_position for a category as it stands (bypassed checkpoints cannot be chosen)."""
-    return parse_position(raw_km, raw_checkpoint, state.category.distance_km,
-                          {str(cp.checkpoint.id): cp.checkpoint.km for cp in state.checkpoints
-                           if cp.status != "bypassed"})
+    return parse_position(
+        raw_km,
+        raw_checkpoint,
+        state.category.distance_km,
+        {
+            str(cp.checkpoint.id): cp.checkpoint.km
+            for cp in state.checkpoints
+            if cp.status != "bypassed"
+        },
+    )
 
 
 def plan(state: CategoryState, at_km: float, now: datetime) -> list[PaceRow]:
     """The pace to each coming cut-off of a category as it stands."""
     if not state.counts_down or state.start is None:
-        raise DomainError("There is no cut-off to race against: "
-                          + ("the race is cancelled." if state.cancelled
-                             else "the race is over." if state.state == "finished"
-                             else "the start time is not published yet."))
-    live = [cp for cp in state.checkpoints if cp.has_cutoff]
+        raise DomainError(
+            "There is no cut-off to race against: "
+            + (
+                "the race is cancelled."
+                if state.cancelled
+                else "the race is over."
+                if state.state == "finished"
+                else "the start time is not published yet."
+            )
+        )
+    live = [cp for cp in state.checkpoints if cp.has_cutoff and cp.at is not None]
     by_km = {cp.checkpoint.km: cp for cp in live}
-    return [PaceRow(by_km[leg.km], leg) for leg in
-            legs(state.start, now, at_km, [(cp.checkpoint.km, cp.at) for cp in live])]  # type: ignore[misc]
+    cutoffs = [(cp.checkpoint.km, cp.at) for cp in live if cp.at is not None]
+    return [PaceRow(by_km[leg.km], leg) for leg in legs(state.start, now, at_km, cutoffs)]
 
 
 def format_pace(pace: float | None) -> str:

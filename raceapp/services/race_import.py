@@ -1,4 +1,5 @@
 """Create or update events from checked race files, all in one transaction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from raceapp.database import write_transaction
+from raceapp.errors import DomainError
 from raceapp.extensions import db
 from raceapp.models import (
     BOOKED,
@@ -26,7 +28,6 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
-from raceapp.errors import DomainError
 
 
 class ImportRefused(DomainError):
@@ -62,8 +63,9 @@ def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[Impo
     return results
 
 
-def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
-           ) -> tuple[ImportResult, list[str]]:
+def _apply(
+    norm: NormalizedRace, report: RaceFileReport, *, now: datetime
+) -> tuple[ImportResult, list[str]]:
     race = norm.race
     ev_data = race.event
     event = db.session.scalar(select(Event).where(Event.slug == ev_data.slug))
@@ -71,18 +73,22 @@ def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
     if event is None:
         event = Event(slug=ev_data.slug, details={})
         db.session.add(event)
-    event.name = ev_data.name
-    event.time_zone = ev_data.time_zone
-    event.venue = ev_data.venue
-    event.start_date = ev_data.start_date
-    event.end_date = ev_data.end_date
-    event.website = ev_data.website
-    event.hq_phone = ev_data.hq_phone
-    event.currency = ev_data.currency
-    # What the file says of the race; alerts posted in the app apply on top of it
-    # (services.race_state), so importing the file again never undoes them.
-    event.status = ev_data.status
-    event.status_note = ev_data.status_note
+    # The status is what the file says of the race; alerts posted in the app apply on top of
+    # it (services.race_state), so importing the file again never undoes them.
+    _copy(
+        ev_data,
+        event,
+        "name",
+        "time_zone",
+        "venue",
+        "start_date",
+        "end_date",
+        "website",
+        "hq_phone",
+        "currency",
+        "status",
+        "status_note",
+    )
     event.details = {
         "address": ev_data.address,
         "organizer": ev_data.organizer,
@@ -108,8 +114,15 @@ def _apply(norm: NormalizedRace, report: RaceFileReport, *, now: datetime
     return result, refused
 
 
-def _apply_categories(event: Event, norm: NormalizedRace, refused: list[str],
-                      result: ImportResult) -> None:
+def _copy(source: object, target: object, *names: str) -> None:
+    """Fields of the same name, from the checked file to the row."""
+    for name in names:
+        setattr(target, name, getattr(source, name))
+
+
+def _apply_categories(
+    event: Event, norm: NormalizedRace, refused: list[str], result: ImportResult
+) -> None:
     existing = {c.code: c for c in event.categories}
     wanted = {c.section.code for c in norm.categories}
     for code, category in existing.items():
@@ -119,35 +132,39 @@ def _apply_categories(event: Event, norm: NormalizedRace, refused: list[str],
             select(func.count()).select_from(Entry).where(Entry.category_id == category.id)
         )
         if entries:
-            refused.append(f"category {code!r} is gone from the file but {entries} runner(s) "
-                           "entered it; keep it in the file or move those runners first")
+            refused.append(
+                f"category {code!r} is gone from the file but {entries} runner(s) "
+                "entered it; keep it in the file or move those runners first"
+            )
         else:
             event.categories.remove(category)
-    gear_notes = {}
-    for list_code, gear_list in norm.race.gear.items():
+    gear_notes: dict[str, list[str]] = {}
+    for gear_list in norm.race.gear.values():
         for cat_code in gear_list.categories:
             gear_notes.setdefault(cat_code, []).extend(gear_list.notes)
     for position, ncat in enumerate(norm.categories):
-        category = existing.get(ncat.section.code)
-        if category is None:
-            category = Category(code=ncat.section.code, details={})
-            event.categories.append(category)
-        category.position = position
-        _fill_category(category, ncat, gear_notes.get(ncat.section.code, []))
+        kept = existing.get(ncat.section.code)
+        if kept is None:
+            kept = Category(code=ncat.section.code, details={})
+            event.categories.append(kept)
+        kept.position = position
+        _fill_category(kept, ncat, gear_notes.get(ncat.section.code, []))
 
 
 def _fill_category(category: Category, ncat: NormalizedCategory, gear_notes: list[str]) -> None:
     sec = ncat.section
-    category.name = sec.name
-    category.distance_km = sec.distance_km
-    category.distance_text = sec.distance_text
-    category.elevation_gain_m = sec.elevation_gain_m
-    category.start_at = ncat.start_at
-    category.start_date = ncat.start_date
-    category.start_location = sec.start_location
-    category.time_limit_minutes = ncat.time_limit_minutes
-    category.field_size = sec.field_size
-    category.fee = sec.fee
+    _copy(
+        sec,
+        category,
+        "name",
+        "distance_km",
+        "distance_text",
+        "elevation_gain_m",
+        "start_location",
+        "field_size",
+        "fee",
+    )
+    _copy(ncat, category, "start_at", "start_date", "time_limit_minutes")
     category.details = {
         "pacer": sec.pacer,
         "pacer_from": sec.pacer_from,
@@ -162,10 +179,17 @@ def _fill_category(category: Category, ncat: NormalizedCategory, gear_notes: lis
     # Nothing references checkpoints: replace them wholesale.
     category.checkpoints.clear()
     for position, cp in enumerate(ncat.checkpoints):
-        category.checkpoints.append(Checkpoint(
-            position=position, label=cp.label, name=cp.name, km=cp.km,
-            cutoff_minutes=cp.cutoff_minutes, is_finish=cp.is_finish, notes=cp.notes,
-        ))
+        category.checkpoints.append(
+            Checkpoint(
+                position=position,
+                label=cp.label,
+                name=cp.name,
+                km=cp.km,
+                cutoff_minutes=cp.cutoff_minutes,
+                is_finish=cp.is_finish,
+                notes=cp.notes,
+            )
+        )
     # Gear items carry runners' ticks: update them in place by code.
     items = {g.code: g for g in category.gear_items}
     wanted = {g.code for g in ncat.gear}
@@ -173,49 +197,62 @@ def _fill_category(category: Category, ncat: NormalizedCategory, gear_notes: lis
         if code not in wanted:
             category.gear_items.remove(item)
     for position, gear in enumerate(sorted(ncat.gear, key=lambda g: not g.mandatory)):
-        item = items.get(gear.code)
-        if item is None:
-            item = GearItem(code=gear.code)
-            category.gear_items.append(item)
-        item.position = position
-        item.name = gear.name
-        item.mandatory = gear.mandatory
-        item.spec = gear.spec
-        item.conditions = gear.conditions
+        kept_item = items.get(gear.code)
+        if kept_item is None:
+            kept_item = GearItem(code=gear.code)
+            category.gear_items.append(kept_item)
+        kept_item.position = position
+        _copy(gear, kept_item, "name", "mandatory", "spec", "conditions")
 
 
 def _apply_schedule(event: Event, norm: NormalizedRace) -> None:
     event.schedule_items.clear()
     for section, at, end in norm.schedule:
-        event.schedule_items.append(ScheduleItem(
-            starts_at=at, ends_at=end, kind=section.kind, title=section.title,
-            details=section.details, location=section.location,
-            category_codes=list(section.categories),
-        ))
+        event.schedule_items.append(
+            ScheduleItem(
+                starts_at=at,
+                ends_at=end,
+                kind=section.kind,
+                title=section.title,
+                details=section.details,
+                location=section.location,
+                category_codes=list(section.categories),
+            )
+        )
 
 
 def _booked(departure: ShuttleDeparture) -> int:
-    return db.session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.departure_id == departure.id, Booking.status == BOOKED)) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.departure_id == departure.id, Booking.status == BOOKED)
+        )
+        or 0
+    )
 
 
-def _apply_shuttles(event: Event, norm: NormalizedRace, refused: list[str],
-                    result: ImportResult) -> None:
+def _apply_shuttles(
+    event: Event, norm: NormalizedRace, refused: list[str], result: ImportResult
+) -> None:
     routes = {r.code: r for r in event.shuttle_routes}
     wanted = {r.code for r in norm.race.shuttles}
     for code, route in routes.items():
         if code not in wanted:
             booked = sum(_booked(d) for d in route.departures)
             if booked:
-                refused.append(f"shuttle {code!r} is gone from the file but has {booked} "
-                               "booking(s); keep it or cancel them first")
+                refused.append(
+                    f"shuttle {code!r} is gone from the file but has {booked} "
+                    "booking(s); keep it or cancel them first"
+                )
             else:
                 event.shuttle_routes.remove(route)
     for position, sec in enumerate(norm.race.shuttles):
-        route = routes.get(sec.code)
-        if route is None:
-            route = ShuttleRoute(code=sec.code)
-            event.shuttle_routes.append(route)
+        kept_route = routes.get(sec.code)
+        if kept_route is None:
+            kept_route = ShuttleRoute(code=sec.code)
+            event.shuttle_routes.append(kept_route)
+        route = kept_route
         route.position = position
         route.origin = sec.from_
         route.destination = sec.to
@@ -223,7 +260,9 @@ def _apply_shuttles(event: Event, norm: NormalizedRace, refused: list[str],
         route.reservation_required = sec.reservation
         route.supporters_allowed = sec.supporters_allowed
         route.category_codes = list(sec.categories)
-        route.cancel_before_minutes = duration_minutes(sec.cancel_before) if sec.cancel_before else 0
+        route.cancel_before_minutes = (
+            duration_minutes(sec.cancel_before) if sec.cancel_before else 0
+        )
         route.notes = "\n".join(sec.notes) or None
         # Departures will carry bookings: match them by their time.
         deps = {d.departs_at: d for d in route.departures}
@@ -232,19 +271,22 @@ def _apply_shuttles(event: Event, norm: NormalizedRace, refused: list[str],
         for at, dep in deps.items():
             if at not in new:
                 if _booked(dep):
-                    refused.append(f"the {sec.code} departure at {at.astimezone(zone):%a %H:%M} "
-                                   f"is gone from the file but has {_booked(dep)} booking(s)")
+                    refused.append(
+                        f"the {sec.code} departure at {at.astimezone(zone):%a %H:%M} "
+                        f"is gone from the file but has {_booked(dep)} booking(s)"
+                    )
                 else:
                     route.departures.remove(dep)
         for at, seats in new.items():
-            dep = deps.get(at)
-            if dep is None:
+            kept_dep = deps.get(at)
+            if kept_dep is None:
                 route.departures.append(ShuttleDeparture(departs_at=at, seats=seats, seats_taken=0))
-            elif seats is not None and seats < dep.seats_taken:
+            elif seats is not None and seats < kept_dep.seats_taken:
                 # Bookings are kept: the bus keeps as many seats as are already sold.
                 result.warnings.append(
                     f"warning: {sec.code} {at.astimezone(zone):%a %H:%M}: the file says {seats} "
-                    f"seats but {dep.seats_taken} are booked; keeping {dep.seats_taken}")
-                dep.seats = dep.seats_taken
+                    f"seats but {kept_dep.seats_taken} are booked; keeping {kept_dep.seats_taken}"
+                )
+                kept_dep.seats = kept_dep.seats_taken
             else:
-                dep.seats = seats
+                kept_dep.seats = seats

@@ -16,12 +16,13 @@ it applied in the order they were posted:
 Effects name checkpoints by category code and km (checkpoint rows are replaced when a race file
 is imported again; their km within a category is unique and stable).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
 
 from sqlalchemy import select
 
@@ -147,9 +148,13 @@ class EventState:
 
     def schedule(self, category_code: str | None = None) -> list[ScheduleRow]:
         """Items for everyone plus those of the category (all of them without a category)."""
-        return [row for row in self.schedule_rows
-                if category_code is None or not row.item.category_codes
-                or category_code in row.item.category_codes]
+        return [
+            row
+            for row in self.schedule_rows
+            if category_code is None
+            or not row.item.category_codes
+            or category_code in row.item.category_codes
+        ]
 
     def route_runs(self, route: ShuttleRoute) -> bool:
         """A bus runs unless the race is cancelled, or every category it serves is."""
@@ -165,8 +170,10 @@ def change_alerts(event_ids: Iterable[int]) -> dict[int, list[Alert]]:
     by_event: dict[int, list[Alert]] = {event_id: [] for event_id in ids}
     if ids:
         for alert in db.session.scalars(
-                select(Alert).where(Alert.event_id.in_(ids), Alert.kind.in_(CHANGE_KINDS))
-                .order_by(Alert.created_at, Alert.id)):
+            select(Alert)
+            .where(Alert.event_id.in_(ids), Alert.kind.in_(CHANGE_KINDS))
+            .order_by(Alert.created_at, Alert.id)
+        ):
             by_event[alert.event_id].append(alert)
     return by_event
 
@@ -177,16 +184,24 @@ def of_event(event: Event, now: datetime, changes: list[Alert] | None = None) ->
         changes = change_alerts([event.id])[event.id]
     zone = zone_of(event)
     file_cancelled, file_changed = event.status == "cancelled", event.status == "changed"
-    categories = tuple(_category_state(event, category, changes, now, zone,
-                                       file_cancelled, file_changed)
-                       for category in event.categories)
+    categories = tuple(
+        _category_state(event, category, changes, now, zone, file_cancelled, file_changed)
+        for category in event.categories
+    )
     by_code = {c.code: c for c in categories}
     is_race = bool(event.start_date) or any(c.start_day for c in categories)
     state = _event_state(event, categories, is_race, now, zone, file_cancelled, changes)
-    rows = tuple(_schedule_row(item, by_code, state == CANCELLED)
-                 for item in event.schedule_items)
-    return EventState(event, now, state, is_race, categories, tuple(changes),
-                      tuple(sorted(rows, key=lambda r: r.starts_at)), by_code)
+    rows = tuple(_schedule_row(item, by_code, state == CANCELLED) for item in event.schedule_items)
+    return EventState(
+        event,
+        now,
+        state,
+        is_race,
+        categories,
+        tuple(changes),
+        tuple(sorted(rows, key=lambda r: r.starts_at)),
+        by_code,
+    )
 
 
 def of_events(events: Iterable[Event], now: datetime) -> dict[int, EventState]:
@@ -198,6 +213,7 @@ def of_events(events: Iterable[Event], now: datetime) -> dict[int, EventState]:
 
 # --- Folding the alerts -----------------------------------------------------------------------
 
+
 def _end_of_day(day: date, zone) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
 
@@ -206,8 +222,15 @@ def _start_of_day(day: date, zone) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
 
 
-def _category_state(event: Event, category: Category, changes: list[Alert], now: datetime,
-                    zone, cancelled: bool, changed: bool) -> CategoryState:
+def _category_state(
+    event: Event,
+    category: Category,
+    changes: list[Alert],
+    now: datetime,
+    zone,
+    cancelled: bool,
+    changed: bool,
+) -> CategoryState:
     published = category.start_at
     start = published
     extra: dict[float, int] = defaultdict(int)  # km -> minutes added by extensions
@@ -262,16 +285,26 @@ def _category_state(event: Event, category: Category, changes: list[Alert], now:
     last_day = start_day
     if start_day is None and event.start_date is not None:
         start_day, last_day = event.start_date, event.end_date or event.start_date
-    finish = (start + timedelta(minutes=category.time_limit_minutes)
-              if start is not None and category.time_limit_minutes is not None else None)
+    finish = (
+        start + timedelta(minutes=category.time_limit_minutes)
+        if start is not None and category.time_limit_minutes is not None
+        else None
+    )
     rows = []
     for cp in category.checkpoints:
         at, published_at = cutoff_at(cp), None
         if published is not None and cp.cutoff_minutes is not None:
             published_at = published + timedelta(minutes=cp.cutoff_minutes)
         minutes = override.get(cp.km, cp.cutoff_minutes)
-        rows.append((cp, status.get(cp.km, OPEN), None if minutes is None
-                     else minutes + extra[cp.km], at, published_at))
+        rows.append(
+            (
+                cp,
+                status.get(cp.km, OPEN),
+                None if minutes is None else minutes + extra[cp.km],
+                at,
+                published_at,
+            )
+        )
         if cp.is_finish and at is not None and status.get(cp.km) != BYPASSED:
             finish = at  # an extension of the finish cut-off moves the end of the race
     # Without a time limit (a kids' race), a category is over at the end of its day.
@@ -302,12 +335,30 @@ def _category_state(event: Event, category: Category, changes: list[Alert], now:
         else:
             phase = LATER
         checkpoints.append(CheckpointState(cp, cp_status, minutes, at, published_at, phase))
-    return CategoryState(category, state, published, start, start_day, cancelled, changed,
-                         finish, ends, tuple(checkpoints), headline)
+    return CategoryState(
+        category,
+        state,
+        published,
+        start,
+        start_day,
+        cancelled,
+        changed,
+        finish,
+        ends,
+        tuple(checkpoints),
+        headline,
+    )
 
 
-def _event_state(event: Event, categories: tuple[CategoryState, ...], is_race: bool,
-                 now: datetime, zone, file_cancelled: bool, changes: list[Alert]) -> str:
+def _event_state(
+    event: Event,
+    categories: tuple[CategoryState, ...],
+    is_race: bool,
+    now: datetime,
+    zone,
+    file_cancelled: bool,
+    changes: list[Alert],
+) -> str:
     if not is_race:
         return RULES
     event_wide = [a for a in changes if a.category_id is None]
@@ -337,8 +388,9 @@ def _event_state(event: Event, categories: tuple[CategoryState, ...], is_race: b
     return UPCOMING
 
 
-def _schedule_row(item: ScheduleItem, by_code: dict[str, CategoryState],
-                  event_cancelled: bool) -> ScheduleRow:
+def _schedule_row(
+    item: ScheduleItem, by_code: dict[str, CategoryState], event_cancelled: bool
+) -> ScheduleRow:
     concerned = [by_code[code] for code in (item.category_codes or by_code) if code in by_code]
     cancelled = event_cancelled or bool(concerned and all(c.cancelled for c in concerned))
     shifts: set[int] = set()
@@ -349,8 +401,13 @@ def _schedule_row(item: ScheduleItem, by_code: dict[str, CategoryState],
     # Moved only when every category it concerns moved alike.
     moved = shifts.pop() if len(shifts) == 1 else 0
     delta = timedelta(minutes=moved)
-    return ScheduleRow(item, item.starts_at + delta,
-                       item.ends_at + delta if item.ends_at else None, moved, cancelled)
+    return ScheduleRow(
+        item,
+        item.starts_at + delta,
+        item.ends_at + delta if item.ends_at else None,
+        moved,
+        cancelled,
+    )
 
 
 def _finish_shift(state: CategoryState) -> int:

@@ -3,6 +3,7 @@
 Both read the schedule as it stands (services.race_state): a start delay moves the items tied
 to the start, a cancelled category's items are marked cancelled.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,7 +83,9 @@ def to_ics(state: EventState, category_code: str | None, *, now: datetime) -> by
         # Each change to the race raises the sequence, so a subscribed calendar takes the new
         # times instead of keeping the old ones.
         vevent.add("sequence", state.sequence)
-        vevent.add("summary", f"{'Cancelled: ' if row.cancelled else ''}{item.title} · {event.name}")
+        vevent.add(
+            "summary", f"{'Cancelled: ' if row.cancelled else ''}{item.title} · {event.name}"
+        )
         vevent.add("dtstart", row.starts_at.astimezone(zone))
         vevent.add("dtend", (row.ends_at or row.starts_at + timedelta(minutes=15)).astimezone(zone))
         vevent.add("status", "CANCELLED" if row.cancelled else "CONFIRMED")

@@ -5,6 +5,7 @@ seat is one conditional UPDATE, `seats_taken = seats_taken + 1 WHERE seats_taken
 write transaction (BEGIN IMMEDIATE on SQLite; on PostgreSQL the UPDATE re-checks its WHERE after
 waiting for a concurrent one). A CHECK constraint on the table refuses overbooking regardless.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,10 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from raceapp.database import write_transaction, writes
+from raceapp.database import rowcount, write_transaction
 from raceapp.errors import Conflict, DomainError, Forbidden, NotFound
 from raceapp.extensions import db
 from raceapp.models import (
@@ -28,7 +29,7 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services import race_state
+from raceapp.services import accounts, race_state
 from raceapp.services.race_state import EventState
 from raceapp.services.timing import zone_of
 from raceapp.vocabulary import BOOKED, SEAT_CANCELLED
@@ -88,27 +89,45 @@ def timetable(state: EventState, user: User | None, now: datetime) -> list[Depar
     mine: dict[int, Booking] = {}
     waiting: set[int] = set()
     if user is not None and getattr(user, "is_authenticated", False):
-        mine = {b.departure_id: b for b in db.session.scalars(
-            select(Booking).where(Booking.user_id == user.id, Booking.status == BOOKED))}
-        waiting = set(db.session.scalars(
-            select(WaitlistEntry.departure_id).where(WaitlistEntry.user_id == user.id)))
-    rows = [DepartureView(d, r, seats_left(d), state_of(d, state.route_runs(r), now),
-                          mine.get(d.id), d.id in waiting)
-            for r in event.shuttle_routes for d in r.departures]
+        mine = {
+            b.departure_id: b
+            for b in db.session.scalars(
+                select(Booking).where(Booking.user_id == user.id, Booking.status == BOOKED)
+            )
+        }
+        waiting = set(
+            db.session.scalars(
+                select(WaitlistEntry.departure_id).where(WaitlistEntry.user_id == user.id)
+            )
+        )
+    rows = [
+        DepartureView(
+            d,
+            r,
+            seats_left(d),
+            state_of(d, state.route_runs(r), now),
+            mine.get(d.id),
+            d.id in waiting,
+        )
+        for r in event.shuttle_routes
+        for d in r.departures
+    ]
     return sorted(rows, key=lambda v: (v.departure.departs_at, v.route.position))
 
 
-def _departure_for(departure_id: int) -> ShuttleDeparture:
-    departure = db.session.get(ShuttleDeparture, departure_id)
-    if departure is None:
+def find_departure(departure_id: int) -> ShuttleDeparture:
+    """One departure, or NotFound."""
+    found = db.session.get(ShuttleDeparture, departure_id)
+    if found is None:
         raise NotFound("There is no such departure.")
-    return departure
+    return found
 
 
 def may_ride(user: User, route: ShuttleRoute) -> None:
     """Runners of the event ride; supporters only where the race file allows them."""
-    entered = db.session.scalar(select(Entry.id).where(
-        Entry.user_id == user.id, Entry.event_id == route.event_id))
+    entered = db.session.scalar(
+        select(Entry.id).where(Entry.user_id == user.id, Entry.event_id == route.event_id)
+    )
     if entered is None and not route.supporters_allowed:
         raise Forbidden("This bus is for runners of the race: join your category first.")
 
@@ -125,48 +144,73 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
     """Take one seat on a departure; the same idempotency key always returns the same booking."""
     key = _valid_key(idempotency_key)
     if key:
-        existing = db.session.scalar(select(Booking).where(
-            Booking.user_id == user.id, Booking.idempotency_key == key))
+        existing = db.session.scalar(
+            select(Booking).where(Booking.user_id == user.id, Booking.idempotency_key == key)
+        )
         if existing is not None:
             return existing
-    departure = _departure_for(departure_id)
+    departure = find_departure(departure_id)
     may_ride(user, departure.route)
     _must_run(departure, now)
     try:
         with write_transaction():
-            live = db.session.scalar(select(Booking).where(
-                Booking.user_id == user.id, Booking.departure_id == departure.id,
-                Booking.status == BOOKED))
+            live = db.session.scalar(
+                select(Booking).where(
+                    Booking.user_id == user.id,
+                    Booking.departure_id == departure.id,
+                    Booking.status == BOOKED,
+                )
+            )
             if live is not None:
                 return live  # booked already, e.g. from another tab
-            taken = db.session.execute(
-                update(ShuttleDeparture)
-                .where(ShuttleDeparture.id == departure.id,
-                       (ShuttleDeparture.seats.is_(None))
-                       | (ShuttleDeparture.seats_taken < ShuttleDeparture.seats))
-                .values(seats_taken=ShuttleDeparture.seats_taken + 1)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            taken = rowcount(
+                db.session.execute(
+                    update(ShuttleDeparture)
+                    .where(
+                        ShuttleDeparture.id == departure.id,
+                        (ShuttleDeparture.seats.is_(None))
+                        | (ShuttleDeparture.seats_taken < ShuttleDeparture.seats),
+                    )
+                    .values(seats_taken=ShuttleDeparture.seats_taken + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if taken != 1:
                 raise Full("This bus is full. You can join the waitlist.")
-            booking = Booking(reference=new_reference(), user_id=user.id,
-                              departure_id=departure.id, status=BOOKED,
-                              idempotency_key=key, created_at=now)
-            db.session.add(booking)
-            db.session.flush()
+            booking = _seat(user.id, departure.id, now, key)
             db.session.execute(
-                WaitlistEntry.__table__.delete().where(WaitlistEntry.user_id == user.id,
-                                                       WaitlistEntry.departure_id == departure.id))
+                delete(WaitlistEntry).where(
+                    WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure.id
+                )
+            )
     except IntegrityError:
         # A concurrent request with the same key (or for the same seat) won: return its booking.
         db.session.rollback()
-        same = (Booking.idempotency_key == key) if key else (
-            (Booking.departure_id == departure_id) & (Booking.status == BOOKED))
+        same = (
+            (Booking.idempotency_key == key)
+            if key
+            else ((Booking.departure_id == departure_id) & (Booking.status == BOOKED))
+        )
         existing = db.session.scalar(select(Booking).where(Booking.user_id == user.id, same))
         if existing is None:
             raise Conflict("That did not go through; try again.") from None
         return existing
     db.session.refresh(booking)
+    return booking
+
+
+def _seat(user_id: int, departure_id: int, now: datetime, key: str | None = None) -> Booking:
+    """A booking row for a seat already counted in seats_taken."""
+    booking = Booking(
+        reference=new_reference(),
+        user_id=user_id,
+        departure_id=departure_id,
+        status=BOOKED,
+        idempotency_key=key,
+        created_at=now,
+    )
+    db.session.add(booking)
+    db.session.flush()
     return booking
 
 
@@ -199,10 +243,14 @@ def cancel(user: User, reference: str, *, now: datetime) -> Booking:
     if now >= cancel_deadline(booking):
         raise Conflict("It is too late to cancel this seat.")
     with write_transaction():
-        changed = db.session.execute(
-            update(Booking).where(Booking.id == booking.id, Booking.status == BOOKED)
-            .values(status=SEAT_CANCELLED, cancelled_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+        changed = rowcount(
+            db.session.execute(
+                update(Booking)
+                .where(Booking.id == booking.id, Booking.status == BOOKED)
+                .values(status=SEAT_CANCELLED, cancelled_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if changed == 1:
             _give_seat_to_waitlist_or_free_it(booking.departure_id, now)
     db.session.refresh(booking)
@@ -211,88 +259,136 @@ def cancel(user: User, reference: str, *, now: datetime) -> Booking:
 
 def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
     departure = db.session.get(ShuttleDeparture, departure_id)
+    assert departure is not None
     while True:
         first = db.session.scalar(
-            select(WaitlistEntry).where(WaitlistEntry.departure_id == departure_id)
-            .order_by(WaitlistEntry.created_at, WaitlistEntry.id).limit(1)
-            .with_for_update(skip_locked=True))
+            select(WaitlistEntry)
+            .where(WaitlistEntry.departure_id == departure_id)
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
         if first is None:
             break
         db.session.delete(first)
-        already = db.session.scalar(select(Booking.id).where(
-            Booking.user_id == first.user_id, Booking.departure_id == departure_id,
-            Booking.status == BOOKED))
+        already = db.session.scalar(
+            select(Booking.id).where(
+                Booking.user_id == first.user_id,
+                Booking.departure_id == departure_id,
+                Booking.status == BOOKED,
+            )
+        )
         if already is not None:
             continue
-        booking = Booking(reference=new_reference(), user_id=first.user_id,
-                          departure_id=departure_id, status=BOOKED, created_at=now)
-        db.session.add(booking)
-        db.session.flush()
+        booking = _seat(first.user_id, departure_id, now)
         local = departure.departs_at.astimezone(zone_of(departure.route.event))
-        db.session.add(Notice(
-            user_id=first.user_id, created_at=now,
-            text=f"A seat freed up: you are booked on the {departure.route.origin} → "
-                 f"{departure.route.destination} bus, {local:%a %H:%M}. Ticket {booking.reference}.",
-            link=f"/shuttles/tickets/{booking.reference}"))
+        db.session.add(
+            Notice(
+                user_id=first.user_id,
+                created_at=now,
+                text=f"A seat freed up: you are booked on the {departure.route.origin} → "
+                f"{departure.route.destination} bus, {local:%a %H:%M}. Ticket {booking.reference}.",
+                link=f"/shuttles/tickets/{booking.reference}",
+            )
+        )
         return  # the seat went to the waitlist: seats_taken stays as it is
     db.session.execute(
-        update(ShuttleDeparture).where(ShuttleDeparture.id == departure_id,
-                                       ShuttleDeparture.seats_taken > 0)
+        update(ShuttleDeparture)
+        .where(ShuttleDeparture.id == departure_id, ShuttleDeparture.seats_taken > 0)
         .values(seats_taken=ShuttleDeparture.seats_taken - 1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
-@writes
 def join_waitlist(user: User, departure_id: int, *, now: datetime) -> WaitlistEntry:
     """Queue for a full departure."""
-    departure = _departure_for(departure_id)
+    departure = find_departure(departure_id)
     may_ride(user, departure.route)
     _must_run(departure, now)
     if seats_left(departure) != 0:
         raise Conflict("This bus still has seats: book one.")
-    existing = db.session.scalar(select(WaitlistEntry).where(
-        WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id))
-    if existing is not None:
-        return existing
-    entry = WaitlistEntry(user_id=user.id, departure_id=departure_id, created_at=now)
-    db.session.add(entry)
+    mine = (WaitlistEntry.user_id == user.id) & (WaitlistEntry.departure_id == departure_id)
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        entry = db.session.scalar(select(WaitlistEntry).where(
-            WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id))
+        with write_transaction():
+            entry = db.session.scalar(select(WaitlistEntry).where(mine))
+            if entry is None:
+                entry = WaitlistEntry(user_id=user.id, departure_id=departure_id, created_at=now)
+                db.session.add(entry)
+    except IntegrityError:  # queued by a concurrent request a moment ago
+        entry = db.session.scalars(select(WaitlistEntry).where(mine)).one()
     return entry
 
 
-@writes
 def leave_waitlist(user: User, departure_id: int) -> None:
     """Leave the queue of a departure."""
-    db.session.execute(WaitlistEntry.__table__.delete().where(
-        WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            delete(WaitlistEntry).where(
+                WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure_id
+            )
+        )
 
 
 def next_booking(user: User, event: Event, now: datetime) -> Booking | None:
     """The user's next live booking for this event's buses that has not left yet."""
     return db.session.scalar(
-        select(Booking).join(ShuttleDeparture).join(ShuttleRoute)
-        .where(Booking.user_id == user.id, Booking.status == BOOKED,
-               ShuttleRoute.event_id == event.id, ShuttleDeparture.departs_at > now)
-        .order_by(ShuttleDeparture.departs_at).limit(1))
+        select(Booking)
+        .join(ShuttleDeparture)
+        .join(ShuttleRoute)
+        .where(
+            Booking.user_id == user.id,
+            Booking.status == BOOKED,
+            ShuttleRoute.event_id == event.id,
+            ShuttleDeparture.departs_at > now,
+        )
+        .order_by(ShuttleDeparture.departs_at)
+        .limit(1)
+    )
+
+
+def organized_departure(user: User, departure_id: int) -> ShuttleDeparture:
+    """A departure of a race this user organizes (its manifest is private)."""
+    found = find_departure(departure_id)
+    if not accounts.is_organizer(user, found.route.event):
+        raise Forbidden("Only the organizers of this race can see who is on the bus.")
+    return found
+
+
+def ticket_check(user: User, reference: str) -> tuple[Booking, Entry | None]:
+    """What the driver's scan shows: the booking and the runner's entry. Non-organizers are
+    refused before the lookup, so nobody learns which references exist."""
+    if not accounts.organizes_any(user):
+        raise Forbidden("Only the organizers of a race can check its tickets.")
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
+    if booking is None or not accounts.is_organizer(user, booking.departure.route.event):
+        raise NotFound("There is no such ticket.")
+    return booking, accounts.entry_for(booking.user, booking.departure.route.event)
 
 
 def manifest(departure: ShuttleDeparture) -> list[tuple[Booking, Entry | None]]:
     """Booked passengers of a departure, with their bib when they are runners."""
     bookings = db.session.scalars(
-        select(Booking).where(Booking.departure_id == departure.id, Booking.status == BOOKED)
-        .order_by(Booking.created_at, Booking.id)).all()
-    entries = {e.user_id: e for e in db.session.scalars(select(Entry).where(
-        Entry.event_id == departure.route.event_id,
-        Entry.user_id.in_([b.user_id for b in bookings])))}
+        select(Booking)
+        .where(Booking.departure_id == departure.id, Booking.status == BOOKED)
+        .order_by(Booking.created_at, Booking.id)
+    ).all()
+    entries = {
+        e.user_id: e
+        for e in db.session.scalars(
+            select(Entry).where(
+                Entry.event_id == departure.route.event_id,
+                Entry.user_id.in_([b.user_id for b in bookings]),
+            )
+        )
+    }
     return [(b, entries.get(b.user_id)) for b in bookings]
 
 
 def unread_notices(user: User) -> list[Notice]:
-    return list(db.session.scalars(select(Notice).where(
-        Notice.user_id == user.id, Notice.read_at.is_(None)).order_by(Notice.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(Notice)
+            .where(Notice.user_id == user.id, Notice.read_at.is_(None))
+            .order_by(Notice.created_at.desc())
+        )
+    )

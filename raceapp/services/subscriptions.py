@@ -4,6 +4,7 @@ An endpoint is a URL chosen by the client. Accepting any URL would let anyone ma
 POST to an internal address, so only https endpoints on the known push services' hosts (plus
 configured exact origins) are stored.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,11 +15,11 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, func, select
 
-from raceapp.database import write_transaction
+from raceapp.database import rowcount, write_transaction
+from raceapp.errors import DomainError
 from raceapp.extensions import db
 from raceapp.models import PushSubscription, User
 from raceapp.services import accounts
-from raceapp.errors import DomainError
 
 ENDPOINT_MAX = 1024
 DEVICES_PER_USER = 10
@@ -38,8 +39,9 @@ def origin_of(endpoint: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_endpoint(endpoint: object, allowed_hosts: tuple[str, ...],
-                   extra_origins: tuple[str, ...] = ()) -> str:
+def check_endpoint(
+    endpoint: object, allowed_hosts: tuple[str, ...], extra_origins: tuple[str, ...] = ()
+) -> str:
     """Return the endpoint if the server may call it, else raise a DomainError saying why."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > ENDPOINT_MAX:
         raise DomainError("The subscription has no usable endpoint.")
@@ -81,23 +83,38 @@ def check_keys(keys: object) -> tuple[str, str]:
         raise DomainError("The subscription's p256dh key is not a P-256 public key.") from None
     if len(_b64url(auth, "auth")) != 16:
         raise DomainError("The subscription's auth secret must be 16 bytes.")
+    assert isinstance(p256dh, str) and isinstance(auth, str)  # _b64url checked both
     return p256dh, auth
 
 
-def subscribe(user: User, data: object, *, session_token: str | None, user_agent: str | None,
-              allowed_hosts: tuple[str, ...], extra_origins: tuple[str, ...],
-              now: datetime) -> PushSubscription:
+def subscribe(
+    user: User,
+    data: object,
+    *,
+    session_token: str | None,
+    user_agent: str | None,
+    allowed_hosts: tuple[str, ...],
+    extra_origins: tuple[str, ...],
+    now: datetime,
+) -> PushSubscription:
     """Store or refresh this device's subscription (browsers change them silently)."""
     if not isinstance(data, dict):
         raise DomainError("Send the subscription as a JSON object.")
     endpoint = check_endpoint(data.get("endpoint"), allowed_hosts, extra_origins)
     p256dh, auth = check_keys(data.get("keys"))
     session_id = accounts.session_id_for(session_token)
-    fields = dict(user_id=user.id, login_session_id=session_id, p256dh=p256dh, auth=auth,
-                  last_seen_at=now, user_agent=(user_agent or "")[:200] or None)
+    fields = dict(
+        user_id=user.id,
+        login_session_id=session_id,
+        p256dh=p256dh,
+        auth=auth,
+        last_seen_at=now,
+        user_agent=(user_agent or "")[:200] or None,
+    )
     with write_transaction():
-        sub = db.session.scalar(select(PushSubscription).where(
-            PushSubscription.endpoint == endpoint).with_for_update())
+        sub = db.session.scalar(
+            select(PushSubscription).where(PushSubscription.endpoint == endpoint).with_for_update()
+        )
         if sub is None:
             sub = PushSubscription(endpoint=endpoint, created_at=now, **fields)
             db.session.add(sub)
@@ -106,17 +123,22 @@ def subscribe(user: User, data: object, *, session_token: str | None, user_agent
             for name, value in fields.items():
                 setattr(sub, name, value)
         db.session.flush()
-        _keep_newest_devices(fields["user_id"])
+        _keep_newest_devices(user.id)
     return sub
 
 
 def _keep_newest_devices(user_id: int) -> None:
     count = db.session.scalar(select(func.count()).where(PushSubscription.user_id == user_id))
     if count and count > DEVICES_PER_USER:
-        stale = select(PushSubscription.id).where(PushSubscription.user_id == user_id).order_by(
-            PushSubscription.last_seen_at.desc()).offset(DEVICES_PER_USER)
-        db.session.execute(delete(PushSubscription).where(
-            PushSubscription.id.in_(list(db.session.scalars(stale)))))
+        stale = (
+            select(PushSubscription.id)
+            .where(PushSubscription.user_id == user_id)
+            .order_by(PushSubscription.last_seen_at.desc())
+            .offset(DEVICES_PER_USER)
+        )
+        db.session.execute(
+            delete(PushSubscription).where(PushSubscription.id.in_(list(db.session.scalars(stale))))
+        )
 
 
 def unsubscribe(user: User, endpoint: object) -> bool:
@@ -124,11 +146,13 @@ def unsubscribe(user: User, endpoint: object) -> bool:
     if not isinstance(endpoint, str):
         raise DomainError("Say which endpoint to remove.")
     with write_transaction():
-        result = db.session.execute(delete(PushSubscription).where(
-            PushSubscription.user_id == user.id, PushSubscription.endpoint == endpoint))
-    return bool(result.rowcount)
+        result = db.session.execute(
+            delete(PushSubscription).where(
+                PushSubscription.user_id == user.id, PushSubscription.endpoint == endpoint
+            )
+        )
+    return bool(rowcount(result))
 
 
 def devices_of(user: User) -> int:
     return db.session.scalar(select(func.count()).where(PushSubscription.user_id == user.id)) or 0
-

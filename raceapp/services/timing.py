@@ -1,5 +1,6 @@
 """Race time rules: instants are UTC, shown in the event's zone; local times people type are read
 in that zone, and a local time that a clock change makes ambiguous or skips is refused."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -40,14 +41,17 @@ def resolve_local(wall: datetime, zone: ZoneInfo) -> datetime:
         return candidates[0].astimezone(timezone.utc)
     shown = wall.strftime("%Y-%m-%d %H:%M")
     if not candidates:
-        raise DomainError(f"{shown} does not exist in {zone.key}: the clocks jump over it. "
-                          "Give a time before or after the change.")
+        raise DomainError(
+            f"{shown} does not exist in {zone.key}: the clocks jump over it. "
+            "Give a time before or after the change."
+        )
     first, second = candidates
     iso = wall.strftime("%Y-%m-%dT%H:%M")
     raise DomainError(
         f"{shown} happens twice in {zone.key} (the clocks go back): write "
         f"{iso}{_offset(first)} for the first ({first.tzname()}) or "
-        f"{iso}{_offset(second)} for the second ({second.tzname()}).")
+        f"{iso}{_offset(second)} for the second ({second.tzname()})."
+    )
 
 
 def with_offset(value: datetime, zone: ZoneInfo) -> datetime:
@@ -58,8 +62,10 @@ def with_offset(value: datetime, zone: ZoneInfo) -> datetime:
         if candidate.utcoffset() == value.utcoffset():
             return candidate.astimezone(timezone.utc)
     offsets = " or ".join(_offset(c) for c in local_candidates(wall, zone)) or "none"
-    raise DomainError(f"{wall:%Y-%m-%d %H:%M} with offset {_offset(value)} is not a time of "
-                      f"{zone.key} (its offset then: {offsets}).")
+    raise DomainError(
+        f"{wall:%Y-%m-%d %H:%M} with offset {_offset(value)} is not a time of "
+        f"{zone.key} (its offset then: {offsets})."
+    )
 
 
 def parse_local(raw: object, zone_name: str) -> datetime:
@@ -71,8 +77,7 @@ def parse_local(raw: object, zone_name: str) -> datetime:
     except ValueError:
         value = None
     if value is None or not 2000 <= value.year <= 2100:
-        raise DomainError("Give the moment as a local date and time, for example "
-                          f"{LOCAL_EXAMPLE}.")
+        raise DomainError(f"Give the moment as a local date and time, for example {LOCAL_EXAMPLE}.")
     zone = ZoneInfo(zone_name)
     if value.tzinfo is not None:
         return with_offset(value, zone)
@@ -83,8 +88,13 @@ def parse_duration(raw: object, what: str = "the time") -> int:
     """Elapsed time as people write it, hours:minutes ("11:30", "29:30"), in minutes."""
     text = raw.strip() if isinstance(raw, str) else ""
     hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60
-            and len(hours) <= 3):
+    if not (
+        hours.isdigit()
+        and minutes.isdigit()
+        and len(minutes) == 2
+        and int(minutes) < 60
+        and len(hours) <= 3
+    ):
         raise DomainError(f"Give {what} as hours:minutes after the start, such as 11:30.")
     return int(hours) * 60 + int(minutes)
 

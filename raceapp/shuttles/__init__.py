@@ -1,21 +1,20 @@
 """Shuttle buses: timetable with live seats, booking, tickets with QR codes, waitlist, manifests."""
+
 from __future__ import annotations
 
 import csv
 import io
 import secrets
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
-from sqlalchemy import select
 
 from raceapp import clock
 from raceapp.errors import DomainError
-from raceapp.extensions import db
-from raceapp.models import Booking, ShuttleDeparture
-from raceapp.services import accounts, catalog, race_state, shuttles, timing
+from raceapp.models import Booking
+from raceapp.services import catalog, race_state, shuttles, timing
 from raceapp.web.http import is_htmx, private_page
 from raceapp.web.qr import qr_svg
 from raceapp.web.ratelimits import by_user, limited
@@ -26,8 +25,14 @@ bp = Blueprint("shuttles", __name__)
 def _timetable_context(event, message: str | None = None) -> dict:
     now = clock.utcnow()
     state = race_state.of_event(event, now)
-    return dict(event=event, event_state=state, rows=shuttles.timetable(state, current_user, now),
-                now=now, message=message, idempotency_key=secrets.token_urlsafe(16))
+    return dict(
+        event=event,
+        event_state=state,
+        rows=shuttles.timetable(state, current_user, now),
+        now=now,
+        message=message,
+        idempotency_key=secrets.token_urlsafe(16),
+    )
 
 
 @bp.get("/events/<slug>/shuttles")
@@ -47,8 +52,12 @@ def timetable(slug: str):
 def book(departure_id: int):
     """Book one seat; a repeated submit of the same form returns the same booking."""
     try:
-        booking = shuttles.book(current_user, departure_id, now=clock.real_utcnow(),
-                                idempotency_key=request.form.get("idempotency_key"))
+        booking = shuttles.book(
+            current_user,
+            departure_id,
+            now=clock.real_utcnow(),
+            idempotency_key=request.form.get("idempotency_key"),
+        )
     except DomainError as exc:
         return _timetable_with_error(departure_id, exc)
     return redirect(url_for("shuttles.ticket", reference=booking.reference), code=303)
@@ -56,11 +65,13 @@ def book(departure_id: int):
 
 def _timetable_with_error(departure_id: int, exc: DomainError):
     """The departure's timetable again, with what went wrong above it."""
-    departure = db.session.get(ShuttleDeparture, departure_id)
-    if departure is None:
-        raise exc
-    return render_template("shuttles/timetable.html",
-                           **_timetable_context(departure.route.event, exc.message)), exc.status
+    try:
+        departure = shuttles.find_departure(departure_id)
+    except DomainError:
+        raise exc from None
+    return render_template(
+        "shuttles/timetable.html", **_timetable_context(departure.route.event, exc.message)
+    ), exc.status
 
 
 @bp.post("/shuttles/tickets/<reference>/cancel")
@@ -72,11 +83,13 @@ def cancel(reference: str):
     try:
         shuttles.cancel(current_user, reference, now=clock.real_utcnow())
     except DomainError as exc:
-        return render_template("shuttles/ticket.html", **_ticket_context(booking),
-                               message=exc.message), exc.status
+        return render_template(
+            "shuttles/ticket.html", **_ticket_context(booking), message=exc.message
+        ), exc.status
     flash(f"Seat {reference} cancelled.")
-    return redirect(url_for("shuttles.timetable", slug=booking.departure.route.event.slug),
-                    code=303)
+    return redirect(
+        url_for("shuttles.timetable", slug=booking.departure.route.event.slug), code=303
+    )
 
 
 @bp.post("/shuttles/departures/<int:departure_id>/waitlist")
@@ -88,7 +101,7 @@ def join_waitlist(departure_id: int):
         shuttles.join_waitlist(current_user, departure_id, now=clock.real_utcnow())
     except DomainError as exc:
         return _timetable_with_error(departure_id, exc)
-    departure = db.session.get(ShuttleDeparture, departure_id)
+    departure = shuttles.find_departure(departure_id)
     flash("You are on the waitlist. If a seat frees up, it is yours and you will be told.")
     return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
 
@@ -98,7 +111,7 @@ def join_waitlist(departure_id: int):
 @login_required
 def leave_waitlist(departure_id: int):
     """Leave the queue of a bus."""
-    departure = db.session.get(ShuttleDeparture, departure_id) or abort(404)
+    departure = shuttles.find_departure(departure_id)
     shuttles.leave_waitlist(current_user, departure_id)
     flash("You left the waitlist.")
     return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
@@ -106,17 +119,26 @@ def leave_waitlist(departure_id: int):
 
 def ticket_qr(booking: Booking) -> Markup:
     """The ticket's QR code: the address of the driver's check page for this booking."""
-    return qr_svg(url_for("shuttles.check", reference=booking.reference, _external=True),
-                  "Ticket QR code")
+    return qr_svg(
+        url_for("shuttles.check", reference=booking.reference, _external=True), "Ticket QR code"
+    )
 
 
 def _ticket_context(booking: Booking) -> dict:
     departure = booking.departure
     event = departure.route.event
     state = race_state.of_event(event, clock.utcnow())
-    return dict(booking=booking, departure=departure, route=departure.route, event=event,
-                event_state=state, runs=state.route_runs(departure.route), qr=ticket_qr(booking),
-                deadline=shuttles.cancel_deadline(booking), now=clock.utcnow())
+    return dict(
+        booking=booking,
+        departure=departure,
+        route=departure.route,
+        event=event,
+        event_state=state,
+        runs=state.route_runs(departure.route),
+        qr=ticket_qr(booking),
+        deadline=shuttles.cancel_deadline(booking),
+        now=clock.utcnow(),
+    )
 
 
 @bp.get("/shuttles/tickets/<reference>")
@@ -124,41 +146,39 @@ def _ticket_context(booking: Booking) -> dict:
 def ticket(reference: str):
     """The runner's ticket: reference and QR code; made to be kept for offline use."""
     booking = shuttles.booking_for(current_user, reference)
-    return private_page(Response(render_template("shuttles/ticket.html",
-                                                 **_ticket_context(booking))))
+    return private_page(
+        Response(render_template("shuttles/ticket.html", **_ticket_context(booking)))
+    )
 
 
 @bp.get("/shuttles/check/<reference>")
 @login_required
 def check(reference: str):
     """What the driver sees after scanning a ticket: valid or not (organizers only)."""
-    if not accounts.organizes_any(current_user):
-        abort(403)  # before the lookup, so nobody else learns which references exist
-    booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
-    if booking is None or not accounts.is_organizer(current_user, booking.departure.route.event):
-        abort(404)
+    booking, entry = shuttles.ticket_check(current_user, reference)
     event = booking.departure.route.event
-    entry = accounts.entry_for(booking.user, event)
-    return render_template("shuttles/check.html", booking=booking, entry=entry, event=event,
-                           departure=booking.departure, route=booking.departure.route)
-
-
-def _organized_departure(departure_id: int) -> ShuttleDeparture:
-    departure = db.session.get(ShuttleDeparture, departure_id)
-    if departure is None:
-        abort(404)
-    if not accounts.is_organizer(current_user, departure.route.event):
-        abort(403)
-    return departure
+    return render_template(
+        "shuttles/check.html",
+        booking=booking,
+        entry=entry,
+        event=event,
+        departure=booking.departure,
+        route=booking.departure.route,
+    )
 
 
 @bp.get("/organizer/departures/<int:departure_id>/manifest")
 @login_required
 def manifest(departure_id: int):
     """Who is on this bus (organizers of the event only)."""
-    departure = _organized_departure(departure_id)
-    return render_template("shuttles/manifest.html", departure=departure, route=departure.route,
-                           event=departure.route.event, rows=shuttles.manifest(departure))
+    departure = shuttles.organized_departure(current_user, departure_id)
+    return render_template(
+        "shuttles/manifest.html",
+        departure=departure,
+        route=departure.route,
+        event=departure.route.event,
+        rows=shuttles.manifest(departure),
+    )
 
 
 def _csv_cell(value: str | None) -> str:
@@ -171,16 +191,21 @@ def _csv_cell(value: str | None) -> str:
 @login_required
 def manifest_csv(departure_id: int):
     """The manifest as CSV, for printing or a spreadsheet."""
-    departure = _organized_departure(departure_id)
+    departure = shuttles.organized_departure(current_user, departure_id)
     event = departure.route.event
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["reference", "name", "bib", "category", "booked_at_utc"])
     for booking, entry in shuttles.manifest(departure):
-        writer.writerow([_csv_cell(booking.reference), _csv_cell(booking.user.name),
-                         _csv_cell(entry.bib if entry else ""),
-                         _csv_cell(entry.category.name if entry else "supporter"),
-                         booking.created_at.strftime("%Y-%m-%d %H:%M:%S")])
+        writer.writerow(
+            [
+                _csv_cell(booking.reference),
+                _csv_cell(booking.user.name),
+                _csv_cell(entry.bib if entry else ""),
+                _csv_cell(entry.category.name if entry else "supporter"),
+                booking.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+        )
     local = departure.departs_at.astimezone(timing.zone_of(event))
     name = f"{event.slug}-{departure.route.code}-{local:%Y%m%d-%H%M}.csv"
     response = Response(out.getvalue(), mimetype="text/csv")

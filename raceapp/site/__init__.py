@@ -1,4 +1,5 @@
 """Site-wide pages: home, the service worker, the web app manifest, the offline page, health."""
+
 from __future__ import annotations
 
 import json
@@ -36,17 +37,32 @@ def service_worker():
 @bp.get("/manifest.webmanifest")
 def manifest():
     """The web app manifest: install to the home screen, open on the race kit."""
+
     def icon(name: str, size: int, purpose: str = "any") -> dict:
-        return {"src": url_for("static", filename=f"icons/{name}"), "sizes": f"{size}x{size}",
-                "type": "image/png", "purpose": purpose}
+        return {
+            "src": url_for("static", filename=f"icons/{name}"),
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": purpose,
+        }
+
     body = {
-        "name": "raceapp: your race kit", "short_name": "raceapp", "id": "/me",
+        "name": "raceapp: your race kit",
+        "short_name": "raceapp",
+        "id": "/me",
         "description": "Cut-offs, gear, schedule, shuttles and alerts for trail races, offline.",
-        "start_url": url_for("kit.home"), "scope": "/", "display": "standalone",
-        "orientation": "portrait", "background_color": "#f4f4f2", "theme_color": "#14532d",
+        "start_url": url_for("kit.home"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f4f4f2",
+        "theme_color": "#14532d",
         "lang": "en",
-        "icons": [icon("icon-192.png", 192), icon("icon-512.png", 512),
-                  icon("maskable-512.png", 512, "maskable")],
+        "icons": [
+            icon("icon-192.png", 192),
+            icon("icon-512.png", 512),
+            icon("maskable-512.png", 512, "maskable"),
+        ],
     }
     response = Response(json.dumps(body), mimetype="application/manifest+json")
     response.cache_control.max_age = 3600

@@ -1,5 +1,6 @@
 """Static assets with content-versioned URLs, so they can be cached for a year and a deploy
 still reaches every phone: a changed file gets a new URL, and a new service worker version."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,17 @@ from flask.wrappers import Response
 
 # The app shell the service worker precaches: what every page needs, plus the offline page.
 # (Notification icons are not in it: a push only ever arrives with a connection.)
-SHELL_FILES = ("app.css", "app.js", "push.js", "offline.js", "tick-queue.js", "race-rules.js",
-               "countdown.js", "pace.js", "vendor/htmx/htmx-2.0.11.min.js")
+SHELL_FILES = (
+    "app.css",
+    "app.js",
+    "push.js",
+    "offline.js",
+    "tick-queue.js",
+    "race-rules.js",
+    "countdown.js",
+    "pace.js",
+    "vendor/htmx/htmx-2.0.11.min.js",
+)
 YEAR = 365 * 24 * 3600
 
 
@@ -24,7 +34,7 @@ def _digest(path: str, mtime_ns: int) -> str:
 
 def file_version(filename: str) -> str | None:
     """A short hash of a static file's content (None if there is no such file)."""
-    path = Path(current_app.static_folder) / filename
+    path = Path(current_app.static_folder or "") / filename
     try:
         return _digest(str(path), path.stat().st_mtime_ns)
     except OSError:
@@ -43,7 +53,10 @@ def cache_static(response: Response) -> Response:
     """A versioned static URL never changes content: let browsers keep it for a year."""
     if request.endpoint != "static":
         return response
-    if response.status_code == 200 and response.mimetype in current_app.config["COMPRESS_MIMETYPES"]:
+    if (
+        response.status_code == 200
+        and response.mimetype in current_app.config["COMPRESS_MIMETYPES"]
+    ):
         # Read the (small) file, so the compression step compresses it whole.
         response.direct_passthrough = False
         response.set_data(response.get_data())
@@ -65,12 +78,16 @@ def service_worker_source(template: str) -> str:
     shell = shell_urls()
     release = current_app.config.get("RACEAPP_RELEASE", "")
     version = hashlib.sha256(json.dumps([template, shell, release]).encode()).hexdigest()[:12]
-    build = json.dumps({
-        "version": version, "shell": shell, "offline": url_for("site.offline"),
-        "queue": url_for("static", filename="tick-queue.js"),
-        "icon": url_for("static", filename="icons/icon-192.png"),
-        "badge": url_for("static", filename="icons/badge-96.png"),
-    })
+    build = json.dumps(
+        {
+            "version": version,
+            "shell": shell,
+            "offline": url_for("site.offline"),
+            "queue": url_for("static", filename="tick-queue.js"),
+            "icon": url_for("static", filename="icons/icon-192.png"),
+            "badge": url_for("static", filename="icons/badge-96.png"),
+        }
+    )
     return f"const BUILD = {build};\n{template}"
 
 

@@ -3,6 +3,7 @@
 A page for a browser, JSON for the push endpoint and other JSON callers, and for htmx a plain
 text the page shows as it is (with `X-Error-Kind: csrf` when the page itself has expired).
 """
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
@@ -25,8 +26,7 @@ MESSAGES = {
     429: "Too many attempts. Wait a moment and try again.",
     500: "Something went wrong on our side. Try again in a moment.",
 }
-EXPIRED = ("This form has expired or was not sent from this site. "
-           "Reload the page and try again.")
+EXPIRED = "This form has expired or was not sent from this site. Reload the page and try again."
 
 
 def render_error(status: int, message: str | None = None, *, kind: str = "error") -> Response:
@@ -37,8 +37,9 @@ def render_error(status: int, message: str | None = None, *, kind: str = "error"
         response.mimetype = "text/plain"
         response.headers["X-Error-Kind"] = kind
         return response
-    return make_response(render_template("errors/error.html", status=status, message=message),
-                         status)
+    return make_response(
+        render_template("errors/error.html", status=status, message=message), status
+    )
 
 
 def register(app: Flask) -> None:
@@ -58,11 +59,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(exc: RateLimitExceeded):
         seconds = retry_after_seconds()
-        wait = (f"{seconds} seconds" if seconds < 90
-                else f"{round(seconds / 60)} minutes" if seconds < 5400
-                else f"{round(seconds / 3600)} hours")
-        message = (f"Too many attempts from this device, network or account. "
-                   f"Please wait {wait}, then try again.")
+        wait = (
+            f"{seconds} seconds"
+            if seconds < 90
+            else f"{round(seconds / 60)} minutes"
+            if seconds < 5400
+            else f"{round(seconds / 3600)} hours"
+        )
+        message = (
+            f"Too many attempts from this device, network or account. "
+            f"Please wait {wait}, then try again."
+        )
         if request.blueprint == "devices" or request.is_json:
             response = make_response(jsonify(error=message, retry_after=seconds), 429)
         else:

@@ -1,4 +1,5 @@
 """Checks that run before every request, whatever the blueprint."""
+
 from __future__ import annotations
 
 from flask import Flask, g, request
@@ -9,15 +10,19 @@ from raceapp.web.error_pages import render_error
 # booking, a tick or an alert would carry a time that never happened. Ending the preview,
 # logging in or out and a device's push subscription are not race data and stay allowed.
 WRITES_ALLOWED_IN_PREVIEW = frozenset({"preview", "auth", "devices", "kit.switch_race"})
-PREVIEW_REFUSAL = ("Preview: nothing is saved. Choose \"Back to now\" at the top of the page "
-                   "to book, tick or post for real.")
+PREVIEW_REFUSAL = (
+    'Preview: nothing is saved. Choose "Back to now" at the top of the page '
+    "to book, tick or post for real."
+)
 
 
 def reject_nul_bytes():
     """No text field may hold NUL: PostgreSQL cannot store it and no human types it."""
     values = [*request.args.values(), *request.path.split("/")]
     if request.method == "POST" and request.mimetype in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         values += [*request.form.values(), *request.form.keys()]
     if any("\x00" in value for value in values):
         return render_error(400, "The request contains characters that are not allowed.")

@@ -1,15 +1,18 @@
 """HTTP details in one place: htmx requests, and the cache policy of private pages."""
+
 from __future__ import annotations
 
 import hashlib
 
 from flask import g
-from flask.wrappers import Response
 from htmx_flask import request
+from werkzeug.wrappers import Response
+
 
 def is_htmx() -> bool:
     """Whether this request was made by htmx (and wants a fragment)."""
     return bool(request.htmx)
+
 
 def private_page(response: Response) -> Response:
     """A page made for one person: phones may keep it but must revalidate it every time, and
@@ -19,6 +22,7 @@ def private_page(response: Response) -> Response:
     if request.method == "GET" and response.status_code in (200, 304):
         response.headers["Cache-Control"] = "private, no-cache"
     return response
+
 
 def revalidate(response: Response) -> Response:
     """`private_page`, plus an ETag so that a phone that has the page gets a 304."""
@@ -35,6 +39,7 @@ def revalidate(response: Response) -> Response:
         body = body.replace(token.encode(), b"")
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     return response.make_conditional(request)
+
 
 def not_modified(etag: str) -> Response:
     """A 304 for a page whose validator the view worked out without making the page."""

@@ -1,4 +1,5 @@
 """QR codes as inline SVG: no image request, so they show offline."""
+
 from __future__ import annotations
 
 import io
@@ -10,6 +11,14 @@ from markupsafe import Markup
 def qr_svg(data: str, title: str) -> Markup:
     """A self-contained SVG of `data` as a QR code (segno escapes the title)."""
     buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False,
-                                     svgns=True, title=title, dark="#111827")
+    segno.make(data, error="m").save(
+        buffer,
+        kind="svg",
+        scale=6,
+        border=2,
+        xmldecl=False,
+        svgns=True,
+        title=title,
+        dark="#111827",
+    )
     return Markup(buffer.getvalue().decode())

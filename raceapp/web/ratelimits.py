@@ -4,24 +4,28 @@ Flask-Limiter does the limiting. Its counters must be shared by every gunicorn w
 per-process counter lets an attacker multiply the limit by the worker count), so they live in
 Redis when REDIS_URL is set and otherwise in the app's own database (`DatabaseStorage`).
 """
+
 from __future__ import annotations
 
 import hashlib
 import ipaddress
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import cast
 
 from flask import current_app, request
 from flask_login import current_user
 from limits.storage import Storage
-from sqlalchemy import case, delete, select, text
+from sqlalchemy import Table, case, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from raceapp.database import write_connection
 from raceapp.extensions import db, limiter
 from raceapp.models import RateLimitCounter
 
 PRUNE_EVERY_SECONDS = 300
+COUNTERS = cast(Table, RateLimitCounter.__table__)
 
 
 class DatabaseStorage(Storage):
@@ -42,26 +46,21 @@ class DatabaseStorage(Storage):
     def base_exceptions(self):
         return SQLAlchemyError
 
-    @staticmethod
-    def _connection():
-        # SQLite: take the write lock up front (see raceapp.database); harmless elsewhere.
-        return db.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
-
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        table = RateLimitCounter.__table__
+        table = COUNTERS
         dialect = db.engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         expired = table.c.expires_at <= now
-        statement = insert(table).values(key=key, hits=amount, expires_at=now + expiry)
-        statement = statement.on_conflict_do_update(
+        upsert = insert(table).values(key=key, hits=amount, expires_at=now + expiry)
+        statement = upsert.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
                 "hits": case((expired, amount), else_=table.c.hits + amount),
                 "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
             },
         ).returning(table.c.hits)
-        with self._connection() as conn, conn.begin():
+        with write_connection(db.engine) as conn:
             hits = conn.execute(statement).scalar_one()
         if now - self._pruned_at > PRUNE_EVERY_SECONDS:
             self._pruned_at = now
@@ -71,19 +70,21 @@ class DatabaseStorage(Storage):
     def _prune(self, now: float) -> None:
         # Best effort, in its own transaction: two processes pruning at once may get in each
         # other's way, and a count must never fail for that.
-        table = RateLimitCounter.__table__
+        table = COUNTERS
         try:
-            with self._connection() as conn, conn.begin():
+            with write_connection(db.engine) as conn:
                 conn.execute(delete(table).where(table.c.expires_at < now))
         except SQLAlchemyError:
-            current_app.logger.warning("pruning expired rate-limit counters failed",
-                                       exc_info=True)
+            current_app.logger.warning("pruning expired rate-limit counters failed", exc_info=True)
 
     def _row(self, key: str):
-        table = RateLimitCounter.__table__
+        table = COUNTERS
         with db.engine.connect() as conn:
-            return conn.execute(select(table.c.hits, table.c.expires_at).where(
-                table.c.key == key, table.c.expires_at > time.time())).first()
+            return conn.execute(
+                select(table.c.hits, table.c.expires_at).where(
+                    table.c.key == key, table.c.expires_at > time.time()
+                )
+            ).first()
 
     def get(self, key: str) -> int:
         row = self._row(key)
@@ -102,13 +103,12 @@ class DatabaseStorage(Storage):
             return False
 
     def reset(self) -> int | None:
-        with self._connection() as conn, conn.begin():
-            return conn.execute(delete(RateLimitCounter.__table__)).rowcount
+        with write_connection(db.engine) as conn:
+            return conn.execute(delete(COUNTERS)).rowcount
 
     def clear(self, key: str) -> None:
-        with self._connection() as conn, conn.begin():
-            conn.execute(delete(RateLimitCounter.__table__).where(
-                RateLimitCounter.__table__.c.key == key))
+        with write_connection(db.engine) as conn:
+            conn.execute(delete(COUNTERS).where(COUNTERS.c.key == key))
 
 
 def by_address() -> str:
@@ -149,8 +149,9 @@ def _configured(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
-def limited(name: str, account_key: Callable[[], str], *, methods: list[str],
-            only_failures: bool = False):
+def limited(
+    name: str, account_key: Callable[[], str], *, methods: list[str], only_failures: bool = False
+):
     """Limit a view per address (`{name}_LIMIT_PER_ADDRESS`) and per account
     (`{name}_LIMIT_PER_ACCOUNT`); views decorated with the same name share the counters."""
     scope = name.lower()
@@ -162,10 +163,14 @@ def limited(name: str, account_key: Callable[[], str], *, methods: list[str],
     def decorate(view):
         for suffix, key_func in (("ADDRESS", by_address), ("ACCOUNT", account_key)):
             view = limiter.shared_limit(
-                _configured(f"{name}_LIMIT_PER_{suffix}"), scope=f"{scope}-{suffix.lower()}",
-                key_func=key_func, methods=methods, deduct_when=deduct_when,
+                _configured(f"{name}_LIMIT_PER_{suffix}"),
+                scope=f"{scope}-{suffix.lower()}",
+                key_func=key_func,
+                methods=methods,
+                deduct_when=deduct_when,
             )(view)
         return view
+
     return decorate
 
 

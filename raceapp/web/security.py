@@ -3,25 +3,28 @@
 No inline script or style anywhere (htmx runs with allowEval false and its indicator styles
 off), so the policy needs neither 'unsafe-inline' nor 'unsafe-eval'.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
 from flask.wrappers import Response
 
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "manifest-src 'self'",
-    "worker-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 HSTS = "max-age=63072000; includeSubDomains"
 
 

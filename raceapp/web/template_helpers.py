@@ -1,5 +1,6 @@
 """Template filters and globals: instants shown in the event's zone with the weekday, and what
 every page needs to know about the person looking at it."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,11 +9,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, session
 from flask_login import current_user
 
-from raceapp import clock
+from raceapp import clock, vocabulary
 from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
 from raceapp.services import accounts, pace, timing
-from raceapp import vocabulary
 from raceapp.vocabulary import alert_kind
 
 
@@ -21,7 +21,7 @@ def _in_zone(instant: datetime | None, event: Event) -> datetime | None:
 
 
 def day_time(instant: datetime | None, event: Event) -> str:
-    """"Sat 05:30" in the event's zone."""
+    """ "Sat 05:30" in the event's zone."""
     local = _in_zone(instant, event)
     return "" if local is None else local.strftime("%a %H:%M")
 
@@ -41,7 +41,7 @@ def long_date(value) -> str:
 
 
 def hm(instant: datetime | None, event: Event, same_day_as: datetime | None = None) -> str:
-    """"16:30", or "Sun 03:00" when it falls on another local day than `same_day_as`."""
+    """ "16:30", or "Sun 03:00" when it falls on another local day than `same_day_as`."""
     local = _in_zone(instant, event)
     if local is None:
         return ""
@@ -73,11 +73,13 @@ def _page_context() -> dict:
     preview = g.get("preview_as_of")
     if preview is not None:
         preview = preview.astimezone(ZoneInfo(session.get("preview_zone") or "UTC"))
-    return {"now": clock.utcnow(), "preview_as_of": preview,
-            "may_preview": accounts.may_preview(current_user),
-            "is_organizer_user": accounts.organizes_any(current_user),
-            "push_key": _push_key(),
-            "app_name": current_app.config.get("APP_NAME", "raceapp")}
+    return {
+        "now": clock.utcnow(),
+        "preview_as_of": preview,
+        "may_preview": accounts.may_preview(current_user),
+        "is_organizer_user": accounts.organizes_any(current_user),
+        "push_key": _push_key(),
+    }
 
 
 def register(app: Flask) -> None:
@@ -92,5 +94,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(lambda kind: alert_kind(kind).label, "alert_label")
     app.add_template_global(
         lambda target, now: timing.format_countdown((target - now).total_seconds()),
-        "countdown_text")
+        "countdown_text",
+    )
     app.context_processor(_page_context)

@@ -1,17 +1,30 @@
 """Real headless Chromium (Debian's) driven by Playwright, against the app served on loopback."""
+
 from __future__ import annotations
 
-import os
 import shutil
+from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import sync_playwright
+from sqlalchemy import select
 
+from raceapp.extensions import db
+from raceapp.models import Event, ShuttleDeparture
+from raceapp.services import alerts, shuttles
+from raceapp.services.alerts import AlertDraft
+from tests.helpers import DATA, import_files
 from tests.servers import Gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -39,18 +52,11 @@ def phone(browser):
         context.on("console", watch)
         contexts.append(context)
         return context
+
     yield make
     for context in contexts:
         context.close()
     assert violations == [], violations
-
-
-def log_in(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{base}/me")
 
 
 @pytest.fixture
@@ -58,3 +64,26 @@ def gunicorn(app, database_url, vapid_pem, tmp_path):
     server = Gunicorn(database_url, vapid_pem, tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def race(app, tmp_path, make_user, make_entry, make_organizer):
+    """A race a year ahead (the year written in for YEAR), so the kit counts down on the real
+    clock the gunicorn processes use: a runner with a ticket and an alert to read."""
+    text = (DATA / "offline-race.toml").read_text().replace("YEAR", str(datetime.now().year + 1))
+    path = tmp_path / "offline-race.toml"
+    path.write_text(text)
+    import_files(path)
+    event = db.session.scalar(select(Event).where(Event.slug == "offline-test"))
+    runner = make_user("aki@example.com", "Aki")
+    entry = make_entry(runner, event, "60k", "42")
+    now = datetime.now(timezone.utc)
+    departure = db.session.scalar(select(ShuttleDeparture))
+    booking = shuttles.book(runner, departure.id, now=now, idempotency_key=None)
+    alert = alerts.post_alert(
+        make_organizer(event),
+        event,
+        AlertDraft("info", "Bib pick-up from 14:00", body="At the community hall."),
+        now=now,
+    )
+    return {"event": event, "runner": runner, "entry": entry, "booking": booking, "alert": alert}

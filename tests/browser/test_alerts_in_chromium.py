@@ -5,6 +5,7 @@ subscription whose keys the test push service holds; everything after that is re
 posts it, the worker encrypts and sends the alert, the push service decrypts it, and the
 decrypted payload is dispatched as a PushEvent inside the service worker.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ from raceapp.models import PushSubscription
 from raceapp.push import worker
 from raceapp.services import alerts
 from raceapp.services.alerts import AlertDraft
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
+from tests.helpers import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -43,9 +44,9 @@ FAKE_PUSH_MANAGER = """
 """
 
 
-def test_turn_on_alerts_receive_a_push_and_open_it(live_server, phone, app, okushinano,
-                                                   make_user, make_entry, make_organizer,
-                                                   push_service):
+def test_turn_on_alerts_receive_a_push_and_open_it(
+    live_server, phone, app, okushinano, make_user, make_entry, make_organizer, push_service
+):
     runner = make_user("aki@example.com", "Aki")
     make_entry(runner, okushinano, "100k", "101")
     organizer = make_organizer(okushinano)
@@ -71,9 +72,14 @@ def test_turn_on_alerts_receive_a_push_and_open_it(live_server, phone, app, okus
     stored = db.session.scalar(select(PushSubscription))
     assert stored.endpoint == subscription["endpoint"] and stored.user_id == runner.id
 
-    alert = alerts.post_alert(organizer, okushinano, AlertDraft(
-        "course_change", "Reroute after CP4: landslide", body="Follow the orange markers."),
-        now=okushinano.updated_at)
+    alert = alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft(
+            "course_change", "Reroute after CP4: landslide", body="Follow the orange markers."
+        ),
+        now=okushinano.updated_at,
+    )
     worker.drain(app)
     assert push_service.rejected == []
     [received] = push_service.received_by(subscription["endpoint"])
@@ -89,8 +95,10 @@ def test_turn_on_alerts_receive_a_push_and_open_it(live_server, phone, app, okus
 
     # The decrypted payload, delivered to the service worker as the browser would.
     sw = context.service_workers[0]
-    sw.evaluate("payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
-                json.dumps(received.payload))
+    sw.evaluate(
+        "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
+        json.dumps(received.payload),
+    )
     notifications = page.evaluate("""async () => {
       for (let i = 0; i < 50; i++) {
         const list = await (await navigator.serviceWorker.ready).getNotifications();
@@ -100,10 +108,14 @@ def test_turn_on_alerts_receive_a_push_and_open_it(live_server, phone, app, okus
       }
       return [];
     }""")
-    assert notifications == [{
-        "title": "Reroute after CP4: landslide",
-        "body": "Okushinano 100\nFollow the orange markers.",
-        "tag": f"alert-{alert.id}", "url": f"/me/alerts/{alert.id}"}]
+    assert notifications == [
+        {
+            "title": "Reroute after CP4: landslide",
+            "body": "Okushinano 100\nFollow the orange markers.",
+            "tag": f"alert-{alert.id}",
+            "url": f"/me/alerts/{alert.id}",
+        }
+    ]
 
     # A tap on the notification brings the app to that alert.
     sw.evaluate("""async () => {

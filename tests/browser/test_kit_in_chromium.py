@@ -1,4 +1,5 @@
 """The race kit in a real browser at phone size: countdown, time zones, ticking with htmx."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,8 @@ from sqlalchemy import select
 
 from raceapp.extensions import db
 from raceapp.models import GearTick
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
+from tests.helpers import PASSWORD
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MID_RACE = datetime(2024, 6, 8, 11, 0, tzinfo=TOKYO)  # next cut-off 16:30: 5 h 30 min left
@@ -30,8 +31,9 @@ def countdown_text(page) -> str:
 
 
 @pytest.mark.parametrize("zone", ["Asia/Tokyo", "Europe/London", "America/Los_Angeles"])
-def test_countdown_ticks_from_the_device_clock_in_any_zone(live_server, phone, runner_in_100k,
-                                                            zone):
+def test_countdown_ticks_from_the_device_clock_in_any_zone(
+    live_server, phone, runner_in_100k, zone
+):
     page = phone(timezone_id=zone).new_page()
     page.clock.install(time=MID_RACE)  # the phone's clock: Sat 11:00 in Tokyo
     log_in(page, live_server, "aki@example.com", PASSWORD)
@@ -67,8 +69,10 @@ def test_ticking_with_htmx_updates_the_row_and_progress(live_server, phone, runn
     rows = page.locator(".checklist .gear-row")
     for i in range(3):
         rows.nth(i).locator("button.tick").click()
-        page.wait_for_function(f"() => document.querySelector('#progress').innerText.includes('{i + 1} of 9')"
-                               f" && document.querySelectorAll('.gear-row.packed').length === {i + 1}")
+        page.wait_for_function(
+            f"() => document.querySelector('#progress').innerText.includes('{i + 1} of 9')"
+            f" && document.querySelectorAll('.gear-row.packed').length === {i + 1}"
+        )
     assert page.url == url_before  # no page load
     db.session.expire_all()
     assert len(db.session.scalars(select(GearTick).where(GearTick.packed)).all()) == 3
@@ -99,7 +103,13 @@ def test_pace_helper_with_htmx(live_server, phone, runner_in_100k):
 def test_no_horizontal_scroll_on_kit_pages(live_server, phone, runner_in_100k):
     page = phone(viewport={"width": 360, "height": 740}).new_page()
     log_in(page, live_server, "aki@example.com", PASSWORD)
-    for path in ("/me", "/me/gear", "/me/schedule", "/me/cutoffs",
-                 "/events/okushinano-100-2024", "/events/okushinano-100-2024/100k"):
+    for path in (
+        "/me",
+        "/me/gear",
+        "/me/schedule",
+        "/me/cutoffs",
+        "/events/okushinano-100-2024",
+        "/events/okushinano-100-2024/100k",
+    ):
         page.goto(f"{live_server}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path

@@ -3,69 +3,25 @@
 The race is a year ahead (tests/data/offline-race.toml), so the kit shows a live countdown on
 the real clock the gunicorn processes use.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from raceapp.extensions import db
-from raceapp.models import Event, GearItem, GearTick, ShuttleDeparture, User
-from raceapp.services import alerts, gear, shuttles
+from raceapp.models import GearItem, GearTick, User
+from raceapp.services import alerts, gear
 from raceapp.services.alerts import AlertDraft
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD, import_files, push_payload
+from tests.browser.helpers import eventually, log_in, visit_kit_online
+from tests.helpers import PASSWORD, push_payload
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-CACHED_URLS = """async () => {
-  const cache = await caches.open('raceapp-pages');
-  return (await cache.keys()).map(r => new URL(r.url).pathname);
-}"""
-
-
-@pytest.fixture
-def race(app, tmp_path, make_user, make_entry, make_organizer):
-    text = (DATA / "offline-race.toml").read_text().replace(
-        "YEAR", str(datetime.now().year + 1))
-    path = tmp_path / "offline-race.toml"
-    path.write_text(text)
-    import_files(path)
-    event = db.session.scalar(select(Event).where(Event.slug == "offline-test"))
-    runner = make_user("aki@example.com", "Aki")
-    entry = make_entry(runner, event, "60k", "42")
-    now = datetime.now(timezone.utc)
-    departure = db.session.scalar(select(ShuttleDeparture))
-    booking = shuttles.book(runner, departure.id, now=now, idempotency_key=None)
-    alert = alerts.post_alert(make_organizer(event), event, AlertDraft(
-        "info", "Bib pick-up from 14:00", body="At the community hall."), now=now)
-    return {"event": event, "runner": runner, "entry": entry, "booking": booking,
-            "alert": alert}
-
-
-def eventually(page, script: str, timeout: float = 15) -> None:
-    """Poll an async script in the page until it returns true (wait_for_function takes a
-    returned promise for a true value)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
-        assert time.monotonic() < deadline, f"timed out waiting for {script}"
-        time.sleep(0.1)
-
-
-def visit_kit_online(page, base: str, race) -> None:
-    log_in(page, base, "aki@example.com", PASSWORD)
-    expected = {"/me", "/me/gear", "/me/schedule", "/me/cutoffs", "/me/alerts", "/api/kit",
-                f"/shuttles/tickets/{race['booking'].reference}", f"/me/alerts/{race['alert'].id}"}
-    eventually(page, f"""async () => {{
-      const cached = await ({CACHED_URLS})();
-      return {sorted(expected)!r}.every(u => cached.includes(u));
-    }}""")
 
 
 def test_the_whole_kit_opens_offline_after_one_visit(gunicorn, phone, race):
@@ -118,8 +74,7 @@ def test_the_whole_kit_opens_offline_after_one_visit(gunicorn, phone, race):
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def test_ticks_made_offline_reach_the_server_once_and_never_undo_newer_ones(
-        gunicorn, phone, race):
+def test_ticks_made_offline_reach_the_server_once_and_never_undo_newer_ones(gunicorn, phone, race):
     base = gunicorn.start().url
     items = {i.code: i for i in db.session.scalars(select(GearItem))}
     context = phone()
@@ -139,8 +94,13 @@ def test_ticks_made_offline_reach_the_server_once_and_never_undo_newer_ones(
     page.close()
 
     # Meanwhile, on another phone: the head torch was taken out again, later.
-    gear.tick(race["entry"], items["light"].id, False, now=datetime.now(timezone.utc),
-              made_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    gear.tick(
+        race["entry"],
+        items["light"].id,
+        False,
+        now=datetime.now(timezone.utc),
+        made_at=datetime.now(timezone.utc) + timedelta(minutes=1),
+    )
 
     context.set_offline(False)
     page = context.new_page()
@@ -148,8 +108,7 @@ def test_ticks_made_offline_reach_the_server_once_and_never_undo_newer_ones(
     eventually(page, "TickQueue.all().then(t => t.length === 0)")
     db.session.rollback()
     ticks = {t.gear_item_id: t.packed for t in db.session.scalars(select(GearTick))}
-    assert ticks == {items["phone"].id: True, items["jacket"].id: True,
-                     items["light"].id: False}
+    assert ticks == {items["phone"].id: True, items["jacket"].id: True, items["light"].id: False}
     page.reload()
     assert "2 of 4 mandatory items packed" in page.inner_text("#progress")
 
@@ -170,8 +129,9 @@ def test_a_new_version_replaces_the_shell_and_its_old_cache(gunicorn, phone, rac
     # The page is run by the new worker, and its shell is complete.
     page.reload()
     assert page.evaluate("navigator.serviceWorker.controller !== null")
-    new_shell = page.evaluate(f"{keys}.then(([name]) => caches.open(name))"
-                              ".then(c => c.keys()).then(r => r.length)")
+    new_shell = page.evaluate(
+        f"{keys}.then(([name]) => caches.open(name)).then(c => c.keys()).then(r => r.length)"
+    )
     assert new_shell >= 9  # eight files and the offline page
 
 
@@ -204,7 +164,8 @@ def test_a_cached_htmx_fragment_is_never_shown_as_a_page(gunicorn, phone, race):
       return out;
     }""")
     assert bodies and all("<html" in body for body in bodies.values()), [
-        url for url, body in bodies.items() if "<html" not in body]
+        url for url, body in bodies.items() if "<html" not in body
+    ]
     assert "/me/cutoffs?km=10" not in bodies
 
     context.set_offline(True)
@@ -214,7 +175,8 @@ def test_a_cached_htmx_fragment_is_never_shown_as_a_page(gunicorn, phone, race):
 
 
 def test_alerts_missed_offline_show_on_reconnect_and_a_push_refreshes_the_kit(
-        gunicorn, phone, race):
+    gunicorn, phone, race
+):
     base = gunicorn.start().url
     context = phone()
     page = context.new_page()
@@ -223,8 +185,12 @@ def test_alerts_missed_offline_show_on_reconnect_and_a_push_refreshes_the_kit(
     page.goto(base + "/me")
     event = race["event"]
     org_user = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
-    missed = alerts.post_alert(org_user, event, AlertDraft(
-        "course_change", "Reroute after Ridge Hut"), now=datetime.now(timezone.utc))
+    missed = alerts.post_alert(
+        org_user,
+        event,
+        AlertDraft("course_change", "Reroute after Ridge Hut"),
+        now=datetime.now(timezone.utc),
+    )
 
     context.set_offline(False)
     page.wait_for_selector("[data-new-alerts]:not([hidden])")
@@ -233,14 +199,21 @@ def test_alerts_missed_offline_show_on_reconnect_and_a_push_refreshes_the_kit(
     page.wait_for_url(f"{base}/me/alerts/{missed.id}")
 
     # A cancellation arrives as a push: the cached kit says so at once, even offline later.
-    cancel = alerts.post_alert(org_user, event, AlertDraft(
-        "cancellation", "Race cancelled: typhoon"), now=datetime.now(timezone.utc))
+    cancel = alerts.post_alert(
+        org_user,
+        event,
+        AlertDraft("cancellation", "Race cancelled: typhoon"),
+        now=datetime.now(timezone.utc),
+    )
     payload = push_payload(cancel)
     context.service_workers[0].evaluate(
-        "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
-        json.dumps(payload))
-    eventually(page, """caches.open('raceapp-pages').then(c => c.match('/me'))
-                        .then(r => r.text()).then(t => t.includes('Race cancelled: typhoon'))""")
+        "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))", json.dumps(payload)
+    )
+    eventually(
+        page,
+        """caches.open('raceapp-pages').then(c => c.match('/me'))
+                        .then(r => r.text()).then(t => t.includes('Race cancelled: typhoon'))""",
+    )
     context.set_offline(True)
     page.goto(base + "/me")
     assert "Race cancelled" in page.inner_text(".banner-status")
@@ -256,9 +229,11 @@ def test_logging_out_removes_the_runners_cached_pages(gunicorn, phone, race):
     page.click("text=Log out")
     page.wait_for_url(f"{base}/")
     assert asked and "race kit kept on this phone" in asked[0]  # asked before anything went
-    assert page.evaluate("caches.has('raceapp-pages').then(has => has ? caches.open('raceapp-pages')"
-                         ".then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
-                         " : [])") in ([], ["/"])
+    assert page.evaluate(
+        "caches.has('raceapp-pages').then(has => has ? caches.open('raceapp-pages')"
+        ".then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
+        " : [])"
+    ) in ([], ["/"])
     context.set_offline(True)
     page.goto(base + "/me")
     assert "60 km" not in page.inner_text("main")

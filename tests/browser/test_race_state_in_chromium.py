@@ -1,6 +1,7 @@
 """Race state in real Chromium at phone size: a pushed cancellation reaches every cached page,
 preview counts down from the chosen moment, a runner in two races switches between them, the
 pace helper answers bad input under its field, and screenshots of changed races."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,8 @@ from raceapp.extensions import db
 from raceapp.models import User
 from raceapp.services import alerts
 from raceapp.services.alerts import AlertDraft
-from tests.browser.conftest import log_in
-from tests.browser.test_offline_in_chromium import eventually, race, visit_kit_online  # noqa: F401
-from tests.conftest import PASSWORD, push_payload
+from tests.browser.helpers import eventually, log_in, visit_kit_online
+from tests.helpers import PASSWORD, push_payload
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -31,26 +31,41 @@ def test_a_pushed_cancellation_reaches_every_cached_page_offline(gunicorn, phone
     context.grant_permissions(["notifications"], origin=base)
     page = context.new_page()
     visit_kit_online(page, base, race)
-    kit_pages = ["/me", "/me/gear", "/me/schedule", "/me/cutoffs",
-                 f"/shuttles/tickets/{race['booking'].reference}", "/events/offline-test",
-                 "/events/offline-test/60k"]
+    kit_pages = [
+        "/me",
+        "/me/gear",
+        "/me/schedule",
+        "/me/cutoffs",
+        f"/shuttles/tickets/{race['booking'].reference}",
+        "/events/offline-test",
+        "/events/offline-test/60k",
+    ]
     page.goto(base + "/me/cutoffs")
     assert page.locator("[data-countdown]").count() > 0  # counting down before
 
     organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
-    cancel = alerts.post_alert(organizer, race["event"], AlertDraft(
-        "cancellation", "Typhoon: the race is cancelled"), now=datetime.now(timezone.utc))
+    cancel = alerts.post_alert(
+        organizer,
+        race["event"],
+        AlertDraft("cancellation", "Typhoon: the race is cancelled"),
+        now=datetime.now(timezone.utc),
+    )
     payload = push_payload(cancel)
     assert payload["refresh"] is True  # the phone is told to refresh its kit
     context.service_workers[0].evaluate(
-        "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
-        json.dumps(payload))
-    cached = "caches.open('raceapp-pages').then(c => c.match(%r)).then(r => r && r.text())" \
-             ".then(t => Boolean(t) && t.includes('data-state=\"cancelled\"'))"
+        "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))", json.dumps(payload)
+    )
+    cached = (
+        "caches.open('raceapp-pages').then(c => c.match(%r)).then(r => r && r.text())"
+        ".then(t => Boolean(t) && t.includes('data-state=\"cancelled\"'))"
+    )
     for path in kit_pages:
         eventually(page, cached % path)
-    eventually(page, "caches.open('raceapp-pages').then(c => c.match('/api/kit'))"
-                     ".then(r => r.json()).then(k => k.category.state === 'cancelled')")
+    eventually(
+        page,
+        "caches.open('raceapp-pages').then(c => c.match('/api/kit'))"
+        ".then(r => r.json()).then(k => k.category.state === 'cancelled')",
+    )
 
     context.set_offline(True)
     for path in kit_pages:
@@ -65,8 +80,9 @@ def test_a_pushed_cancellation_reaches_every_cached_page_offline(gunicorn, phone
     assert "this race will not take place" in page.inner_text(".kit-hero")
 
 
-def test_preview_counts_down_from_the_chosen_moment(live_server, phone, okushinano,
-                                                    make_user, make_entry, make_organizer):
+def test_preview_counts_down_from_the_chosen_moment(
+    live_server, phone, okushinano, make_user, make_entry, make_organizer
+):
     make_entry(make_organizer(okushinano), okushinano, "100k", "1001")  # an organizer who runs
     context = phone()
     page = context.new_page()
@@ -82,7 +98,8 @@ def test_preview_counts_down_from_the_chosen_moment(live_server, phone, okushina
     assert re.match(r"5 h (29|30) min", first), first
     page.wait_for_function(
         "before => document.querySelector('.kit-hero [data-countdown]').textContent !== before",
-        arg=first)
+        arg=first,
+    )
     assert "Closed" not in countdown.inner_text() and "Started" not in countdown.inner_text()
     # The pace helper offline counts from the previewed moment too: at km 30, 18 km to go in
     # 5 h 30 min is 18:20 min/km.
@@ -100,8 +117,9 @@ def test_preview_counts_down_from_the_chosen_moment(live_server, phone, okushina
     assert page.locator("text=Book a seat").count() == 0
 
 
-def test_a_runner_in_two_races_sees_the_next_one_and_switches(gunicorn, phone, race,
-                                                              seed_races, make_entry):
+def test_a_runner_in_two_races_sees_the_next_one_and_switches(
+    gunicorn, phone, race, seed_races, make_entry
+):
     make_entry(race["runner"], seed_races["okushinano-100-2024"], "50k", "555")
     base = gunicorn.start().url
     page = phone().new_page()
@@ -130,14 +148,19 @@ def test_the_pace_helper_answers_bad_input_under_its_field(gunicorn, phone, race
     for offline in (False, True):
         page.goto(f"{base}/me/cutoffs")
         context.set_offline(offline)
-        for typed, words in (("abc", "number of km"), ("-5", "0 km or more"),
-                             ("", "Say where you are"), ("70", "between 0 and 60 km")):
+        for typed, words in (
+            ("abc", "number of km"),
+            ("-5", "0 km or more"),
+            ("", "Say where you are"),
+            ("70", "between 0 and 60 km"),
+        ):
             page.fill("input[name=km]", typed)
             page.click("text=Show the pace I need")
             page.wait_for_function(
                 "words => (document.querySelector('[data-pace-message]') || {}).textContent"
                 " && document.querySelector('[data-pace-message]').textContent.includes(words)",
-                arg=words)
+                arg=words,
+            )
             assert page.get_attribute("input[name=km]", "aria-invalid") == "true", typed
             assert page.locator("#request-error").is_hidden(), (offline, typed)
         page.fill("input[name=km]", "10")
@@ -147,8 +170,9 @@ def test_the_pace_helper_answers_bad_input_under_its_field(gunicorn, phone, race
         context.set_offline(False)
 
 
-def test_screenshots_of_changed_races(live_server, phone, seed_races, make_user, make_entry,
-                                      make_organizer, frozen_clock, tmp_path):
+def test_screenshots_of_changed_races(
+    live_server, phone, seed_races, make_user, make_entry, make_organizer, frozen_clock, tmp_path
+):
     """A cancelled category, a delayed start and a race back on, on the kit home."""
     out = DOCS if os.environ.get("RACEAPP_SCREENSHOTS") == "1" else tmp_path
     out.mkdir(parents=True, exist_ok=True)
@@ -159,21 +183,39 @@ def test_screenshots_of_changed_races(live_server, phone, seed_races, make_user,
     for code, bib in (("100k", "1001"), ("50k", "5001"), ("25k", "2501")):
         runners[code] = make_user(f"{code}@example.com", name=f"Runner {code}")
         make_entry(runners[code], okushinano, code, bib)
-    post = lambda *a, **kw: alerts.post_alert(organizer, okushinano, AlertDraft(*a, **kw),  # noqa: E731
-                                              now=eve)
-    post("cancellation", "25 km cancelled: landslide on the Donguri Park trail",
-         body="The 25 km will not take place. The 100 km and 50 km go ahead.",
-         category_code="25k")
-    post("start_delay", "100 km start delayed 45 min: fog on Mt. Kosha",
-         body="The start moves to 05:45. Every cut-off moves with it.",
-         category_code="100k", delay_minutes=45)
+    post = lambda *a, **kw: alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft(*a, **kw),  # noqa: E731
+        now=eve,
+    )
+    post(
+        "cancellation",
+        "25 km cancelled: landslide on the Donguri Park trail",
+        body="The 25 km will not take place. The 100 km and 50 km go ahead.",
+        category_code="25k",
+    )
+    post(
+        "start_delay",
+        "100 km start delayed 45 min: fog on Mt. Kosha",
+        body="The start moves to 05:45. Every cut-off moves with it.",
+        category_code="100k",
+        delay_minutes=45,
+    )
     post("cancellation", "50 km cancelled: thunderstorms", category_code="50k")
-    post("reinstate", "50 km back on: the storm has passed",
-         body="The 50 km starts at 12:00 instead of 11:00.", category_code="50k",
-         new_start="2024-06-08 12:00")
+    post(
+        "reinstate",
+        "50 km back on: the storm has passed",
+        body="The 50 km starts at 12:00 instead of 11:00.",
+        category_code="50k",
+        new_start="2024-06-08 12:00",
+    )
     frozen_clock(eve.replace(hour=20))
-    shots = {"state-cancelled-category": "25k", "state-delayed-start": "100k",
-             "state-reinstated": "50k"}
+    shots = {
+        "state-cancelled-category": "25k",
+        "state-delayed-start": "100k",
+        "state-reinstated": "50k",
+    }
     for name, code in shots.items():
         page = phone(device_scale_factor=2).new_page()
         page.clock.install(time=eve.replace(hour=20))

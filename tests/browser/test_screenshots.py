@@ -3,6 +3,7 @@
 `make screenshots` (RACEAPP_SCREENSHOTS=1) writes them to docs/screenshots/; otherwise they go
 to a temporary folder, so the suite checks they can be taken without touching the repository.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,15 +11,16 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
+from tests.helpers import PASSWORD
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def test_kit_screenshots(live_server, phone, okushinano, make_user, make_entry, frozen_clock,
-                         tmp_path):
+def test_kit_screenshots(
+    live_server, phone, okushinano, make_user, make_entry, frozen_clock, tmp_path
+):
     out = DOCS if os.environ.get("RACEAPP_SCREENSHOTS") == "1" else tmp_path
     out.mkdir(parents=True, exist_ok=True)
     user = make_user("runner@example.com", name="Demo Runner")
@@ -31,7 +33,9 @@ def test_kit_screenshots(live_server, phone, okushinano, make_user, make_entry, 
     page.goto(f"{live_server}/me/gear")
     for i in (0, 2, 4, 5):
         page.locator(".checklist .gear-row").nth(i).locator("button.tick").click()
-        page.wait_for_function(f"() => document.querySelectorAll('.gear-row.packed').length > {[0, 2, 4, 5].index(i)}")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.gear-row.packed').length > {[0, 2, 4, 5].index(i)}"
+        )
     shots = {"checklist": "/me/gear", "home": "/me", "cutoffs": "/me/cutoffs"}
     for name, path in shots.items():
         page.goto(f"{live_server}{path}")
@@ -40,8 +44,19 @@ def test_kit_screenshots(live_server, phone, okushinano, make_user, make_entry, 
         assert (out / f"{name}.png").read_bytes().startswith(PNG)
 
 
-def test_alert_screenshots(app, live_server, phone, okushinano, make_user, make_entry,
-                           make_organizer, make_runners, push_service, frozen_clock, tmp_path):
+def test_alert_screenshots(
+    app,
+    live_server,
+    phone,
+    okushinano,
+    make_user,
+    make_entry,
+    make_organizer,
+    make_runners,
+    push_service,
+    frozen_clock,
+    tmp_path,
+):
     """The alerts feed and the kit home of a changed race, and the organizer's figures."""
     from raceapp.push import worker
     from raceapp.services import alerts
@@ -56,14 +71,29 @@ def test_alert_screenshots(app, live_server, phone, okushinano, make_user, make_
     make_runners(okushinano, "100k", 40, push_service)
     eve = datetime(2024, 6, 7, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     frozen_clock(eve.replace(hour=21, minute=4))
-    alerts.post_alert(organizer, okushinano, AlertDraft(
-        "weather", "Thunderstorms likely after 14:00",
-        body="Carry the waterproof jacket and the emergency blanket."), now=eve)
+    alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft(
+            "weather",
+            "Thunderstorms likely after 14:00",
+            body="Carry the waterproof jacket and the emergency blanket.",
+        ),
+        now=eve,
+    )
     push_service.script(Reply(410), Reply(410), Reply(500))
-    delay = alerts.post_alert(organizer, okushinano, AlertDraft(
-        "start_delay", "100 km start delayed by 30 min: fog on the course",
-        body="The start moves to 05:30. Every cut-off moves 30 minutes later.",
-        category_code="100k", delay_minutes=30), now=eve.replace(hour=21))
+    delay = alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft(
+            "start_delay",
+            "100 km start delayed by 30 min: fog on the course",
+            body="The start moves to 05:30. Every cut-off moves 30 minutes later.",
+            category_code="100k",
+            delay_minutes=30,
+        ),
+        now=eve.replace(hour=21),
+    )
     worker.drain(app)
 
     page = phone(device_scale_factor=2).new_page()

@@ -1,4 +1,5 @@
 """Booking a shuttle seat in a real browser at phone size."""
+
 from __future__ import annotations
 
 import os
@@ -10,14 +11,15 @@ from sqlalchemy import select
 
 from raceapp.extensions import db
 from raceapp.models import Event
-from tests.browser.conftest import log_in
-from tests.conftest import PASSWORD, import_files
+from tests.browser.helpers import log_in
+from tests.helpers import PASSWORD, import_files
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-def test_book_a_seat_and_see_the_ticket(live_server, phone, app, make_user, make_entry,
-                                        frozen_clock, tmp_path):
+def test_book_a_seat_and_see_the_ticket(
+    live_server, phone, app, make_user, make_entry, frozen_clock, tmp_path
+):
     frozen_clock(datetime(2026, 6, 19, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo")))
     import_files(DATA / "shuttle-race.toml")
     event = db.session.scalar(select(Event).where(Event.slug == "bus-test"))
@@ -34,8 +36,9 @@ def test_book_a_seat_and_see_the_ticket(live_server, phone, app, make_user, make
     assert len(reference) == 7
     page.screenshot(path=str(tmp_path / "ticket.png"))
     if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
-        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-                                 / "ticket.png"))
+        page.screenshot(
+            path=str(Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "ticket.png")
+        )
     page.goto(f"{live_server}/events/bus-test/shuttles")
     assert "1 seat left" in page.locator(".departure").first.inner_text()
     assert reference in page.locator(".departure").first.inner_text()

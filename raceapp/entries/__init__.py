@@ -1,4 +1,5 @@
-"""A runner's own race: join a category with a bib, switch, or leave."""
+"""A runner's entry in a race: join a category with a bib, switch category, or leave."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -11,12 +12,15 @@ from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.services import accounts, catalog, race_state
 
-bp = Blueprint("runners", __name__)
+bp = Blueprint("entries", __name__)
 
 
 class JoinForm(FlaskForm):
-    category = SelectField("Category", validate_choice=False, validators=[DataRequired(
-        message="Choose one of the categories offered.")])
+    category = SelectField(
+        "Category",
+        validate_choice=False,
+        validators=[DataRequired(message="Choose one of the categories offered.")],
+    )
     bib = StringField("Bib number", validators=[DataRequired(), Length(max=12)])
 
 
@@ -38,19 +42,20 @@ def join(slug: str):
             form.bib.data = entry.bib
         else:
             form.category.data = request.args.get("category")
-        return render_template("runners/join.html", **context)
+        return render_template("entries/join.html", **context)
     valid = form.validate()
     if valid and form.category.data not in {c.code for c in offered}:
         form.category.errors.append("Choose one of the categories offered.")
         valid = False
     if not valid:
-        return render_template("runners/join.html", **context), 400
+        return render_template("entries/join.html", **context), 400
     try:
-        accounts.join_category(current_user, event, form.category.data, form.bib.data,
-                               now=clock.real_utcnow())
+        accounts.join_category(
+            current_user, event, form.category.data, form.bib.data, now=clock.real_utcnow()
+        )
     except DomainError as exc:
         form.form_errors.append(exc.message)
-        return render_template("runners/join.html", **context), exc.status
+        return render_template("entries/join.html", **context), exc.status
     flash(f"You are in {event.name}, bib {form.bib.data.strip()}.")
     return redirect(url_for("kit.home"))
 

@@ -1,0 +1,35 @@
+"""The demo: a runner entered in the Okushinano 100 km and an organizer of every race, for a
+first look at a machine where `make run` just imported the seed races."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from raceapp.errors import NotFound
+from raceapp.extensions import db
+from raceapp.models import Event, User
+from raceapp.services import accounts, catalog
+
+DEMO_RUNNER = ("runner@example.com", "Demo Runner", "trail-runner-2024")
+DEMO_ORGANIZER = ("organizer@example.com", "Demo Organizer", "race-committee-2024")
+DEMO_EVENT, DEMO_CATEGORY, DEMO_BIB = "okushinano-100-2024", "100k", "1001"
+
+
+def set_up(*, now: datetime) -> None:
+    """Create (or keep) the demo accounts; run it as often as you like."""
+    email, name, password = DEMO_RUNNER
+    runner = db.session.scalar(select(User).where(User.email == email))
+    if runner is None:
+        runner = accounts.sign_up(email, name, password, now=now)
+    try:
+        event = catalog.event_by_slug(DEMO_EVENT)
+    except NotFound:
+        raise NotFound(f"Import races/{DEMO_EVENT}.toml first.") from None
+    if accounts.entry_for(runner, event) is None:
+        accounts.join_category(runner, event, DEMO_CATEGORY, DEMO_BIB, now=now)
+    email, name, password = DEMO_ORGANIZER
+    accounts.create_organizer(
+        email, name, password, list(db.session.scalars(select(Event.slug))), now=now
+    )

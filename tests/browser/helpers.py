@@ -1,0 +1,51 @@
+"""Helpers the browser tests share: log in through the form, wait for an async condition,
+and the first visit that caches the whole kit."""
+
+from __future__ import annotations
+
+import time
+
+from tests.helpers import PASSWORD
+
+CACHED_URLS = """async () => {
+  const cache = await caches.open('raceapp-pages');
+  return (await cache.keys()).map(r => new URL(r.url).pathname);
+}"""
+
+
+def log_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{base}/me")
+
+
+def eventually(page, script: str, timeout: float = 15) -> None:
+    """Poll an async script in the page until it returns true (wait_for_function takes a
+    returned promise for a true value)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"timed out waiting for {script}"
+        time.sleep(0.1)
+
+
+def visit_kit_online(page, base: str, race) -> None:
+    log_in(page, base, "aki@example.com", PASSWORD)
+    expected = {
+        "/me",
+        "/me/gear",
+        "/me/schedule",
+        "/me/cutoffs",
+        "/me/alerts",
+        "/api/kit",
+        f"/shuttles/tickets/{race['booking'].reference}",
+        f"/me/alerts/{race['alert'].id}",
+    }
+    eventually(
+        page,
+        f"""async () => {{
+      const cached = await ({CACHED_URLS})();
+      return {sorted(expected)!r}.every(u => cached.includes(u));
+    }}""",
+    )

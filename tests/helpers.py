@@ -1,0 +1,127 @@
+"""Plain helpers the test modules share (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from raceapp.extensions import db
+from raceapp.models import ShuttleDeparture
+from raceapp.racefile import check_file
+from raceapp.services.race_import import import_reports
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+RACES = sorted((ROOT / "races").glob("*.toml"))
+PASSWORD = "correct horse battery"
+TOKYO = ZoneInfo("Asia/Tokyo")
+# The audit race (tests/data/audit-race.toml) and the bus race are a day before their start.
+AUDIT_RACE = DATA / "audit-race.toml"
+BEFORE = datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO)
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+FCM = "https://fcm.googleapis.com/fcm/send/"
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def import_files(*paths) -> None:
+    reports = [check_file(p) for p in paths]
+    assert all(r.ok for r in reports), [r.lines() for r in reports]
+    import_reports(reports, now=datetime.now(timezone.utc))
+
+
+# Rows that change on every request whoever makes it: a session's last use, abuse counters.
+VOLATILE_TABLES = {"login_sessions", "rate_limit_counters"}
+
+
+def db_snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, to show that a refused request wrote nothing."""
+    db.session.commit()
+    return {
+        table.name: sorted(map(tuple, db.session.execute(table.select()).all()), key=repr)
+        for table in db.metadata.sorted_tables
+        if table.name not in VOLATILE_TABLES
+    }
+
+
+def push_payload(alert) -> dict:
+    """The JSON a phone decrypts for this alert, as the push worker builds it."""
+    from raceapp.push import message
+
+    return json.loads(
+        message.build(
+            alert.id,
+            alert.kind,
+            alert.title,
+            alert.body,
+            alert.event.name,
+            alert.category.name if alert.category else None,
+            alert.event_id,
+            alert.category_id,
+            alert.created_at.isoformat(),
+            alert.outcome,
+        ).payload
+    )
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def browser_keys() -> dict:
+    """A browser's subscription keys: a P-256 public key and a 16-byte auth secret."""
+    public = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    return {"p256dh": b64url(public), "auth": b64url(os.urandom(16))}
+
+
+def subscription(endpoint: str = FCM + "dGVzdA:APA91b", **keys) -> dict:
+    return {"endpoint": endpoint, "expirationTime": None, "keys": {**browser_keys(), **keys}}
+
+
+def send(client, body, method="POST", **headers):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.open(
+        "/push/subscription",
+        method=method,
+        data=data,
+        headers={
+            "Content-Type": "application/json",
+            "X-CSRFToken": getattr(client, "csrf", ""),
+            **headers,
+        },
+    )
+
+
+def departure(event, route_code: str, hhmm: str) -> ShuttleDeparture:
+    """The departure of a route at a local time ("05:00")."""
+    route = next(r for r in event.shuttle_routes if r.code == route_code)
+    return next(
+        d for d in route.departures if d.departs_at.astimezone(TOKYO).strftime("%H:%M") == hhmm
+    )
+
+
+def book(client, dep, key="k1"):
+    """Book a seat through the timetable's form, as a phone would."""
+    token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
+    return client.post(
+        f"/shuttles/departures/{dep.id}/book", data={"csrf_token": token, "idempotency_key": key}
+    )

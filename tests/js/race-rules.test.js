@@ -1,0 +1,50 @@
+/* The offline rules (static/race-rules.js) against the vectors the server is tested with too
+   (tests/test_race_rules_vectors.py reads the same file). Run: node --test tests/js/ */
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("node:path");
+const fs = require("node:fs");
+
+const rules = require(path.join(__dirname, "..", "..", "static", "race-rules.js"));
+const vectors = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "vectors", "race-rules.json"), "utf8"));
+const { comfortable, out_of_reach: outOfReach } = vectors.limits;
+
+test("grade", () => {
+  for (const [value, grade] of vectors.grade) {
+    assert.equal(rules.gradeFor(value, comfortable, outOfReach), grade, String(value));
+  }
+});
+
+test("format pace", () => {
+  for (const [value, text] of vectors.format_pace) {
+    assert.equal(rules.formatPace(value), text, String(value));
+  }
+});
+
+test("position", () => {
+  for (const c of vectors.position) {
+    const call = () => rules.parsePosition(c.km, c.checkpoint, c.distance, c.checkpoints);
+    if (c.error) {
+      assert.throws(call, (error) => error.code === c.error, JSON.stringify(c));
+    } else {
+      assert.equal(call(), c.expect, JSON.stringify(c));
+    }
+  }
+});
+
+test("legs", () => {
+  for (const c of vectors.legs) {
+    const legs = rules.legs(c.start, Date.parse(c.now), c.at_km, c.cutoffs,
+                            comfortable, outOfReach);
+    const got = legs.map((leg) => ({ km: leg.km, distance: leg.distance, minutes: leg.minutes,
+                                     pace: rules.formatPace(leg.pace), grade: leg.grade }));
+    assert.deepEqual(got, c.expect, c.about);
+  }
+});
+
+test("countdown", () => {
+  for (const [seconds, text] of vectors.countdown) {
+    assert.equal(rules.formatCountdown(seconds), text, String(seconds));
+  }
+});
