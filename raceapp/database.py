@@ -61,8 +61,10 @@ def write_transaction() -> Iterator[None]:
     session = db.session()
     if session.in_transaction():
         session.commit()
-    _begin_write()
     try:
+        # Inside the try: waiting longer than the busy timeout for the lock is "busy, try
+        # again" (503), not a server error.
+        _begin_write()
         yield
         session.commit()
     except OperationalError:

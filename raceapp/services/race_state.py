@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
 
 from sqlalchemy import select
 
@@ -126,8 +127,16 @@ class EventState:
     is_race: bool
     categories: tuple[CategoryState, ...]
     changes: tuple[Alert, ...]  # alerts that changed the race, oldest first
-    schedule_rows: tuple[ScheduleRow, ...]
     _by_code: dict[str, CategoryState] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def schedule_rows(self) -> tuple[ScheduleRow, ...]:
+        """Every schedule item as it stands, in time order (worked out when first asked)."""
+        rows = (
+            _schedule_row(item, self._by_code, self.state == CANCELLED)
+            for item in self.event.schedule_items
+        )
+        return tuple(sorted(rows, key=lambda r: r.starts_at))
 
     @property
     def headline(self) -> Alert | None:
@@ -191,17 +200,7 @@ def of_event(event: Event, now: datetime, changes: list[Alert] | None = None) ->
     by_code = {c.code: c for c in categories}
     is_race = bool(event.start_date) or any(c.start_day for c in categories)
     state = _event_state(event, categories, is_race, now, zone, file_cancelled, changes)
-    rows = tuple(_schedule_row(item, by_code, state == CANCELLED) for item in event.schedule_items)
-    return EventState(
-        event,
-        now,
-        state,
-        is_race,
-        categories,
-        tuple(changes),
-        tuple(sorted(rows, key=lambda r: r.starts_at)),
-        by_code,
-    )
+    return EventState(event, now, state, is_race, categories, tuple(changes), by_code)
 
 
 def of_events(events: Iterable[Event], now: datetime) -> dict[int, EventState]:
