@@ -104,6 +104,8 @@ class Event(Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64))
+    # The language plain texts of its race file are written in.
+    language: Mapped[str] = mapped_column(String(12), default="en", server_default="en")
     venue: Mapped[str | None] = mapped_column(String(300))
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
@@ -116,6 +118,9 @@ class Event(Model):
     status_note: Mapped[str | None] = mapped_column(Text)
     # Display-only facts of the race file (rules, contacts, support points, notes).
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
+    # columns hold the text in the race's own language.
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
     source_name: Mapped[str | None] = mapped_column(String(255))
     source_sha256: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -152,6 +157,9 @@ class Category(Model):
     field_size: Mapped[int | None] = mapped_column(Integer)
     fee: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
+    # columns hold the text in the race's own language.
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     event: Mapped[Event] = relationship(back_populates="categories")
     checkpoints: Mapped[list[Checkpoint]] = relationship(
@@ -178,6 +186,9 @@ class Checkpoint(Model):
     cutoff_minutes: Mapped[int | None] = mapped_column(Integer)
     is_finish: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
+    # columns hold the text in the race's own language.
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     category: Mapped[Category] = relationship(back_populates="checkpoints")
 
@@ -196,6 +207,9 @@ class GearItem(Model):
     mandatory: Mapped[bool] = mapped_column(Boolean)
     spec: Mapped[str | None] = mapped_column(Text)
     conditions: Mapped[str | None] = mapped_column(Text)
+    # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
+    # columns hold the text in the race's own language.
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     category: Mapped[Category] = relationship(back_populates="gear_items")
 
@@ -213,6 +227,9 @@ class ScheduleItem(Model):
     location: Mapped[str | None] = mapped_column(String(300))
     # Category codes this concerns; empty means everyone.
     category_codes: Mapped[list] = mapped_column(JSON, default=list)
+    # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
+    # columns hold the text in the race's own language.
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     event: Mapped[Event] = relationship(back_populates="schedule_items")
 
@@ -236,6 +253,9 @@ class ShuttleRoute(Model):
     # category is cancelled does not run.
     category_codes: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
+    # columns hold the text in the race's own language.
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     event: Mapped[Event] = relationship(back_populates="shuttle_routes")
     departures: Mapped[list[ShuttleDeparture]] = relationship(

@@ -77,7 +77,7 @@ def test_removing_a_category_with_runners_is_refused(
     before = db.session.scalar(select(func.count()).select_from(Category))
     result = runner.invoke(args=["races", "import", str(changed)])
     assert result.exit_code == 1
-    assert "category '25k' is gone from the file but 1 runner(s) entered it" in result.output
+    assert "the category “25k” is gone from the file but 1 runner(s) entered it" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Category)) == before
     assert (
@@ -105,3 +105,33 @@ def test_import_command_reports_created_then_updated(runner, app):
     second = runner.invoke(args=["races", "import", str(OKUSHINANO)])
     assert second.exit_code == 0 and "okushinano-100-2024: updated" in second.output
     assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_a_corrected_file_says_what_changed_and_keeps_what_runners_made(
+    runner, tmp_path, okushinano, make_user, make_entry
+):
+    entry = make_entry(make_user(), okushinano, "100k", "42")
+    tick(entry.user, gear("cup"))
+    text = OKUSHINANO.read_text()
+    text = text.replace("start = 2024-06-08T05:00:00", "start = 2024-06-08T05:30:00")
+    text = text.replace('cutoff_after = "15:30"', 'cutoff_after = "16:00"')
+    text = text.replace('    { code = "poison-remover", name = "Poison remover" },\n', "")
+    text = text.replace(
+        "    { at = 2024-06-07T17:30:00 },\n", "    { at = 2024-06-07T17:30:00, seats = 40 },\n"
+    )
+    changed = tmp_path / "okushinano.toml"
+    changed.write_text(text)
+    result = runner.invoke(args=["races", "import", str(changed)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "okushinano-100-2024: updated, 5 change(s):" in lines
+    assert "  100 km: start Sat 08 Jun 05:00 → Sat 08 Jun 05:30" in lines
+    assert "  100 km: cut-off at Nukasen Aid Station 2 (72 km) 15 h 30 min → 16 h" in lines
+    assert "  100 km: gear removed: Poison remover" in lines
+    assert "  50 km: gear removed: Poison remover" in lines
+    assert "  Bus station-to-venue Fri 17:30: seats not limited → 40" in lines
+    db.session.expire_all()
+    assert db.session.get(Entry, entry.id) is not None
+    assert db.session.scalar(select(func.count()).select_from(GearTick)) == 1
+    again = runner.invoke(args=["races", "import", str(changed)])
+    assert "nothing a runner would notice changed" in again.output

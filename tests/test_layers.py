@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "raceapp.errors",
             "raceapp.vocabulary",
             "raceapp.links",
+            "raceapp.localized",
+            "raceapp.zones",
         ),
     ),
     ("extensions", ("raceapp.extensions",)),

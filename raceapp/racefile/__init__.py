@@ -1,5 +1,16 @@
-"""The race file: one human-editable TOML file per event (see docs/race-file.md)."""
+"""The race file: one human-editable TOML file per event (see docs/race-file.md).
 
-from raceapp.racefile.loader import Problem, RaceFileReport, check_file, check_text
+Modules by job: `reading` (bytes, encodings, TOML syntax), `schema` (structure and types),
+`checks` (meaning, and the normalized race), `lines` (where a field is), `messages` (what the
+checker says), `loader` (the steps in order).
+"""
 
-__all__ = ["Problem", "RaceFileReport", "check_file", "check_text"]
+from raceapp.racefile.loader import (
+    Problem,
+    RaceFileReport,
+    check_bytes,
+    check_file,
+    check_text,
+)
+
+__all__ = ["Problem", "RaceFileReport", "check_bytes", "check_file", "check_text"]

@@ -1,16 +1,37 @@
-"""Structure and types of a race file. Strict: a typo'd key or a wrong type is an error."""
+"""Structure and types of a race file. Strict: a typo'd key or a wrong type is an error.
+
+Every text a person reads may be given in one language (`name = "…"`, in the event's
+`language`) or in several (`name = { ja = "…", en = "…" }`).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from babel import localedata
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from raceapp.vocabulary import FILE_STATUSES
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _known_language(code: str) -> str:
+    if not localedata.exists(code.replace("-", "_")):
+        raise ValueError("not a language")
+    return code
+
+
+# A language code Babel knows ("ja", "en", "zh-Hant"): "jp" is a country, not a language.
+Lang = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"),
+    AfterValidator(_known_language),
+]
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+_Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Text in the event's language, or a table of the same text in several languages.
+Text = _Text | dict[Lang, _Text]
+Name = _Name | dict[Lang, _Name]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
 # Elapsed time as hours:minutes ("11:30", "29:30"), the way races publish time limits.
@@ -38,10 +59,22 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class EventSection(Model):
+class Checked(Model):
+    """A section whose guesses can be marked, and whose checked warnings can be accepted."""
+
+    # Fields the person who wrote the file worked out rather than found published (a year
+    # from the weekdays, a start from the cut-offs): shown as "to be confirmed".
+    provisional: list[str] = []
+    provisional_note: Text | None = None
+    # Warnings someone checked and found right as published (see the warning's code).
+    accept_warnings: list[str] = []
+
+
+class EventSection(Checked):
     slug: Slug
     name: Name
-    time_zone: Name
+    time_zone: _Name
+    language: Lang = "en"
     venue: Name | None = None
     address: Text | None = None
     start_date: date | None = None
@@ -67,7 +100,7 @@ class CheckpointSection(Model):
     notes: Text | None = None
 
 
-class CategorySection(Model):
+class CategorySection(Checked):
     code: Code
     name: Name
     distance_km: Annotated[float, Field(gt=0, le=1000)] | None = None
@@ -89,11 +122,20 @@ class CategorySection(Model):
     checkpoints: list[CheckpointSection] = []
 
 
+class GearOverride(Model):
+    """What differs for one category: the same rule at its own kilometres, say."""
+
+    name: Name | None = None
+    spec: Text | None = None
+    conditions: Text | None = None
+
+
 class GearItemSection(Model):
     name: Name
     code: Code | None = None
     spec: Text | None = None
     conditions: Text | None = None
+    by_category: dict[Code, GearOverride] = {}
 
 
 class GearListSection(Model):
@@ -151,6 +193,8 @@ class ContactSection(Model):
 class RuleSection(Model):
     title: Name
     items: list[Text] = []
+    # The categories this section is for; empty means everyone.
+    categories: list[Code] = []
 
 
 class RulesSection(Model):
@@ -174,3 +218,10 @@ class RaceFile(Model):
     support_points: list[SupportPointSection] = []
     contacts: list[ContactSection] = []
     rules: RulesSection = RulesSection()
+
+
+# Fields each section may mark provisional.
+PROVISIONAL_FIELDS = {
+    "event": ("start_date", "end_date", "venue"),
+    "category": ("start", "time_limit", "distance_km", "start_location"),
+}

@@ -56,4 +56,11 @@ def import_command(files: tuple[str, ...]) -> None:
         for warning in result.warnings:
             if warning.startswith("warning: "):  # what the import itself found
                 click.echo(f"{result.slug}: {warning}", err=True)
-        click.echo(f"{result.slug}: {'created' if result.created else 'updated'}")
+        if result.created:
+            click.echo(f"{result.slug}: created")
+        elif result.changes:
+            click.echo(f"{result.slug}: updated, {len(result.changes)} change(s):")
+            for change in result.changes:
+                click.echo(f"  {change}")
+        else:
+            click.echo(f"{result.slug}: updated, nothing a runner would notice changed")

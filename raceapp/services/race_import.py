@@ -1,17 +1,23 @@
-"""Create or update events from checked race files, all in one transaction."""
+"""Create or update events from checked race files, all in one transaction, and say what changed.
+
+Runners' things stay attached to what is still in the file: entries to categories (by code),
+gear ticks to gear items (by code), bookings to departures (by time). Removing a category
+someone entered, or a departure someone booked, is refused.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from raceapp.database import write_transaction
 from raceapp.errors import DomainError
 from raceapp.extensions import db
+from raceapp.localized import primary, translations
 from raceapp.models import (
-    BOOKED,
     Booking,
     Category,
     Checkpoint,
@@ -28,6 +34,8 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
+from raceapp.racefile.messages import format_minutes
+from raceapp.vocabulary import BOOKED
 
 
 class ImportRefused(DomainError):
@@ -43,13 +51,26 @@ class ImportResult:
     slug: str
     created: bool
     warnings: list[str] = field(default_factory=list)
+    # What this import changed, in words ("100 km: start Sat 05:00 → Sat 05:30").
+    changes: list[str] = field(default_factory=list)
 
 
 def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[ImportResult]:
     """Apply every checked race file in one transaction: all files land, or none."""
     bad = [r.filename for r in reports if not r.ok]
     if bad:
-        raise DomainError(f"not imported, the check failed for: {', '.join(bad)}")
+        raise DomainError(f"Nothing was imported: the check failed for {', '.join(bad)}.")
+    by_slug: dict[str, list[str]] = {}
+    for report in reports:
+        assert report.normalized is not None
+        by_slug.setdefault(report.normalized.race.event.slug, []).append(report.filename)
+    twice = [
+        f"The race “{slug}” is in two files of this import: {', '.join(files)}."
+        for slug, files in by_slug.items()
+        if len(files) > 1
+    ]
+    if twice:
+        raise ImportRefused(twice)
     results: list[ImportResult] = []
     with write_transaction():
         refusals: list[str] = []
@@ -63,32 +84,52 @@ def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[Impo
     return results
 
 
+def _texts(row: Any, language: str, **values: Any) -> None:
+    """Set text columns to the race's own language and keep every language in `texts`."""
+    texts = dict(row.texts or {})
+    for name, value in values.items():
+        setattr(row, name, primary(value, language) if value is not None else None)
+        several = translations(value)
+        if several:
+            texts[name] = several
+        else:
+            texts.pop(name, None)
+    row.texts = texts
+
+
+def _copy(source: object, target: object, *names: str) -> None:
+    """Fields of the same name, from the checked file to the row."""
+    for name in names:
+        setattr(target, name, getattr(source, name))
+
+
 def _apply(
     norm: NormalizedRace, report: RaceFileReport, *, now: datetime
 ) -> tuple[ImportResult, list[str]]:
     race = norm.race
     ev_data = race.event
+    language = ev_data.language
     event = db.session.scalar(select(Event).where(Event.slug == ev_data.slug))
     created = event is None
     if event is None:
-        event = Event(slug=ev_data.slug, details={})
+        event = Event(slug=ev_data.slug, details={}, texts={})
         db.session.add(event)
+    before = {} if created else snapshot(event)
     # The status is what the file says of the race; alerts posted in the app apply on top of
     # it (services.race_state), so importing the file again never undoes them.
     _copy(
         ev_data,
         event,
-        "name",
         "time_zone",
-        "venue",
+        "language",
         "start_date",
         "end_date",
         "website",
         "hq_phone",
         "currency",
         "status",
-        "status_note",
     )
+    _texts(event, language, name=ev_data.name, venue=ev_data.venue, status_note=ev_data.status_note)
     event.details = {
         "address": ev_data.address,
         "organizer": ev_data.organizer,
@@ -99,6 +140,8 @@ def _apply(
         "contacts": [c.model_dump() for c in race.contacts],
         "rules": race.rules.model_dump(),
         "results_url": ev_data.results_url,
+        "provisional": ev_data.provisional,
+        "provisional_note": ev_data.provisional_note,
     }
     event.source_name = report.filename.rsplit("/", 1)[-1]
     event.source_sha256 = report.sha256
@@ -111,13 +154,10 @@ def _apply(
     _apply_schedule(event, norm)
     _apply_shuttles(event, norm, refused, result)
     db.session.flush()
+    if not created:
+        db.session.expire(event)
+        result.changes = describe_changes(before, snapshot(event), norm)
     return result, refused
-
-
-def _copy(source: object, target: object, *names: str) -> None:
-    """Fields of the same name, from the checked file to the row."""
-    for name in names:
-        setattr(target, name, getattr(source, name))
 
 
 def _apply_categories(
@@ -133,38 +173,38 @@ def _apply_categories(
         )
         if entries:
             refused.append(
-                f"category {code!r} is gone from the file but {entries} runner(s) "
-                "entered it; keep it in the file or move those runners first"
+                f"the category “{code}” is gone from the file but {entries} runner(s) entered "
+                "it: keep it in the file, or move those runners first"
             )
         else:
             event.categories.remove(category)
-    gear_notes: dict[str, list[str]] = {}
+    gear_notes: dict[str, list[Any]] = {}
     for gear_list in norm.race.gear.values():
         for cat_code in gear_list.categories:
             gear_notes.setdefault(cat_code, []).extend(gear_list.notes)
     for position, ncat in enumerate(norm.categories):
         kept = existing.get(ncat.section.code)
         if kept is None:
-            kept = Category(code=ncat.section.code, details={})
+            kept = Category(code=ncat.section.code, details={}, texts={})
             event.categories.append(kept)
         kept.position = position
-        _fill_category(kept, ncat, gear_notes.get(ncat.section.code, []))
+        _fill_category(kept, ncat, gear_notes.get(ncat.section.code, []), norm)
 
 
-def _fill_category(category: Category, ncat: NormalizedCategory, gear_notes: list[str]) -> None:
+def _fill_category(
+    category: Category, ncat: NormalizedCategory, gear_notes: list[Any], norm: NormalizedRace
+) -> None:
     sec = ncat.section
-    _copy(
-        sec,
-        category,
-        "name",
-        "distance_km",
-        "distance_text",
-        "elevation_gain_m",
-        "start_location",
-        "field_size",
-        "fee",
-    )
+    language = norm.race.event.language
+    _copy(sec, category, "distance_km", "elevation_gain_m", "field_size", "fee")
     _copy(ncat, category, "start_at", "start_date", "time_limit_minutes")
+    _texts(
+        category,
+        language,
+        name=sec.name,
+        distance_text=sec.distance_text,
+        start_location=sec.start_location,
+    )
     category.details = {
         "pacer": sec.pacer,
         "pacer_from": sec.pacer_from,
@@ -174,22 +214,22 @@ def _fill_category(category: Category, ncat: NormalizedCategory, gear_notes: lis
         "awards": sec.awards,
         "points": sec.points,
         "notes": sec.notes,
-        "gear_notes": list(dict.fromkeys(gear_notes)),
+        "gear_notes": [note for i, note in enumerate(gear_notes) if note not in gear_notes[:i]],
+        "provisional": sec.provisional,
+        "provisional_note": sec.provisional_note,
     }
     # Nothing references checkpoints: replace them wholesale.
     category.checkpoints.clear()
     for position, cp in enumerate(ncat.checkpoints):
-        category.checkpoints.append(
-            Checkpoint(
-                position=position,
-                label=cp.label,
-                name=cp.name,
-                km=cp.km,
-                cutoff_minutes=cp.cutoff_minutes,
-                is_finish=cp.is_finish,
-                notes=cp.notes,
-            )
+        row = Checkpoint(
+            position=position,
+            km=cp.km,
+            cutoff_minutes=cp.cutoff_minutes,
+            is_finish=cp.is_finish,
+            texts={},
         )
+        _texts(row, language, name=cp.name, label=cp.label, notes=cp.notes)
+        category.checkpoints.append(row)
     # Gear items carry runners' ticks: update them in place by code.
     items = {g.code: g for g in category.gear_items}
     wanted = {g.code for g in ncat.gear}
@@ -199,26 +239,31 @@ def _fill_category(category: Category, ncat: NormalizedCategory, gear_notes: lis
     for position, gear in enumerate(sorted(ncat.gear, key=lambda g: not g.mandatory)):
         kept_item = items.get(gear.code)
         if kept_item is None:
-            kept_item = GearItem(code=gear.code)
+            kept_item = GearItem(code=gear.code, texts={})
             category.gear_items.append(kept_item)
         kept_item.position = position
-        _copy(gear, kept_item, "name", "mandatory", "spec", "conditions")
+        kept_item.mandatory = gear.mandatory
+        _texts(kept_item, language, name=gear.name, spec=gear.spec, conditions=gear.conditions)
 
 
 def _apply_schedule(event: Event, norm: NormalizedRace) -> None:
     event.schedule_items.clear()
     for section, at, end in norm.schedule:
-        event.schedule_items.append(
-            ScheduleItem(
-                starts_at=at,
-                ends_at=end,
-                kind=section.kind,
-                title=section.title,
-                details=section.details,
-                location=section.location,
-                category_codes=list(section.categories),
-            )
+        item = ScheduleItem(
+            starts_at=at,
+            ends_at=end,
+            kind=section.kind,
+            category_codes=list(section.categories),
+            texts={},
         )
+        _texts(
+            item,
+            norm.race.event.language,
+            title=section.title,
+            details=section.details,
+            location=section.location,
+        )
+        event.schedule_items.append(item)
 
 
 def _booked(departure: ShuttleDeparture) -> int:
@@ -242,20 +287,19 @@ def _apply_shuttles(
             booked = sum(_booked(d) for d in route.departures)
             if booked:
                 refused.append(
-                    f"shuttle {code!r} is gone from the file but has {booked} "
-                    "booking(s); keep it or cancel them first"
+                    f"the bus “{code}” is gone from the file but has {booked} booking(s): "
+                    "keep it, or cancel them first"
                 )
             else:
                 event.shuttle_routes.remove(route)
+    zone = norm.zone
     for position, sec in enumerate(norm.race.shuttles):
         kept_route = routes.get(sec.code)
         if kept_route is None:
-            kept_route = ShuttleRoute(code=sec.code)
+            kept_route = ShuttleRoute(code=sec.code, texts={})
             event.shuttle_routes.append(kept_route)
         route = kept_route
         route.position = position
-        route.origin = sec.from_
-        route.destination = sec.to
         route.fee = sec.fee
         route.reservation_required = sec.reservation
         route.supporters_allowed = sec.supporters_allowed
@@ -263,17 +307,18 @@ def _apply_shuttles(
         route.cancel_before_minutes = (
             duration_minutes(sec.cancel_before) if sec.cancel_before else 0
         )
-        route.notes = "\n".join(sec.notes) or None
+        language = norm.race.event.language
+        _texts(route, language, origin=sec.from_, destination=sec.to)
+        route.notes = "\n".join(primary(note, language) for note in sec.notes) or None
         # Departures will carry bookings: match them by their time.
         deps = {d.departs_at: d for d in route.departures}
         new = dict(norm.departures.get(sec.code, []))
-        zone = norm.zone
         for at, dep in deps.items():
             if at not in new:
                 if _booked(dep):
                     refused.append(
-                        f"the {sec.code} departure at {at.astimezone(zone):%a %H:%M} "
-                        f"is gone from the file but has {_booked(dep)} booking(s)"
+                        f"the {sec.code} departure at {at.astimezone(zone):%a %H:%M} is gone "
+                        f"from the file but has {_booked(dep)} booking(s)"
                     )
                 else:
                     route.departures.remove(dep)
@@ -290,3 +335,85 @@ def _apply_shuttles(
                 kept_dep.seats = kept_dep.seats_taken
             else:
                 kept_dep.seats = seats
+
+
+# --- What changed --------------------------------------------------------------------------------
+
+
+def snapshot(event: Event) -> dict[str, Any]:
+    """What a runner would notice of an event, to compare before and after an import."""
+    return {
+        "name": event.name,
+        "categories": {
+            c.code: {
+                "name": c.name,
+                "start": c.start_at or c.start_date,
+                "time_limit": c.time_limit_minutes,
+                "checkpoints": {cp.km: (cp.name, cp.cutoff_minutes) for cp in c.checkpoints},
+                "gear": {g.code: g.name for g in c.gear_items},
+            }
+            for c in event.categories
+        },
+        "schedule": len(event.schedule_items),
+        "departures": {
+            (r.code, d.departs_at): d.seats for r in event.shuttle_routes for d in r.departures
+        },
+    }
+
+
+def describe_changes(before: dict, after: dict, norm: NormalizedRace) -> list[str]:
+    """The differences between two snapshots, in words."""
+    zone = norm.zone
+
+    def when(value: Any) -> str:
+        if isinstance(value, datetime):
+            return value.astimezone(zone).strftime("%a %d %b %H:%M")
+        return value.strftime("%a %d %b") if value else "not published"
+
+    out: list[str] = []
+    if before["name"] != after["name"]:
+        out.append(f"Name: {before['name']} → {after['name']}")
+    old_cats, new_cats = before["categories"], after["categories"]
+    out += [f"Category added: {new_cats[c]['name']}" for c in new_cats if c not in old_cats]
+    out += [f"Category removed: {old_cats[c]['name']}" for c in old_cats if c not in new_cats]
+    for code in (c for c in new_cats if c in old_cats):
+        old, new = old_cats[code], new_cats[code]
+        name = new["name"]
+        if old["start"] != new["start"]:
+            out.append(f"{name}: start {when(old['start'])} → {when(new['start'])}")
+        if old["time_limit"] != new["time_limit"]:
+            limits = [
+                format_minutes(m) if m else "none" for m in (old["time_limit"], new["time_limit"])
+            ]
+            out.append(f"{name}: time limit {limits[0]} → {limits[1]}")
+        for km in sorted(set(old["checkpoints"]) | set(new["checkpoints"])):
+            was, now = old["checkpoints"].get(km), new["checkpoints"].get(km)
+            if was is None:
+                out.append(f"{name}: checkpoint added at {km:g} km ({now[0]})")
+            elif now is None:
+                out.append(f"{name}: checkpoint removed at {km:g} km ({was[0]})")
+            elif was[1] != now[1]:
+                cuts = [format_minutes(m) if m else "none" for m in (was[1], now[1])]
+                out.append(f"{name}: cut-off at {now[0]} ({km:g} km) {cuts[0]} → {cuts[1]}")
+        for gear_code in new["gear"].keys() - old["gear"].keys():
+            out.append(f"{name}: gear added: {new['gear'][gear_code]}")
+        for gear_code in old["gear"].keys() - new["gear"].keys():
+            out.append(f"{name}: gear removed: {old['gear'][gear_code]}")
+    if before["schedule"] != after["schedule"]:
+        out.append(f"Schedule: {before['schedule']} items → {after['schedule']}")
+    for key in sorted(
+        set(before["departures"]) | set(after["departures"]), key=lambda k: (k[0], k[1])
+    ):
+        route, at = key
+        where = f"Bus {route} {at.astimezone(zone):%a %H:%M}"
+        if key not in before["departures"]:
+            out.append(f"{where}: added")
+        elif key not in after["departures"]:
+            out.append(f"{where}: removed")
+        elif before["departures"][key] != after["departures"][key]:
+            seats = [
+                str(s) if s is not None else "not limited"
+                for s in (before["departures"][key], after["departures"][key])
+            ]
+            out.append(f"{where}: seats {seats[0]} → {seats[1]}")
+    return out

@@ -81,10 +81,17 @@ class CategoryState:
     ends: datetime | None  # when the category is over: its finish cut-off, else end of its day
     checkpoints: tuple[CheckpointState, ...]
     headline: Alert | None  # the newest alert that changed this category (or its whole event)
+    # Fields the race file marks as worked out, not published ("start", "time_limit", ...).
+    provisional: frozenset[str] = frozenset()
 
     @property
     def code(self) -> str:
         return self.category.code
+
+    @property
+    def start_provisional(self) -> bool:
+        """The start was worked out by whoever wrote the race file, not published."""
+        return "start" in self.provisional
 
     @property
     def delay_minutes(self) -> int:
@@ -346,6 +353,7 @@ def _category_state(
         ends,
         tuple(checkpoints),
         headline,
+        frozenset((category.details or {}).get("provisional") or ()),
     )
 
 

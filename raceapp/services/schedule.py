@@ -95,5 +95,42 @@ def to_ics(state: EventState, category_code: str | None, *, now: datetime) -> by
             vevent.add("location", item.location or event.venue)
         vevent.add("categories", [item.kind])
         cal.add_component(vevent)
+    if category_code is not None:
+        for vevent in _category_times(state, category_code, now):
+            cal.add_component(vevent)
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def _category_times(state: EventState, code: str, now: datetime) -> list[VEvent]:
+    """The category's start and finish cut-off, where the schedule has no item for them: every
+    time the race publishes reaches the calendar, a date alone as an all-day event."""
+    event, cat = state.event, state.category(code)
+    zone = zone_of(event)
+    listed = {row.item.kind for row in state.schedule(code) if code in row.item.category_codes}
+    name = cat.category.name
+    note = " (to be confirmed)" if cat.start_provisional else ""
+    out = []
+    moments: list[tuple[str, str, date | datetime]] = []
+    start = cat.start or cat.start_day
+    if "start" not in listed and start is not None:
+        moments.append(("start", f"{name} start{note}", start))
+    if "finish" not in listed and cat.finish:
+        moments.append(("finish", f"{name} finish cut-off{note}", cat.finish))
+    for kind, title, when in moments:
+        vevent = VEvent()
+        key = f"{event.slug}|{code}|{kind}"
+        vevent.add("uid", f"{hashlib.sha256(key.encode()).hexdigest()[:24]}@raceapp")
+        vevent.add("dtstamp", now)
+        vevent.add("sequence", state.sequence)
+        vevent.add("summary", f"{'Cancelled: ' if cat.cancelled else ''}{title} · {event.name}")
+        if isinstance(when, datetime):
+            vevent.add("dtstart", when.astimezone(zone))
+            vevent.add("dtend", (when + timedelta(minutes=15)).astimezone(zone))
+        else:
+            vevent.add("dtstart", when)
+            vevent.add("dtend", when + timedelta(days=1))
+        vevent.add("status", "CANCELLED" if cat.cancelled else "CONFIRMED")
+        vevent.add("categories", [kind])
+        out.append(vevent)
+    return out

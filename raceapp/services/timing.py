@@ -3,34 +3,19 @@ in that zone, and a local time that a clock change makes ambiguous or skips is r
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from raceapp.errors import DomainError
 from raceapp.models import Event
+from raceapp.zones import local_candidates, offset_text
 
 LOCAL_EXAMPLE = "2024-06-08 11:00"
 
 
 def zone_of(event: Event) -> ZoneInfo:
     return ZoneInfo(event.time_zone)
-
-
-def local_candidates(wall: datetime, zone: ZoneInfo) -> list[datetime]:
-    """The instants a wall-clock time can mean in a zone: one; two in the hour a clock change
-    repeats; none in the hour it skips. (zoneinfo itself never says: fold=0 picks silently.)"""
-    found: list[datetime] = []
-    for fold in (0, 1):
-        aware = wall.replace(tzinfo=zone, fold=fold)
-        back = aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
-        if back == wall and all(aware.utcoffset() != f.utcoffset() for f in found):
-            found.append(aware)
-    return found
-
-
-def _offset(instant: datetime) -> str:
-    text = instant.strftime("%z")
-    return f"{text[:3]}:{text[3:]}"
 
 
 def resolve_local(wall: datetime, zone: ZoneInfo) -> datetime:
@@ -49,21 +34,21 @@ def resolve_local(wall: datetime, zone: ZoneInfo) -> datetime:
     iso = wall.strftime("%Y-%m-%dT%H:%M")
     raise DomainError(
         f"{shown} happens twice in {zone.key} (the clocks go back): write "
-        f"{iso}{_offset(first)} for the first ({first.tzname()}) or "
-        f"{iso}{_offset(second)} for the second ({second.tzname()})."
+        f"{iso}{offset_text(first)} for the first ({first.tzname()}) or "
+        f"{iso}{offset_text(second)} for the second ({second.tzname()})."
     )
 
 
-def with_offset(value: datetime, zone: ZoneInfo) -> datetime:
+def withoffset_text(value: datetime, zone: ZoneInfo) -> datetime:
     """A local time given with an explicit UTC offset, checked against the zone: the offset
     must be one the zone has at that wall time (how the repeated hour is told apart)."""
     wall = value.replace(tzinfo=None)
     for candidate in local_candidates(wall, zone):
         if candidate.utcoffset() == value.utcoffset():
             return candidate.astimezone(timezone.utc)
-    offsets = " or ".join(_offset(c) for c in local_candidates(wall, zone)) or "none"
+    offsets = " or ".join(offset_text(c) for c in local_candidates(wall, zone)) or "none"
     raise DomainError(
-        f"{wall:%Y-%m-%d %H:%M} with offset {_offset(value)} is not a time of "
+        f"{wall:%Y-%m-%d %H:%M} with offset {offset_text(value)} is not a time of "
         f"{zone.key} (its offset then: {offsets})."
     )
 
@@ -80,8 +65,29 @@ def parse_local(raw: object, zone_name: str) -> datetime:
         raise DomainError(f"Give the moment as a local date and time, for example {LOCAL_EXAMPLE}.")
     zone = ZoneInfo(zone_name)
     if value.tzinfo is not None:
-        return with_offset(value, zone)
+        return withoffset_text(value, zone)
     return resolve_local(value, zone)
+
+
+@lru_cache(maxsize=256)
+def _crosses(zone_name: str, first: date, last: date) -> bool:
+    zone = ZoneInfo(zone_name)
+    offsets = {
+        datetime.combine(first + timedelta(days=n), time(0), zone).utcoffset()
+        for n in range(-1, (last - first).days + 3)
+    }
+    return len(offsets) > 1
+
+
+def crosses_clock_change(event: Event) -> bool:
+    """Whether the clocks change during the race weekend: its clock times then carry the
+    zone's abbreviation (CEST, CET), so the repeated hour can be told apart."""
+    days = [d for d in (event.start_date, event.end_date) if d is not None]
+    days += [c.start_at.astimezone(zone_of(event)).date() for c in event.categories if c.start_at]
+    days += [c.start_date for c in event.categories if c.start_date]
+    if not days:
+        return False
+    return _crosses(event.time_zone, min(days), max(days) + timedelta(days=2))
 
 
 def parse_duration(raw: object, what: str = "the time") -> int:

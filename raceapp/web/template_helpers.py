@@ -4,12 +4,13 @@ every page needs to know about the person looking at it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, session
 from flask_login import current_user
 
-from raceapp import clock, vocabulary
+from raceapp import clock, localized, vocabulary
 from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
 from raceapp.services import accounts, pace, timing
@@ -20,15 +21,21 @@ def _in_zone(instant: datetime | None, event: Event) -> datetime | None:
     return None if instant is None else instant.astimezone(ZoneInfo(event.time_zone))
 
 
+def _clock(local: datetime, pattern: str, event: Event) -> str:
+    # Across a clock change the same wall time happens twice: say which (CEST or CET).
+    text = local.strftime(pattern)
+    return f"{text} {local.tzname()}" if timing.crosses_clock_change(event) else text
+
+
 def day_time(instant: datetime | None, event: Event) -> str:
-    """ "Sat 05:30" in the event's zone."""
+    """ "Sat 05:30" in the event's zone ("Sun 02:30 CEST" when the clocks change that weekend)."""
     local = _in_zone(instant, event)
-    return "" if local is None else local.strftime("%a %H:%M")
+    return "" if local is None else _clock(local, "%a %H:%M", event)
 
 
 def full_day_time(instant: datetime | None, event: Event) -> str:
     local = _in_zone(instant, event)
-    return "" if local is None else local.strftime("%a %d %b %Y, %H:%M")
+    return "" if local is None else _clock(local, "%a %d %b %Y, %H:%M", event)
 
 
 def long_day(instant: datetime | None, event: Event) -> str:
@@ -47,8 +54,8 @@ def hm(instant: datetime | None, event: Event, same_day_as: datetime | None = No
         return ""
     other = _in_zone(same_day_as, event)
     if other is not None and other.date() != local.date():
-        return local.strftime("%a %H:%M")
-    return local.strftime("%H:%M")
+        return _clock(local, "%a %H:%M", event)
+    return _clock(local, "%H:%M", event)
 
 
 def km(value: float | None) -> str:
@@ -59,6 +66,30 @@ def money(value: int | None, currency: str | None) -> str:
     if value is None:
         return ""
     return f"¥{value:,}" if currency == "JPY" else f"{value:,} {currency or ''}".strip()
+
+
+def reader_language() -> str:
+    """The language the person reading the page reads."""
+    return g.get("language") or "en"
+
+
+def tr(obj: Any, field: str) -> str:
+    """A text of a race (a row's column, or a value of its details) in the reader's language,
+    falling back to the race's own language: `event|tr('name')`."""
+    if obj is None:
+        return ""
+    if isinstance(obj, dict):
+        return localized.pick(obj.get(field), reader_language())
+    texts = (getattr(obj, "texts", None) or {}).get(field)
+    if texts:
+        return localized.pick(texts, reader_language())
+    value = getattr(obj, field, None)
+    return "" if value is None else str(value)
+
+
+def loc(value: Any) -> str:
+    """A text given as "…" or { ja = "…", en = "…" }, in the reader's language."""
+    return localized.pick(value, reader_language())
 
 
 def _push_key() -> str | None:
@@ -84,7 +115,7 @@ def _page_context() -> dict:
 
 def register(app: Flask) -> None:
     """Make the filters and the page context available to every template."""
-    for function in (day_time, full_day_time, long_day, long_date, hm, km, money):
+    for function in (day_time, full_day_time, long_day, long_date, hm, km, money, tr, loc):
         app.add_template_filter(function)
     app.add_template_filter(timing.format_elapsed, "elapsed")
     app.add_template_filter(timing.format_duration, "moved")
