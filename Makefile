@@ -1,5 +1,6 @@
 # raceapp: `make run` serves the app on http://127.0.0.1:8000, `make test` runs every test,
-# `make test-fast` the quick ones while editing, `make lint` the linter and type checker.
+# `make test-fast` the quick ones while editing, `make lint` the linter and type checker,
+# `make messages` brings the Japanese catalogue up to date with the code.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install setup run test test-fast lint screenshots bench clean
+.PHONY: install setup run test test-fast lint messages screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +18,26 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+# The message catalogues: extracted from the code and templates, translated in the .po files,
+# compiled to .mo (not committed: built here, so a fresh clone serves Japanese after install).
+TRANSLATIONS := raceapp/translations
+POT := $(TRANSLATIONS)/messages.pot
+PO := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k _lp:1c,2 -k lazy_pgettext:1c,2
+
+install: $(STAMP) $(MO)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -D messages -d $(TRANSLATIONS) -l $*
+
+# After changing a sentence in the code: extract, merge into each .po, then translate what
+# `make messages` reports as new or changed (tests/test_translations.py fails until then).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --add-comments=Translators: \
+	  --sort-by-file --add-location=file --project=raceapp --copyright-holder=raceapp \
+	  -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 
 instance/secret_key:
 	mkdir -p instance
@@ -65,7 +85,8 @@ lint: install
 screenshots: install
 	bash scripts/ensure-chromium.sh
 	env -u TEST_DATABASE_URL RACEAPP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py tests/browser/test_shuttles_in_chromium.py \
-	  tests/browser/test_alerts_in_chromium.py tests/browser/test_offline_in_chromium.py
+	  tests/browser/test_alerts_in_chromium.py tests/browser/test_offline_in_chromium.py \
+	  tests/browser/test_japanese_in_chromium.py tests/browser/test_race_state_in_chromium.py
 
 # Benchmarks (not tests): figures go in docs/benchmarks.md.
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -10,7 +10,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from raceapp.config import CONFIGS, DEV_SECRET_KEY, PROJECT_ROOT
-from raceapp.extensions import compress, csrf, db, htmx, limiter, login_manager, migrate
+from raceapp.extensions import (
+    babel,
+    compress,
+    csrf,
+    db,
+    htmx,
+    limiter,
+    login_manager,
+    migrate,
+)
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -72,7 +81,23 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         site,
     )
     from raceapp.push import worker
-    from raceapp.web import assets, error_pages, guards, security, template_helpers
+    from raceapp.web import (
+        assets,
+        error_pages,
+        guards,
+        languages,
+        security,
+        template_helpers,
+    )
+
+    # JSON in pages and answers carries Japanese as it is, not as \u escapes (a third of the size).
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    babel.init_app(
+        app,
+        default_locale=app.config["DEFAULT_LANGUAGE"],
+        default_translation_directories=str(PROJECT_ROOT / "raceapp" / "translations"),
+        locale_selector=languages.select_language,
+    )
 
     guards.register(app)
     for module in (
@@ -94,6 +119,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     template_helpers.register(app)
     assets.register(app)
     security.register(app)
+    languages.register(app)
 
     # The delivery thread starts with the first request, so CLI commands never start one.
     @app.before_request

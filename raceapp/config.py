@@ -51,6 +51,9 @@ class Config:
 
     MAX_CONTENT_LENGTH = 256 * 1024
 
+    # The language of pages when neither the reader nor the race says otherwise.
+    DEFAULT_LANGUAGE = os.environ.get("DEFAULT_LANGUAGE", "en")
+
     # argon2id at OWASP's minimum for ASVS (t=1, m=46 MiB, p=1): raise it, never lower it.
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "1"))
     ARGON2_MEMORY_KIB = max(46 * 1024, int(os.environ.get("ARGON2_MEMORY_KIB", str(46 * 1024))))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import OperationalError
@@ -69,7 +70,7 @@ def write_transaction() -> Iterator[None]:
         session.commit()
     except OperationalError:
         session.rollback()
-        raise Busy("The system is busy. Try again in a moment.") from None
+        raise Busy(_("The system is busy. Try again in a moment.")) from None
     except BaseException:
         session.rollback()
         raise

@@ -67,6 +67,8 @@ class User(UserMixin, Model):
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The language the runner chose in the app ("ja", "en"); None: follow the browser.
+    language: Mapped[str | None] = mapped_column(String(12))
 
     entries: Mapped[list[Entry]] = relationship(back_populates="user", cascade="all, delete-orphan")
     organizer_roles: Mapped[list[OrganizerRole]] = relationship(
@@ -343,6 +345,8 @@ class Notice(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    # {"text": {"ja": "…", "en": "…"}}: written in every language, read in the user's.
+    texts: Mapped[dict | None] = mapped_column(JSON)
     link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -424,8 +428,11 @@ class Alert(Model):
         ForeignKey("categories.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(20))
+    # In the first language the organizer wrote it in; `texts` has each language they gave:
+    # {"title": {"ja": "…", "en": "…"}, "body": {...}}. Each runner gets theirs.
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text, default="")
+    texts: Mapped[dict | None] = mapped_column(JSON)
     link: Mapped[str | None] = mapped_column(String(500))
     # What the alert does to the race, for the kinds that change it (services.race_state
     # reads it): {"delay_minutes": 45}, {"minutes": 30, "from_km": 48}, {"start": "<ISO>"},
@@ -474,6 +481,8 @@ class PushSubscription(Model):
     p256dh: Mapped[str] = mapped_column(String(100))
     auth: Mapped[str] = mapped_column(String(40))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    # The language of the pages this device shows: its alerts are written in it.
+    language: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

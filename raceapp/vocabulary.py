@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
+
 HOUR = 3600
 
 
 @dataclass(frozen=True)
 class AlertKind:
     code: str
-    label: str
+    label: str  # in the reader's language when shown (a lazy string)
     # High push urgency; the phone keeps the notification until it is tapped.
     urgent: bool
     # How long a push service keeps the message for a phone that is off or in a tunnel.
@@ -30,16 +33,16 @@ class AlertKind:
 
 # fmt: off
 _KINDS = (
-    #          code                label                urgent  ttl         changes  refresh confirm
-    AlertKind("info",             "Information",       False,  12 * HOUR,  False,   False),
-    AlertKind("weather",          "Weather",           False,  12 * HOUR,  False,   False),
-    AlertKind("rule_change",      "Rule change",       False,  24 * HOUR,  True,    True),
-    AlertKind("course_change",    "Course change",     True,   24 * HOUR,  True,    True),
-    AlertKind("start_delay",      "Start delay",       True,   24 * HOUR,  True,    True),
-    AlertKind("cutoff_extension", "Cut-off extension", True,   24 * HOUR,  True,    True),
+    #          code                label                   urgent  ttl        changes refresh conf.
+    AlertKind("info",             _l("Information"),       False,  12 * HOUR, False,  False),
+    AlertKind("weather",          _l("Weather"),           False,  12 * HOUR, False,  False),
+    AlertKind("rule_change",      _l("Rule change"),       False,  24 * HOUR, True,   True),
+    AlertKind("course_change",    _l("Course change"),     True,   24 * HOUR, True,   True),
+    AlertKind("start_delay",      _l("Start delay"),       True,   24 * HOUR, True,   True),
+    AlertKind("cutoff_extension", _l("Cut-off extension"), True,   24 * HOUR, True,   True),
     # A cancellation the day before must still reach a phone that is off until morning.
-    AlertKind("cancellation",     "Cancellation",      True,   72 * HOUR,  True,    True,    True),
-    AlertKind("reinstate",        "Race back on",      True,   72 * HOUR,  True,    True,    True),
+    AlertKind("cancellation",     _l("Cancellation"),      True,   72 * HOUR, True,   True,   True),
+    AlertKind("reinstate",        _l("Race back on"),      True,   72 * HOUR, True,   True,   True),
 )
 # fmt: on
 ALERT_KINDS: dict[str, AlertKind] = {kind.code: kind for kind in _KINDS}
@@ -64,13 +67,13 @@ CANCELLED, IN_PROGRESS, FINISHED = "cancelled", "in_progress", "finished"
 RULES = "rules"
 
 _STATES = (
-    RaceState(UPCOMING, "Upcoming", "ok"),
-    RaceState(CHANGED, "Changed", "warn"),
-    RaceState(DELAYED, "Delayed", "warn"),
-    RaceState(CANCELLED, "Cancelled", "danger"),
-    RaceState(IN_PROGRESS, "In progress", "info"),
-    RaceState(FINISHED, "Finished", "done"),
-    RaceState(RULES, "Rules", "done"),
+    RaceState(UPCOMING, _l("Upcoming"), "ok"),
+    RaceState(CHANGED, _l("Changed"), "warn"),
+    RaceState(DELAYED, _l("Delayed"), "warn"),
+    RaceState(CANCELLED, _l("Cancelled"), "danger"),
+    RaceState(IN_PROGRESS, _l("In progress"), "info"),
+    RaceState(FINISHED, _l("Finished"), "done"),
+    RaceState(RULES, _l("Rules"), "done"),
 )
 RACE_STATES: dict[str, RaceState] = {state.code: state for state in _STATES}
 
@@ -85,7 +88,20 @@ FILE_STATUSES = ("on", "changed", "cancelled")
 # A checkpoint after a course change: still on the course, skipped by it, or on the course
 # with its aid station closed (no food, water or drop-out point there).
 OPEN, BYPASSED, CLOSED = "open", "bypassed", "closed"
-CHECKPOINT_STATUSES = {OPEN: "Open", BYPASSED: "Bypassed", CLOSED: "Aid station closed"}
+CHECKPOINT_STATUSES = {
+    OPEN: _lp("checkpoint", "Open"),
+    BYPASSED: _lp("checkpoint", "Bypassed"),
+    CLOSED: _lp("checkpoint", "Aid station closed"),
+}
+
+# How the pace to a cut-off looks from where the runner is (services.pace grades it).
+COMFORTABLE, TIGHT, OUT_OF_REACH, PASSED = "comfortable", "tight", "out of reach", "passed"
+PACE_GRADES = {
+    COMFORTABLE: _l("comfortable"),
+    TIGHT: _l("tight"),
+    OUT_OF_REACH: _l("out of reach"),
+    PASSED: _l("passed"),
+}
 
 # Schedule items of these kinds are tied to the start or to the finish cut-off: a start
 # delay (or a cut-off extension, for the finish) moves them.

@@ -7,13 +7,37 @@
    - Pages and /api/kit: network-first with a short time limit, then the cached copy, then the
      offline page. htmx requests are never cached nor answered from the cache, so a fragment
      can never stand in for a page. Each cached copy records when it was fetched.
-   - Logging out deletes the cached pages. */
+   - Logging out deletes the cached pages.
+   - The reader's language (the last page's <html lang>) is kept, so the offline page and a
+     notification that cannot be read are in it; a change of language refreshes the cached
+     pages, which are then in the new language. */
 const SHELL_CACHE = `raceapp-shell-${BUILD.version}`;
 const PAGES_CACHE = "raceapp-pages";
+const PREFS_CACHE = "raceapp-prefs";
+const LANGUAGE_KEY = "/__raceapp/language";
 const NETWORK_TIMEOUT_MS = 3500;
 const FETCHED_HEADER = "X-Raceapp-Fetched";
 
-importScripts(BUILD.queue);
+importScripts(BUILD.queue, BUILD.messages);
+
+async function readerLanguage() {
+  const stored = await caches.open(PREFS_CACHE).then((cache) => cache.match(LANGUAGE_KEY));
+  return RaceText.language(stored ? await stored.text() : self.navigator.language);
+}
+
+async function rememberLanguage(lang) {
+  const cache = await caches.open(PREFS_CACHE);
+  const stored = await cache.match(LANGUAGE_KEY);
+  const before = stored ? await stored.text() : null;
+  await cache.put(LANGUAGE_KEY, new Response(RaceText.language(lang)));
+  if (before && before !== RaceText.language(lang)) await refreshPages();
+}
+
+/* Every cached page again from the server (after a language change, or a change to the race). */
+async function refreshPages(extra) {
+  const requests = await caches.open(PAGES_CACHE).then((cache) => cache.keys());
+  await cacheKit(requests.map((r) => r.url).concat(extra || []));
+}
 
 self.addEventListener("install", (event) => {
   // addAll inside waitUntil: install only completes once the whole shell is cached.
@@ -33,9 +57,14 @@ function isPage(request, url) {
   return request.mode === "navigate" || url.pathname === "/api/kit";
 }
 
-async function remember(request, response) {
+// When the runner last logged out: a page asked for before then, still on its way, is theirs
+// and must not be kept for whoever uses the phone next.
+let forgottenAt = 0;
+
+async function remember(request, response, askedAt) {
   // Keep only whole, successful pages of a logged-in runner, stamped with when they came.
   if (!response.ok || response.redirected || response.type !== "basic") return response;
+  if (askedAt < forgottenAt) return response;
   const headers = new Headers(response.headers);
   headers.set(FETCHED_HEADER, new Date().toISOString());
   const body = await response.clone().blob();
@@ -47,7 +76,8 @@ async function remember(request, response) {
 
 async function networkFirst(event) {
   const request = event.request;
-  const network = fetch(request).then((response) => remember(request, response));
+  const askedAt = Date.now();
+  const network = fetch(request).then((response) => remember(request, response, askedAt));
   const timeout = new Promise((resolve) => setTimeout(resolve, NETWORK_TIMEOUT_MS, null));
   event.waitUntil(network.catch(() => null));  // a slow answer still refreshes the cache
   try {
@@ -56,10 +86,11 @@ async function networkFirst(event) {
   } catch (error) {
     // No network: the cached copy below.
   }
-  const cached = await caches.match(request, { cacheName: PAGES_CACHE });
+  // One copy per address: the page varies by cookie and language, but this phone has one of each.
+  const cached = await caches.match(request, { cacheName: PAGES_CACHE, ignoreVary: true });
   if (cached) return cached;
   if (request.mode === "navigate") {
-    const offline = await caches.match(BUILD.offline);
+    const offline = await caches.match(BUILD.offline[await readerLanguage()], { ignoreVary: true });
     if (offline) return offline;
   }
   return network;  // nothing cached: let the page see the network's own answer or error
@@ -87,15 +118,20 @@ self.addEventListener("fetch", (event) => {
 
 /* Pages of the kit fetched ahead, so that after one visit online all of it opens offline. */
 async function cacheKit(urls) {
+  const askedAt = Date.now();
   await Promise.all(urls.map((url) => fetch(url, { credentials: "same-origin" })
-    .then((response) => remember(new Request(url), response)).catch(() => null)));
+    .then((response) => remember(new Request(url), response, askedAt)).catch(() => null)));
 }
 
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type === "cache-kit") event.waitUntil(cacheKit(data.urls || []));
-  if (data.type === "logout") event.waitUntil(caches.delete(PAGES_CACHE));
+  if (data.type === "logout") {
+    forgottenAt = Date.now() + 1;
+    event.waitUntil(caches.delete(PAGES_CACHE));
+  }
   if (data.type === "flush-ticks") event.waitUntil(TickQueue.flush());
+  if (data.type === "language") event.waitUntil(rememberLanguage(data.lang));
 });
 
 /* Background Sync (Chromium): queued ticks go out when the connection returns, even with the
@@ -111,13 +147,16 @@ self.addEventListener("push", (event) => {
   try {
     alert = event.data ? event.data.json() : {};
   } catch (error) {
-    alert = { title: "Race alert", body: event.data ? event.data.text() : "" };
+    alert = { body: event.data ? event.data.text() : "" };
   }
+  // The server writes the message in the language of this device; it says which.
+  const lang = alert.lang ? Promise.resolve(alert.lang) : readerLanguage();
   // Whether it is urgent and whether the cached kit must be refreshed come with the message
   // (the server's vocabulary of alert kinds), so this file keeps no list of kinds.
   const urgent = Boolean(alert.urgent);
   const lines = [alert.event, alert.summary, alert.body].filter(Boolean);
-  const shown = self.registration.showNotification(alert.title || "Race alert", {
+  const shown = lang.then((language) => self.registration.showNotification(
+    alert.title || RaceText.t("race_alert", {}, language), {
     body: lines.join("\n"),
     // The same alert sent twice replaces itself instead of stacking.
     tag: alert.tag || (alert.id ? `alert-${alert.id}` : undefined),
@@ -127,12 +166,9 @@ self.addEventListener("push", (event) => {
     badge: BUILD.badge,
     timestamp: alert.at ? Date.parse(alert.at) : Date.now(),
     data: { url: alert.url || "/me/alerts", id: alert.id },
-  });
+  }));
   // A change to the race updates the cached kit at once, so it is right even offline later.
-  const refreshed = alert.refresh
-    ? caches.open(PAGES_CACHE).then((cache) => cache.keys())
-      .then((requests) => cacheKit(requests.map((r) => r.url).concat(alert.url ? [alert.url] : [])))
-    : Promise.resolve();
+  const refreshed = alert.refresh ? refreshPages(alert.url ? [alert.url] : []) : Promise.resolve();
   const told = self.clients.matchAll({ type: "window" })
     .then((windows) => windows.forEach((client) => client.postMessage({ type: "alert", alert })));
   event.waitUntil(Promise.all([shown, refreshed.catch(() => null), told]));

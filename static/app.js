@@ -24,14 +24,14 @@ document.addEventListener("htmx:responseError", function (event) {
   var xhr = event.detail.xhr;
   var kind = xhr.getResponseHeader("X-Error-Kind");
   var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
-  box.textContent = kind === "csrf" ? "This page has expired. Reload it and try again."
+  box.textContent = kind === "csrf" ? RaceText.t("page_expired")
     : plain && xhr.responseText ? xhr.responseText
-    : "That did not work (error " + xhr.status + "). Try again.";
+    : RaceText.t("request_failed", { status: xhr.status });
   box.hidden = false;
 });
 document.addEventListener("htmx:sendError", function () {
   var box = document.getElementById("request-error");
-  box.textContent = "No connection. Try again when you have signal.";
+  box.textContent = RaceText.t("no_connection");
   box.hidden = false;
 });
 document.addEventListener("htmx:afterRequest", function (event) {

@@ -9,16 +9,17 @@
   var fetchedAt = new Date();
   var sw = "serviceWorker" in navigator ? navigator.serviceWorker : null;
 
+  var t = RaceText.t;
   function ago(date) {
     var minutes = Math.floor((Date.now() - date.getTime()) / 60000);
-    if (minutes < 1) return "just now";
-    if (minutes < 60) return minutes + " min ago";
+    if (minutes < 1) return t("just_now");
+    if (minutes < 60) return t("minutes_ago", { n: minutes });
     var hours = Math.floor(minutes / 60);
-    if (hours < 48) return hours + " h ago";
-    return Math.floor(hours / 24) + " days ago";
+    if (hours < 48) return t("hours_ago", { n: hours });
+    return t("days_ago", { n: Math.floor(hours / 24) });
   }
   function render() {
-    if (fetched) fetched.textContent = "Updated " + ago(fetchedAt);
+    if (fetched) fetched.textContent = t("updated", { ago: ago(fetchedAt) });
     if (badge) badge.hidden = navigator.onLine;
     document.documentElement.classList.toggle("is-offline", !navigator.onLine);
   }
@@ -33,6 +34,15 @@
   }
   render();
   setInterval(render, 30000);
+  // The service worker keeps the reader's language: its offline page and notifications follow
+  // it, and a change refreshes the pages it keeps.
+  if (sw) {
+    sw.ready.then(function (registration) {
+      if (registration.active) {
+        registration.active.postMessage({ type: "language", lang: RaceText.pageLanguage() });
+      }
+    }).catch(function () {});
+  }
 
   /* --- the kit, cached ahead -------------------------------------------------------------- */
   var REFRESH_KIT_MS = 10 * 60 * 1000;
@@ -40,8 +50,9 @@
     var list = document.body.getAttribute("data-kit-urls");
     if (!list || !sw || !navigator.onLine) return;
     // Each copy revalidates (mostly 304s), but on a slow link that is still a dozen requests:
-    // refresh at most every ten minutes, or at once when the kit changed or signal came back.
-    var key = "raceapp-kit-cached", stamp = list.length + ":" + list;
+    // refresh at most every ten minutes, or at once when the kit or its language changed or
+    // signal came back.
+    var key = "raceapp-kit-cached", stamp = RaceText.pageLanguage() + ":" + list.length + ":" + list;
     var last = JSON.parse(localStorage.getItem(key) || "{}");
     if (!force && last.stamp === stamp && Date.now() - last.at < REFRESH_KIT_MS) return;
     localStorage.setItem(key, JSON.stringify({ stamp: stamp, at: Date.now() }));
@@ -62,12 +73,12 @@
     form.querySelector("button.tick").setAttribute("aria-pressed", packed ? "true" : "false");
     form.querySelector("input[name=packed]").value = packed ? "0" : "1";
     var label = row.querySelector(".visually-hidden");
-    if (label) label.textContent = packed ? "packed" : "not packed";
+    if (label) label.textContent = packed ? t("packed") : t("not_packed");
     var list = document.querySelector("[data-mandatory]"), card = document.getElementById("progress");
     if (list && card && card.querySelector("progress")) {
       var total = list.querySelectorAll(".gear-row").length;
       var done = list.querySelectorAll(".gear-row.packed").length;
-      card.querySelector("strong").textContent = done + " of " + total + " mandatory items packed";
+      card.querySelector("strong").textContent = t("packed_count", { done: done, total: total });
       card.querySelector("progress").value = done;
     }
   }
@@ -128,17 +139,24 @@
     if (!box || !alerts.length) return;
     box.textContent = "";
     var text = document.createElement("strong");
-    text.textContent = alerts.length === 1 ? "New alert: " + alerts[0].title
-      : alerts.length + " new alerts from the organizers";
+    text.textContent = alerts.length === 1 ? t("new_alert", { title: alerts[0].title })
+      : t("new_alerts", { n: alerts.length });
     var link = document.createElement("a");
     link.href = alerts.length === 1 ? "/me/alerts/" + alerts[0].id : "/me/alerts";
-    link.textContent = "Open";
+    link.textContent = t("open");
     box.append(text, " ", link);
     box.hidden = false;
   }
-  function checkAlerts() {
+  function checkAlerts(tries) {
     if (!known || !navigator.onLine) return;
+    tries = tries || 0;
     fetch("/api/kit", { credentials: "same-origin" }).then(function (response) {
+      // On a slow link the service worker may answer with the copy it kept (it is stamped):
+      // that copy cannot hold what was missed, so ask again a little later.
+      if (response.headers.get("X-Raceapp-Fetched") && tries < 5) {
+        setTimeout(function () { checkAlerts(tries + 1); }, 5000);
+        return null;
+      }
       return response.ok ? response.json() : null;
     }).then(function (kit) {
       if (!kit) return;
@@ -161,6 +179,8 @@
     localStorage.removeItem("raceapp-kit-cached");
     var sendFirst = Promise.race([flushTicks(), new Promise(function (r) { setTimeout(r, 3000); })]);
     sendFirst.then(function () {
+      // The worker forgets too: a page still on its way is not kept after this.
+      if (sw && sw.controller) sw.controller.postMessage({ type: "logout" });
       return "caches" in window ? caches.delete(PAGES_CACHE) : null;
     }).catch(function () {}).then(function () {
       form.dataset.cleared = "1";
@@ -170,10 +190,10 @@
 
   window.addEventListener("online", function () {
     render();
-    flushTicks().then(checkAlerts);
+    flushTicks().then(function () { checkAlerts(); });
     cacheKit(true);
   });
   window.addEventListener("offline", render);
-  showQueued().then(flushTicks).then(checkAlerts);
+  showQueued().then(flushTicks).then(function () { checkAlerts(); });
   cacheKit();
 })();

@@ -20,10 +20,18 @@
     });
     return node;
   }
+  // The server hands over its own sentences in the page's language: {km}, {pace} to fill in.
+  function say(key, values) {
+    return data.messages[key].replace(/\{(\w+)\}/g, function (whole, name) {
+      return values[name] !== undefined ? values[name] : whole;
+    });
+  }
   function paceCell(leg) {
     if (leg.pace === null) return fill("pace-passed", {});
-    if (leg.grade === "out of reach") return fill("pace-unreachable", { value: "needs " + RaceRules.formatPace(leg.pace) });
-    return fill("pace-grade", { value: RaceRules.formatPace(leg.pace), grade: leg.grade });
+    if (leg.grade === "out of reach") {
+      return fill("pace-unreachable", { value: say("needs", { pace: RaceRules.formatPace(leg.pace) }) });
+    }
+    return fill("pace-grade", { value: RaceRules.formatPace(leg.pace), grade: data.grades[leg.grade] });
   }
   function show(form) {
     var section = document.getElementById("pace");
@@ -53,7 +61,7 @@
     if (!legs.length) {
       var none = document.createElement("p");
       none.className = "pace-none";
-      none.textContent = data.messages.none_ahead.replace("{km}", atKm);
+      none.textContent = say("none_ahead", { km: atKm });
       section.insertBefore(none, note);
       return;
     }
@@ -68,7 +76,7 @@
     var body = table.createTBody();
     legs.forEach(function (leg) {
       var cp = cutoffs.find(function (c) { return c.km === leg.km; });
-      var row = fill("pace-row", { name: cp.name, detail: cp.km + " km · cut-off " + cp.cutoff_label,
+      var row = fill("pace-row", { name: cp.name, detail: say("detail", { km: cp.km, time: cp.cutoff_label }),
                                    distance: leg.distance.toFixed(1) });
       row.querySelector("tr").className = "grade-" + leg.grade.replace(/ /g, "-");
       row.querySelector("[data-pace]").appendChild(paceCell(leg));

@@ -21,8 +21,7 @@
   var supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
   if (!supported) {
     if (control) control.querySelector("[data-push-on]").hidden = true;
-    say("This browser cannot receive push alerts. On an iPhone, add raceapp to the Home Screen " +
-        "(Share, then Add to Home Screen) and open it from there. Alerts still show on this page.");
+    say(RaceText.t("push_unsupported"));
     return;
   }
 
@@ -59,28 +58,28 @@
   }).then(function (subscription) {
     show(!!subscription);
     if (subscription) {
-      say("Alerts are on for this phone.");
+      say(RaceText.t("push_on"));
       return post("POST", subscription.toJSON());
     }
     if (Notification.permission === "denied") {
-      say("Notifications are blocked for this site in your browser settings.");
+      say(RaceText.t("push_blocked"));
     }
-  }).catch(function (error) { say("Could not check alerts: " + error.message); });
+  }).catch(function (error) { say(RaceText.t("push_check_failed", { error: error.message })); });
 
   if (!control) return;
   control.querySelector("[data-push-on]").addEventListener("click", function () {
-    say("Asking for permission…");
+    say(RaceText.t("push_asking"));
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") {
-        throw new Error("notifications were not allowed; you can change that in the browser settings");
+        throw new Error(RaceText.t("push_not_allowed"));
       }
       return navigator.serviceWorker.ready;
     }).then(subscribe).then(function (subscription) {
       return post("POST", subscription.toJSON());
     }).then(function () {
       show(true);
-      say("Alerts are on for this phone.");
-    }).catch(function (error) { say("Alerts are not on: " + error.message + "."); });
+      say(RaceText.t("push_on"));
+    }).catch(function (error) { say(RaceText.t("push_failed", { error: error.message })); });
   });
   control.querySelector("[data-push-off]").addEventListener("click", function () {
     navigator.serviceWorker.ready.then(function (registration) {
@@ -92,7 +91,7 @@
       });
     }).then(function () {
       show(false);
-      say("Alerts are off for this phone.");
-    }).catch(function (error) { say("Could not turn alerts off: " + error.message); });
+      say(RaceText.t("push_off"));
+    }).catch(function (error) { say(RaceText.t("push_off_failed", { error: error.message })); });
   });
 })();

@@ -1,12 +1,14 @@
 /* The rules a phone must apply with no signal, the same as the server's:
    - the pace helper (raceapp/services/pace.py): where the runner is, the pace to each cut-off;
-   - the countdown text (raceapp/services/timing.py format_countdown).
+   - the countdown and pace texts (raceapp/i18n.py format_countdown, format_pace), in the
+     page's language, with the units of the shared catalogue (static/messages.js).
    Both sides are tested from one file of vectors (tests/vectors/race-rules.json).
-   Loaded by pages as a plain script (global RaceRules) and by the JavaScript tests as a module. */
+   Loaded by pages as a plain script (global RaceRules, after RaceText) and by the JavaScript
+   tests as a module. */
 (function (root, factory) {
-  if (typeof module === "object" && module.exports) module.exports = factory();
-  else root.RaceRules = factory();
-})(typeof self !== "undefined" ? self : this, function () {
+  if (typeof module === "object" && module.exports) module.exports = factory(require("./messages.js"));
+  else root.RaceRules = factory(root.RaceText);
+})(typeof self !== "undefined" ? self : this, function (RaceText) {
   "use strict";
 
   function pad(n) { return String(n).padStart(2, "0"); }
@@ -17,21 +19,21 @@
     return "out of reach";
   }
 
-  /* 12.5 -> "12:30 min/km"; from an hour per km on, "1:05 h/km". Rounds half to even, as
-     Python's round() does, so both sides agree to the second. */
+  /* 12.5 -> "12:30 min/km" / "12分30秒/km"; from an hour per km on, "1:05 h/km". Rounds half
+     to even, as Python's round() does, so both sides agree to the second. */
   function roundHalfEven(x) {
     var r = Math.round(x);
     if (Math.abs(x % 1) === 0.5 && r % 2 !== 0) r -= 1;
     return r;
   }
-  function formatPace(pace) {
+  function formatPace(pace, lang) {
     if (pace === null || pace === undefined) return "";
     var total = roundHalfEven(pace * 60);
     if (total >= 3600) {
       var minutes = roundHalfEven(total / 60);
-      return Math.floor(minutes / 60) + ":" + pad(minutes % 60) + " h/km";
+      return RaceText.t("pace_hours", { h: Math.floor(minutes / 60), m: pad(minutes % 60) }, lang);
     }
-    return Math.floor(total / 60) + ":" + pad(total % 60) + " min/km";
+    return RaceText.t("pace", { m: Math.floor(total / 60), s: pad(total % 60) }, lang);
   }
 
   /* Where the runner says they are. Throws {code} for what cannot be used; the page shows the
@@ -73,13 +75,13 @@
     });
   }
 
-  /* Time left as the countdown shows it: "5 h 30 min 00 s"; from two days on, "3 days 4 h 05 min". */
-  function formatCountdown(seconds) {
-    if (seconds <= 0) return "0 h 00 min 00 s";
-    var total = Math.floor(seconds);
+  /* Time left as the countdown shows it: "5 h 30 min 00 s" / "5時間30分00秒"; from two days
+     on, "3 days 4 h 05 min" / "3日4時間05分". */
+  function formatCountdown(seconds, lang) {
+    var total = Math.max(Math.floor(seconds), 0);
     var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
-    if (h >= 48) return Math.floor(h / 24) + " days " + (h % 24) + " h " + pad(m) + " min";
-    return h + " h " + pad(m) + " min " + pad(s) + " s";
+    if (h >= 48) return RaceText.t("countdown_days", { d: Math.floor(h / 24), h: h % 24, m: pad(m) }, lang);
+    return RaceText.t("countdown", { h: h, m: pad(m), s: pad(s) }, lang);
   }
 
   return { gradeFor: gradeFor, formatPace: formatPace, parsePosition: parsePosition,

@@ -166,7 +166,7 @@ def test_a_start_delay_moves_every_cutoff(client, auth, people, okushinano):
     hundred = state_of(okushinano).category("100k")
     assert [cp.at for cp in hundred.checkpoints] == [at + timedelta(minutes=45) for at in before]
     assert hundred.state == "delayed" and hundred.delay_minutes == 45
-    assert alert.outcome["summary"] == "100 km start Sat 05:00 → Sat 05:45; 7 cut-offs move."
+    assert alert.outcome["summary"]["en"] == "100 km start Sat 05:00 → Sat 05:45; 7 cut-offs move."
 
     auth.login("aki@example.com")
     kit = json.loads(client.get("/api/kit").data)

@@ -12,6 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from raceapp.extensions import db
+from raceapp.i18n import format_pace
 from raceapp.models import GearItem, GearTick, PersonalGearItem
 from raceapp.services import pace, race_state
 from tests.helpers import csrf_from
@@ -104,7 +105,7 @@ def test_pace_hand_computed(okushinano):
     first = rows[0].leg
     assert first.km == 48 and first.distance_km == 18
     assert first.pace_min_per_km == pytest.approx(330 / 18)
-    assert pace.format_pace(first.pace_min_per_km) == "18:20 min/km"
+    assert format_pace(first.pace_min_per_km) == "18:20 min/km"
     assert first.grade == "comfortable"
     # Every later cut-off too: finish is 70 km in 15 h = 900 min -> 12:51 min/km.
     assert rows[-1].leg.pace_min_per_km == pytest.approx(900 / 70)
@@ -165,8 +166,8 @@ def test_pace_helper_page_and_fragment(client, hundred, frozen_clock):
 
 
 def test_pace_shows_slow_paces_in_hours_and_says_when_out_of_reach():
-    assert pace.format_pace(75.5) == "1:16 h/km"
-    assert pace.format_pace(59.99) == "59:59 min/km"
+    assert format_pace(75.5) == "1:16 h/km"
+    assert format_pace(59.99) == "59:59 min/km"
 
 
 # --- gear -------------------------------------------------------------------------------------
@@ -337,7 +338,8 @@ def test_ics_parses_with_the_right_instants(client, hundred):
 
 def test_calendar_subscription_url(client, hundred):
     html = text(client.get("/me/schedule"))
-    url = re.search(r'href="webcal://localhost(/calendar/[^"]+\.ics)"', html).group(1)
+    # Calendar apps send no cookie: the address carries the language to write the file in.
+    url = re.search(r'href="webcal://localhost(/calendar/[^"]+\.ics\?lang=en)"', html).group(1)
     anonymous = client.application.test_client()
     assert anonymous.get(url).mimetype == "text/calendar"
     assert anonymous.get("/calendar/forged.ics").status_code == 404

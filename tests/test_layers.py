@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "raceapp.vocabulary",
             "raceapp.links",
             "raceapp.localized",
+            "raceapp.i18n",
             "raceapp.zones",
         ),
     ),

@@ -71,6 +71,7 @@ def test_an_alert_reaches_every_device_decrypted_and_well_formed(
         assert received.payload == {
             "id": alert.id,
             "kind": "cancellation",
+            "lang": "en",
             "label": "Cancellation",
             "urgent": True,
             "refresh": True,

@@ -46,7 +46,11 @@ def test_the_service_worker_carries_its_build_and_revalidates(client, app):
     build = json.loads(
         re.match(r"const BUILD = (\{.*\});", response.get_data(as_text=True)).group(1)
     )
-    assert "/offline" in build["shell"] and any("htmx" in url for url in build["shell"])
+    # The offline page in each language, so that a reader of either gets theirs.
+    assert build["offline"] == {"ja": "/offline?lang=ja", "en": "/offline?lang=en"}
+    assert set(build["offline"].values()) <= set(build["shell"])
+    assert any("htmx" in url for url in build["shell"])
+    assert any("messages.js" in url for url in build["shell"])
     assert all("?v=" in url for url in build["shell"] if url.startswith("/static/"))
     again = client.get("/sw.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304

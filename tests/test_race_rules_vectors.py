@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from raceapp.i18n import format_countdown, format_pace
 from raceapp.services import pace
-from raceapp.services.timing import format_countdown
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "race-rules.json").read_text())
 
@@ -27,9 +27,15 @@ def test_grade(value, grade):
     assert pace.grade_for(value) == grade
 
 
-@pytest.mark.parametrize("value, text", VECTORS["format_pace"])
-def test_format_pace(value, text):
-    assert pace.format_pace(value) == text
+def by_language(section: str) -> list[tuple[str, float, str]]:
+    return [
+        (lang, value, text) for lang, cases in VECTORS[section].items() for value, text in cases
+    ]
+
+
+@pytest.mark.parametrize("language, value, text", by_language("format_pace"))
+def test_format_pace(app, language, value, text):
+    assert format_pace(value, language) == text
 
 
 @pytest.mark.parametrize(
@@ -58,7 +64,7 @@ def test_legs(case):
             "km": leg.km,
             "distance": leg.distance_km,
             "minutes": leg.minutes_left,
-            "pace": pace.format_pace(leg.pace_min_per_km),
+            "pace": format_pace(leg.pace_min_per_km, "en"),
             "grade": leg.grade,
         }
         for leg in legs
@@ -66,6 +72,6 @@ def test_legs(case):
     assert got == case["expect"]
 
 
-@pytest.mark.parametrize("seconds, text", VECTORS["countdown"])
-def test_countdown(seconds, text):
-    assert format_countdown(seconds) == text
+@pytest.mark.parametrize("language, seconds, text", by_language("countdown"))
+def test_countdown(app, language, seconds, text):
+    assert format_countdown(seconds, language) == text

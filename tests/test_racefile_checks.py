@@ -447,8 +447,14 @@ def test_a_file_written_in_japanese_only_imports_with_stable_codes(app, client):
     import_files(path)
     html = client.get("/events/kijimadaira-trail/30k").get_data(as_text=True)
     assert "携帯電話" in html and "カヤの平" in html
-    # The English page name comes from the table; the Japanese category name stays as written.
-    assert "Kijimadaira Trail" in client.get("/events/kijimadaira-trail").get_data(as_text=True)
+    # A browser that asks for nothing gets the race's own language; one that asks for English
+    # gets the English name from the table, and the Japanese category name as written.
+    assert "<h1>木島平トレイル</h1>" in client.get("/events/kijimadaira-trail").get_data(
+        as_text=True
+    )
+    english = client.get("/events/kijimadaira-trail", headers={"Accept-Language": "en-GB,en"})
+    assert "<h1>Kijimadaira Trail</h1>" in english.get_data(as_text=True)
+    assert "30キロ" in english.get_data(as_text=True)
 
 
 def test_two_items_with_the_same_japanese_name_are_told_apart_by_code():

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from raceapp import clock
 from raceapp.extensions import db
+from raceapp.i18n import format_countdown
 from raceapp.models import Category
 from raceapp.racefile import check_text
 from raceapp.services import race_state
-from raceapp.services.timing import format_countdown
 from tests.helpers import csrf_from, import_files
 
 DATA = Path(__file__).parent / "data"
@@ -103,7 +103,7 @@ def test_organizer_previews_a_moment(client, auth, okushinano, make_organizer):
     response = preview(client, "okushinano-100-2024", "2024-06-08T11:00")
     assert response.status_code == 302
     html = client.get("/events/okushinano-100-2024/100k").get_data(as_text=True)
-    assert "Preview: the app as of" in html and "Sat 08 Jun 2024 11:00</b> (Asia/Tokyo)" in html
+    assert "Preview: the app as of" in html and "Sat 08 Jun 2024 11:00</b> (Japan Time)" in html
     assert 'class="state-next"' in html and "The race is over" not in html
     token = csrf_from(html)
     client.post("/preview/end", data={"csrf_token": token})

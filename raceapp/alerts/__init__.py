@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from raceapp import clock
 from raceapp.errors import DomainError
+from raceapp.i18n import LANGUAGES, NATIVE_NAMES, text_of
 from raceapp.models import Event
 from raceapp.push import worker
 from raceapp.push.vapid import vapid_for
@@ -68,14 +70,14 @@ def _organized_event(slug: str) -> Event:
     return event
 
 
-def _minutes(name: str, what: str) -> int | None:
+def _minutes(name: str, problem: str) -> int | None:
     raw = request.form.get(name, "").strip()
     if not raw:
         return None
     try:
         return int(raw)
     except ValueError:
-        raise DomainError(f"Give {what} as a whole number of minutes.") from None
+        raise DomainError(problem) from None
 
 
 def _checkpoint_changes(event: Event) -> list[CheckpointChange]:
@@ -87,10 +89,13 @@ def _checkpoint_changes(event: Event) -> list[CheckpointChange]:
             status = request.form.get(f"{key}-status", "").strip() or None
             raw_cutoff = request.form.get(f"{key}-cutoff", "").strip()
             if status is not None and status not in CHECKPOINT_STATUSES:
-                raise DomainError("A checkpoint can be open, bypassed or closed.")
-            cutoff = (
-                parse_duration(raw_cutoff, f"the new cut-off at {cp.name}") if raw_cutoff else None
+                raise DomainError(_("A checkpoint can be open, bypassed or closed."))
+            problem = _(
+                "Give the new cut-off at %(checkpoint)s as hours:minutes after the start, "
+                "such as 11:30.",
+                checkpoint=text_of(cp),
             )
+            cutoff = parse_duration(raw_cutoff, problem) if raw_cutoff else None
             if status is not None or cutoff is not None:
                 changes.append(CheckpointChange(category.code, cp.km, status, cutoff))
     return changes
@@ -102,16 +107,23 @@ def _draft_from_form(event: Event) -> AlertDraft:
     try:
         from_km = float(raw_from) if raw_from else None
     except ValueError:
-        raise DomainError("Choose the checkpoint from which cut-offs move.") from None
+        raise DomainError(_("Choose the checkpoint from which cut-offs move.")) from None
     return AlertDraft(
         kind=kind,
         title=request.form.get("title", ""),
         body=request.form.get("body", ""),
+        # The desk has a title and a text per language: `title_ja`, `body_en`, ...
+        titles={language: request.form.get(f"title_{language}", "") for language in LANGUAGES},
+        bodies={language: request.form.get(f"body_{language}", "") for language in LANGUAGES},
         link=request.form.get("link"),
         category_code=request.form.get("category") or None,
-        delay_minutes=_minutes("delay_minutes", "the delay") if kind == "start_delay" else None,
+        delay_minutes=_minutes("delay_minutes", _("Give the delay as a whole number of minutes."))
+        if kind == "start_delay"
+        else None,
         extension_minutes=(
-            _minutes("extension_minutes", "the extension") if kind == "cutoff_extension" else None
+            _minutes("extension_minutes", _("Give the extension as a whole number of minutes."))
+            if kind == "cutoff_extension"
+            else None
         ),
         from_km=from_km if kind == "cutoff_extension" else None,
         checkpoints=_checkpoint_changes(event) if kind == "course_change" else [],
@@ -126,6 +138,9 @@ def _desk(event: Event, **context):
         kinds=ALERT_KINDS,
         event_state=race_state.of_event(event, clock.utcnow()),
         statuses=CHECKPOINT_STATUSES,
+        # The race's own language first: what most of its runners read.
+        languages=sorted(LANGUAGES, key=lambda language: language != event.language),
+        native_names=NATIVE_NAMES,
         figures=alerts.event_alerts(current_user, event),
         push_ready=vapid_for(current_app) is not None,
         **context,
@@ -147,14 +162,20 @@ def post(slug: str):
     try:
         kind = ALERT_KINDS.get(request.form.get("kind", ""))
         if kind and kind.needs_confirm and request.form.get("confirm") != "1":
-            raise DomainError(f"{kind.label} needs the 'I confirm' box ticked.")
+            raise DomainError(_("%(kind)s needs the “I confirm” box ticked.", kind=kind.label))
         alert = alerts.post_alert(
             current_user, event, _draft_from_form(event), now=clock.real_utcnow()
         )
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
     worker.wake(current_app._get_current_object())  # type: ignore[attr-defined]
-    flash(f"Alert posted to {alert.audience_count} runners ({alert.device_count} devices).")
+    flash(
+        _(
+            "Alert posted to %(runners)d runners (%(devices)d devices).",
+            runners=alert.audience_count,
+            devices=alert.device_count,
+        )
+    )
     return redirect(url_for("alerts.figures", alert_id=alert.id), code=303)
 
 

@@ -13,6 +13,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from raceapp import clock
@@ -21,12 +23,15 @@ from raceapp.errors import DomainError
 from raceapp.extensions import login_manager
 from raceapp.links import safe_local_url
 from raceapp.services import accounts
+from raceapp.web import languages
 from raceapp.web.ratelimits import by_submitted_email, limited
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", cli_group="users")
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Log in to see your race kit."
+login_manager.login_message = _l("Log in to see your race kit.")
+# The message is flashed in the reader's language (and stored in the session as text).
+login_manager.localize_callback = str
 
 
 @login_manager.user_loader
@@ -54,13 +59,18 @@ def signup():
             return render_template("auth/signup.html", form=form), 400
         try:
             user = accounts.sign_up(
-                form.email.data, form.name.data, form.password.data, now=clock.real_utcnow()
+                form.email.data,
+                form.name.data,
+                form.password.data,
+                now=clock.real_utcnow(),
+                # A visitor who chose a language keeps it on their new account.
+                language=languages.chosen_language(),
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)
             return render_template("auth/signup.html", form=form), exc.status
         _begin_session(user)
-        flash(f"Welcome, {user.name}. Now join your race.")
+        flash(_("Welcome, %(name)s. Now join your race.", name=user.name))
         return redirect(url_for("events.index"))
     return render_template("auth/signup.html", form=form)
 
@@ -75,10 +85,12 @@ def login():
             return render_template("auth/login.html", form=form), 400
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            form.form_errors.append("Wrong e-mail or password.")
+            form.form_errors.append(_("Wrong e-mail or password."))
             return render_template("auth/login.html", form=form), 401
         _begin_session(user)
-        return redirect(safe_local_url(request.args.get("next"), url_for("kit.home")))
+        response = redirect(safe_local_url(request.args.get("next"), url_for("kit.home")))
+        # The account's language wins from now on, on this device too once logged out.
+        return languages.remember(response, user.language) if user.language else response
     return render_template("auth/login.html", form=form)
 
 
@@ -89,7 +101,7 @@ def logout():
     accounts.end_session(current_user.session_token)
     logout_user()
     session.clear()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("site.home"))
 
 

@@ -1,38 +1,48 @@
-"""Account forms (CSRF-protected through Flask-WTF)."""
+"""Account forms (CSRF-protected through Flask-WTF); labels and messages in the reader's
+language (lazy: the form class is made once, read in many languages)."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from raceapp.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
+REQUIRED = _l("This field is required.")
+
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=REQUIRED), Length(max=MAX_PASSWORD)],
+    )
 
 
 class SignupForm(FlaskForm):
     name = StringField(
-        "Your name",
+        _l("Your name"),
         validators=[
-            DataRequired(),
-            Length(max=120, message="Keep your name under 120 characters."),
+            DataRequired(message=REQUIRED),
+            Length(max=120, message=_l("Keep your name under 120 characters.")),
         ],
     )
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254)])
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[
-            DataRequired(),
+            DataRequired(message=REQUIRED),
             Length(
                 min=MIN_PASSWORD,
                 max=MAX_PASSWORD,
-                message=f"Choose a password of at least {MIN_PASSWORD} characters "
-                f"(at most {MAX_PASSWORD}).",
+                message=_l(
+                    "Choose a password of at least %(min)d characters (at most %(max)d).",
+                    min=MIN_PASSWORD,
+                    max=MAX_PASSWORD,
+                ),
             ),
         ],
-        description=f"At least {MIN_PASSWORD} characters.",
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD),
     )

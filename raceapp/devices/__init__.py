@@ -12,10 +12,12 @@ from pathlib import Path
 
 import click
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from raceapp import clock
 from raceapp.errors import DomainError
+from raceapp.i18n import current_language
 from raceapp.push import worker
 from raceapp.push.vapid import Vapid, generate_private_key_pem, vapid_for
 from raceapp.services import subscriptions
@@ -33,12 +35,12 @@ def _error(message: str, status: int = 400):
 
 def _json_body():
     if not current_user.is_authenticated:
-        return None, _error("Log in to turn on alerts.", 401)
+        return None, _error(_("Log in to turn on alerts."), 401)
     if request.content_length is None or request.content_length > SUBSCRIPTION_BODY_MAX:
-        return None, _error("A subscription is a small JSON object; this body is too large.")
+        return None, _error(_("A subscription is a small JSON object; this body is too large."))
     data = request.get_json(silent=True)
     if data is None:
-        return None, _error("Send the subscription as JSON (Content-Type: application/json).")
+        return None, _error(_("Send the subscription as JSON (Content-Type: application/json)."))
     return data, None
 
 
@@ -50,13 +52,15 @@ def subscribe():
     if problem:
         return problem
     if vapid_for(current_app) is None:
-        return _error("Push alerts are not set up on this server.", 503)
+        return _error(_("Push alerts are not set up on this server."), 503)
     try:
         subscriptions.subscribe(
             current_user,
             data,
             session_token=current_user.session_token,
             user_agent=request.headers.get("User-Agent"),
+            # Every page load sends the subscription again: a language switch follows at once.
+            language=current_language(),
             allowed_hosts=tuple(current_app.config["PUSH_ALLOWED_HOSTS"]),
             extra_origins=tuple(current_app.config["PUSH_EXTRA_ORIGINS"]),
             now=clock.real_utcnow(),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -10,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from raceapp import clock
 from raceapp.errors import DomainError
+from raceapp.i18n import text_of
 from raceapp.services import accounts, catalog, race_state
 
 bp = Blueprint("entries", __name__)
@@ -17,11 +20,14 @@ bp = Blueprint("entries", __name__)
 
 class JoinForm(FlaskForm):
     category = SelectField(
-        "Category",
+        _l("Category"),
         validate_choice=False,
-        validators=[DataRequired(message="Choose one of the categories offered.")],
+        validators=[DataRequired(message=_l("Choose one of the categories offered."))],
     )
-    bib = StringField("Bib number", validators=[DataRequired(), Length(max=12)])
+    bib = StringField(
+        _l("Bib number"),
+        validators=[DataRequired(message=_l("Enter your bib number.")), Length(max=12)],
+    )
 
 
 @bp.route("/events/<slug>/join", methods=["GET", "POST"])
@@ -34,7 +40,7 @@ def join(slug: str):
     state = race_state.of_event(event, clock.utcnow())
     offered = [c for c in state.categories if state.is_race and c.joinable]
     form = JoinForm()
-    form.category.choices = [(c.code, c.category.name) for c in offered]
+    form.category.choices = [(c.code, text_of(c.category)) for c in offered]
     context = dict(event=event, form=form, entry=entry, offered=offered, event_state=state)
     if request.method == "GET":
         if entry is not None:
@@ -45,7 +51,7 @@ def join(slug: str):
         return render_template("entries/join.html", **context)
     valid = form.validate()
     if valid and form.category.data not in {c.code for c in offered}:
-        form.category.errors.append("Choose one of the categories offered.")
+        form.category.errors.append(_("Choose one of the categories offered."))
         valid = False
     if not valid:
         return render_template("entries/join.html", **context), 400
@@ -56,7 +62,7 @@ def join(slug: str):
     except DomainError as exc:
         form.form_errors.append(exc.message)
         return render_template("entries/join.html", **context), exc.status
-    flash(f"You are in {event.name}, bib {form.bib.data.strip()}.")
+    flash(_("You are in %(race)s, bib %(bib)s.", race=text_of(event), bib=form.bib.data.strip()))
     return redirect(url_for("kit.home"))
 
 
@@ -66,5 +72,5 @@ def leave(slug: str):
     """Withdraw from this event."""
     event = catalog.event_by_slug(slug)
     accounts.leave_event(current_user, event)
-    flash(f"You have left {event.name}.")
+    flash(_("You have left %(race)s.", race=text_of(event)))
     return redirect(url_for("events.show", slug=slug))

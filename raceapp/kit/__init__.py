@@ -24,16 +24,19 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2_fragments.flask import render_block, render_blocks
 
 from raceapp import clock
 from raceapp.errors import DomainError
+from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
 from raceapp.push.vapid import vapid_for
 from raceapp.services import gear, kit, pace, race_state, schedule
 from raceapp.services.kit import RaceChoice
+from raceapp.vocabulary import PACE_GRADES
 from raceapp.web import assets
 from raceapp.web.http import is_htmx, not_modified, revalidate
 from raceapp.web.qr import qr_svg
@@ -56,7 +59,7 @@ def race_required(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        choice, _ = _choice()
+        choice, _none = _choice()
         if choice is None:
             if request.method == "GET":
                 return redirect(url_for("kit.home"))
@@ -74,24 +77,24 @@ def _made_at() -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise DomainError("made_at must be an ISO 8601 date-time with an offset.") from None
+        raise DomainError(_("made_at must be an ISO 8601 date-time with an offset.")) from None
     if value.tzinfo is None:
-        raise DomainError("made_at must include its UTC offset.")
+        raise DomainError(_("made_at must include its UTC offset."))
     return value.astimezone(timezone.utc)
 
 
 def _packed() -> bool:
     value = request.form.get("packed")
     if value not in ("0", "1"):
-        raise DomainError("Say packed=1 or packed=0.")
+        raise DomainError(_("Say packed=1 or packed=0."))
     return value == "1"
 
 
 def _home_etag(choice: RaceChoice) -> str | None:
     """A validator for the kit home made without making the page: the runner's fingerprint
     (services.kit.home_fingerprint), the minute (cut-offs and countdowns move with time), the
-    device's session, the race chosen and the deployed build. None when the page must be made
-    anyway."""
+    device's session, the race chosen, the language and the deployed build. None when the page
+    must be made anyway."""
     if g.get("preview_as_of") is not None or session.get("_flashes"):
         return None
     fingerprint = kit.home_fingerprint(current_user, choice.entry)
@@ -111,6 +114,7 @@ def _home_etag(choice: RaceChoice) -> str | None:
         current_user.session_token,
         is_htmx(),
         session.get(CHOSEN),
+        current_language(),
         fingerprint,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
@@ -131,7 +135,7 @@ def home():
     view = kit.home(current_user, choice, races, now=clock.real_utcnow())
     ticket = view.booking and qr_svg(
         url_for("shuttles.check", reference=view.booking.reference, _external=True),
-        "Ticket QR code",
+        _("Ticket QR code"),
     )
     response = make_response(
         render_template(
@@ -260,7 +264,10 @@ def schedule_page(choice: RaceChoice):
         "kit/schedule.html",
         **_page(choice),
         days=schedule.days(choice.event_state, choice.state.code, clock.utcnow()),
-        subscribe_url=url_for("kit.calendar_feed", token=token, _external=True),
+        # Calendar apps send no cookie: the address says which language to write it in.
+        subscribe_url=url_for(
+            "kit.calendar_feed", token=token, lang=current_language(), _external=True
+        ),
     )
 
 
@@ -329,16 +336,19 @@ def _pace_data(choice: RaceChoice) -> dict:
         # The server's own sentences, so that the offline answer reads the same.
         "messages": {
             **{
-                code: message.format(distance=f"{state.category.distance_km or 0:g}")
-                for code, message in pace.POSITION_MESSAGES.items()
+                code: pace.position_message(code, state.category.distance_km)
+                for code in pace.POSITION_MESSAGES
             },
-            "none_ahead": "No cut-off lies ahead of km {km}.",
+            "none_ahead": _("No cut-off lies ahead of km %(km)s.", km="{km}"),
+            "needs": _("needs %(pace)s", pace="{pace}"),
+            "detail": _("%(km)s km · cut-off %(time)s", km="{km}", time="{time}"),
         },
-        "headings": ["To", "km to go", "Pace needed"],
+        "grades": {code: str(label) for code, label in PACE_GRADES.items()},
+        "headings": [_("To"), _("km to go"), _("Pace needed")],
         "checkpoints": [
             {
                 "id": cp.checkpoint.id,
-                "name": cp.checkpoint.name,
+                "name": text_of(cp.checkpoint),
                 "km": cp.checkpoint.km,
                 "cutoff": cp.at.isoformat() if cp.has_cutoff and cp.at else None,
                 "cutoff_label": day_time(cp.at, choice.event) if cp.at else "",
@@ -372,8 +382,8 @@ def _kit_urls(entry: Entry, booking, feed) -> list[str]:
 @login_required
 def api_kit():
     """The runner's whole kit as JSON, for offline use; answers 304 when unchanged."""
-    choice, _ = _choice()
+    choice, _none = _choice()
     if choice is None:
-        return {"error": "Join a race category first."}, 409
+        return {"error": _("Join a race category first.")}, 409
     body = json.dumps(kit.kit(current_user, choice), ensure_ascii=False, sort_keys=True)
     return Response(body, mimetype="application/json")

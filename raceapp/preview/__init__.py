@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from raceapp.errors import DomainError
+from raceapp.i18n import format_when, format_zone, text_of
 from raceapp.links import safe_local_url
 from raceapp.services import accounts, catalog, timing
 from raceapp.web import guards
@@ -34,7 +36,7 @@ def load_preview():
 def start():
     """Show every page as it will look at a chosen local moment of an event."""
     if not accounts.may_preview(current_user):
-        return render_error(403, "Only organizers can preview.")
+        return render_error(403, _("Only organizers can preview."))
     try:
         event = catalog.event_by_slug(request.form.get("event", ""))
         instant = timing.parse_local(request.form.get("as_of"), event.time_zone)
@@ -43,7 +45,14 @@ def start():
     session["preview_as_of"] = instant.isoformat()
     session["preview_zone"] = event.time_zone
     local = instant.astimezone(timing.zone_of(event))
-    flash(f"Previewing {event.name} as of {local:%a %d %b %Y %H:%M} ({event.time_zone}).")
+    flash(
+        _(
+            "Previewing %(race)s as of %(when)s (%(zone)s).",
+            race=text_of(event),
+            when=format_when(local, "full_day_time"),
+            zone=format_zone(event.time_zone),
+        )
+    )
     return redirect(
         safe_local_url(request.form.get("next"), url_for("events.show", slug=event.slug))
     )
@@ -54,5 +63,5 @@ def end():
     """Return to the real clock."""
     session.pop("preview_as_of", None)
     session.pop("preview_zone", None)
-    flash("Back to the real time.")
+    flash(_("Back to the real time."))
     return redirect(url_for("site.home"))

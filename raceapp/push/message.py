@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from raceapp import localized
+from raceapp.i18n import DEFAULT_LANGUAGE, speaking
 from raceapp.vocabulary import alert_kind
 
 # A push service must take 4096-byte bodies; aes128gcm adds 86 bytes and a padding byte.
@@ -51,21 +53,26 @@ def build(
     category_id: int | None,
     created_at_iso: str,
     outcome: dict | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> AlertMessage:
     """The JSON the service worker shows; the body is cut to keep it well under 4 KB.
 
     `urgent` and `refresh` come from the vocabulary, so the service worker needs no list of
-    kinds of its own; `state` and `summary` say what the alert did to the race."""
+    kinds of its own; `state` and `summary` say what the alert did to the race. Everything a
+    person reads is in `language`, the device's."""
     info = alert_kind(kind)
     outcome = outcome or {}
+    with speaking(language):
+        label = str(info.label)
     fields = {
         "id": alert_id,
         "kind": kind,
-        "label": info.label,
+        "lang": language,
+        "label": label,
         "urgent": info.urgent,
         "refresh": info.refresh_kit,
         "state": outcome.get("state"),
-        "summary": _truncate(outcome.get("summary") or "", SUMMARY_MAX_BYTES),
+        "summary": _truncate(localized.pick(outcome.get("summary"), language), SUMMARY_MAX_BYTES),
         "title": title,
         "body": "",
         "event": event_name if not category_name else f"{event_name} · {category_name}",

@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
 
+from raceapp import localized
 from raceapp.database import write_connection
+from raceapp.i18n import DEFAULT_LANGUAGE, known
 from raceapp.models import Alert, Category, Delivery, Event, PushSubscription
 from raceapp.push import message
 from raceapp.push.message import AlertMessage
@@ -94,15 +96,16 @@ def claim(
                 PushSubscription.endpoint,
                 PushSubscription.p256dh,
                 PushSubscription.auth,
+                PushSubscription.language,
             )
             .outerjoin(PushSubscription, PushSubscription.id == D.subscription_id)
             .where(D.id.in_(ids))
             .order_by(D.id)
         ).all()
-        messages = _messages(conn, {row[1] for row in rows})
+        messages = _messages(conn, {(row[1], row[7]) for row in rows})
     jobs, outcomes = [], []
-    for delivery_id, alert_id, attempts, sub_id, endpoint, p256dh, auth in rows:
-        msg, created_at = messages[alert_id]
+    for delivery_id, alert_id, attempts, sub_id, endpoint, p256dh, auth, language in rows:
+        msg, created_at = messages[alert_id, language]
         if sub_id is None:
             outcomes.append(Outcome(delivery_id, "gone", error="device signed out"))
         elif now > created_at + timedelta(seconds=msg.ttl):
@@ -114,53 +117,59 @@ def claim(
     return jobs, outcomes
 
 
-def _messages(conn: Connection, alert_ids: set[int]) -> dict[int, tuple[AlertMessage, datetime]]:
+def _messages(
+    conn: Connection, wanted: set[tuple[int, str | None]]
+) -> dict[tuple[int, str | None], tuple[AlertMessage, datetime]]:
+    """One message per alert and language its devices read: each runner's in their own."""
     rows = conn.execute(
         select(
             Alert.id,
             Alert.kind,
             Alert.title,
             Alert.body,
+            Alert.texts,
             Alert.event_id,
             Alert.category_id,
             Alert.created_at,
-            Event.name,
-            Category.name,
             Alert.outcome,
+            Event.name,
+            Event.texts,
+            Event.language,
+            Category.name,
+            Category.texts,
         )
         .join(Event, Event.id == Alert.event_id)
         .outerjoin(Category, Category.id == Alert.category_id)
-        .where(Alert.id.in_(alert_ids))
+        .where(Alert.id.in_({alert_id for alert_id, _ in wanted}))
     ).all()
-    return {
-        alert_id: (
+    alerts = {row.id: row for row in rows}
+    built = {}
+    for alert_id, device_language in wanted:
+        a = alerts[alert_id]
+        texts, event_texts, category_texts = a[4] or {}, a[10] or {}, a[13] or {}
+        # A device that never said (subscribed before languages) reads the race's language.
+        language = known(device_language) or known(a[11]) or DEFAULT_LANGUAGE
+
+        def pick(value: object, plain: str, language: str = language) -> str:
+            return localized.pick(value, language) or plain
+
+        built[alert_id, device_language] = (
             message.build(
                 alert_id,
-                kind,
-                title,
-                body,
-                event_name,
-                category_name,
-                event_id,
-                category_id,
-                created_at.isoformat().replace("+00:00", "Z"),
-                outcome,
+                a.kind,
+                pick(texts.get("title"), a.title),
+                pick(texts.get("body"), a.body),
+                pick(event_texts.get("name"), a[9]),
+                pick(category_texts.get("name"), a[12]) if a.category_id else None,
+                a.event_id,
+                a.category_id,
+                a.created_at.isoformat().replace("+00:00", "Z"),
+                a.outcome,
+                language=language,
             ),
-            created_at,
+            a.created_at,
         )
-        for (
-            alert_id,
-            kind,
-            title,
-            body,
-            event_id,
-            category_id,
-            created_at,
-            event_name,
-            category_name,
-            outcome,
-        ) in rows
-    }
+    return built
 
 
 def backoff(attempts: int, retry_after: float | None, now: datetime) -> datetime:

@@ -29,6 +29,7 @@ from raceapp.racefile.messages import (
     TYPE_WORDS,
     WARNING,
     Problem,
+    either,
     error,
     from_validation,
     shown,
@@ -135,7 +136,7 @@ def _validation_problems(exc: ValidationError) -> list[Problem]:
             )
             problems.append(
                 error(
-                    path, "wrong-type", wanted=" or ".join(words), got=shown(errs[0].get("input"))
+                    path, "wrong-type", wanted=either(list(words)), got=shown(errs[0].get("input"))
                 )
             )
             continue

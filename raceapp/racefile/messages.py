@@ -8,9 +8,12 @@ codes); N_() marks them for the message catalogue, which translates them where t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from flask_babel import gettext
 
 
 def N_(text: str) -> str:  # noqa: N802  (the usual name of the marker)
@@ -123,38 +126,70 @@ TEMPLATES: dict[str, str] = {
     "unknown-warning": N_("“{name}” is not the code of a warning this section can have."),
 }
 
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words inside a sentence ("the text “x”", "a date or a number"), translated with it."""
+
+    template: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def render(self, translate: Callable[[str], str] = lambda text: text) -> str:
+        words = {key: _words(value, translate) for key, value in self.values}
+        return translate(self.template).format(**words)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _words(value: Any, translate: Callable[[str], str]) -> Any:
+    return value.render(translate) if isinstance(value, Phrase) else value
+
+
+def phrase(template: str, /, **values: Any) -> Phrase:
+    return Phrase(template, tuple(values.items()))
+
+
+def either(words: list[Phrase]) -> Phrase:
+    """ "a date or a number": alternatives, in the reader's language."""
+    result = words[0]
+    for word in words[1:]:
+        result = phrase(N_("{first} or {second}"), first=result, second=word)
+    return result
+
+
 # Readable names of the types a field can have, for "should be X, not Y".
 TYPE_WORDS = {
-    "datetime": N_("a local date and time such as 2024-06-08T05:00:00"),
-    "date": N_("a date such as 2024-06-08"),
-    "str": N_("text in quotes"),
-    "int": N_("a whole number"),
-    "float": N_("a number"),
-    "bool": N_("true or false"),
-    "list": N_("a list [ … ]"),
-    "dict": N_("a table { … }"),
-    "model": N_("a table { … }"),
+    "datetime": phrase(N_("a local date and time such as 2024-06-08T05:00:00")),
+    "date": phrase(N_("a date such as 2024-06-08")),
+    "str": phrase(N_("text in quotes")),
+    "int": phrase(N_("a whole number")),
+    "float": phrase(N_("a number")),
+    "bool": phrase(N_("true or false")),
+    "list": phrase(N_("a list [ … ]")),
+    "dict": phrase(N_("a table { … }")),
+    "model": phrase(N_("a table { … }")),
 }
 
 
-def shown(value: Any) -> str:
+def shown(value: Any) -> Phrase | str:
     """A value as the person wrote it, in quotes where it is text; never a Python repr."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         text = value if len(value) <= 40 else value[:37] + "…"
-        return f"the text “{text}”"
+        return phrase(N_("the text “{text}”"), text=text)
     if isinstance(value, (int, float)):
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, datetime):
-        return f"the date and time {value.isoformat()}"
+        return phrase(N_("the date and time {value}"), value=value.isoformat())
     if isinstance(value, date):
-        return f"the date {value.isoformat()}"
+        return phrase(N_("the date {value}"), value=value.isoformat())
     if isinstance(value, list):
-        return "a list"
+        return phrase(N_("a list"))
     if isinstance(value, dict):
-        return "a table"
-    return "a value of another kind"
+        return phrase(N_("a table"))
+    return phrase(N_("a value of another kind"))
 
 
 @dataclass(frozen=True)
@@ -171,6 +206,10 @@ class Problem:
     def message(self) -> str:
         return render(self.code, self.params)
 
+    def message_in_reader_language(self) -> str:
+        """The sentence in the language in force (the organizer's, on a page)."""
+        return render(self.code, self.params, gettext)
+
     def at(self, line: int | None) -> Problem:
         return Problem(self.severity, self.path, self.code, self.params, line)
 
@@ -181,9 +220,11 @@ class Problem:
         return f"{where}: {self.severity}:{path} {self.message}"
 
 
-def render(code: str, params: dict[str, Any], translate=lambda text: text) -> str:
+def render(
+    code: str, params: dict[str, Any], translate: Callable[[str], str] = lambda text: text
+) -> str:
     """The sentence for a problem, in the language `translate` gives."""
-    words = {key: translate(value) if key == "wanted" else value for key, value in params.items()}
+    words = {key: _words(value, translate) for key, value in params.items()}
     return translate(TEMPLATES[code]).format(docs=DOCS, **words)
 
 

@@ -14,12 +14,14 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, has_request_context
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import write_transaction
 from raceapp.errors import Conflict, DomainError, NotFound
 from raceapp.extensions import db
+from raceapp.i18n import text_of
 from raceapp.models import Category, Entry, Event, LoginSession, OrganizerRole, User
 from raceapp.services import race_state
 
@@ -62,28 +64,36 @@ def common_passwords() -> frozenset[str]:
 def validate_password(password: str) -> None:
     """Length and a list of known-bad passwords only: no composition rules (NIST 800-63B)."""
     if len(password) < MIN_PASSWORD:
-        raise DomainError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+        raise DomainError(
+            _("Choose a password of at least %(count)d characters.", count=MIN_PASSWORD)
+        )
     if len(password) > MAX_PASSWORD:
-        raise DomainError(f"A password can be at most {MAX_PASSWORD} characters.")
+        raise DomainError(_("A password can be at most %(count)d characters.", count=MAX_PASSWORD))
     if password.strip().lower() in common_passwords():
         raise DomainError(
-            "That password is one of the most common ones, the first an attacker "
-            "tries. Choose another (a few unrelated words make a good one)."
+            _(
+                "That password is one of the most common ones, the first an attacker "
+                "tries. Choose another (a few unrelated words make a good one)."
+            )
         )
 
 
-def sign_up(email: str, name: str, password: str, *, now: datetime) -> User:
+def sign_up(
+    email: str, name: str, password: str, *, now: datetime, language: str | None = None
+) -> User:
     """Create a runner account; the e-mail must be new."""
     email = normalise_email(email)
     name = name.strip()
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise DomainError("Enter a valid e-mail address.")
+        raise DomainError(_("Enter a valid e-mail address."))
     if not name or len(name) > 120:
-        raise DomainError("Enter your name (up to 120 characters).")
+        raise DomainError(_("Enter your name (up to 120 characters)."))
     validate_password(password)
-    taken = Conflict("An account with this e-mail already exists. Log in instead.")
+    taken = Conflict(_("An account with this e-mail already exists. Log in instead."))
     password_hash = hasher().hash(password)  # slow on purpose: before the write lock
-    user = User(email=email, name=name, password_hash=password_hash, created_at=now)
+    user = User(
+        email=email, name=name, password_hash=password_hash, created_at=now, language=language
+    )
     try:
         with write_transaction():
             if db.session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -209,15 +219,17 @@ def join_category(
         select(Category).where(Category.event_id == event.id, Category.code == category_code)
     )
     if category is None:
-        raise NotFound("Choose one of this event's categories.")
+        raise NotFound(_("Choose one of this event's categories."))
     state = race_state.of_event(event, now)
     if not state.is_race:
-        raise Conflict(f"{event.name} is a page of rules, not a race to join.")
+        raise Conflict(_("%(race)s is a page of rules, not a race to join.", race=text_of(event)))
     if state.category(category.code).cancelled:
-        raise Conflict(f"{category.name} is cancelled: choose another category.")
+        raise Conflict(
+            _("%(category)s is cancelled: choose another category.", category=text_of(category))
+        )
     bib = bib.strip()
     if not BIB_RE.match(bib):
-        raise DomainError("A bib number is 1 to 12 letters, digits or dashes.")
+        raise DomainError(_("A bib number is 1 to 12 letters, digits or dashes."))
     category_id, event_id, user_id = category.id, event.id, user.id
     try:
         with write_transaction():
@@ -236,7 +248,13 @@ def join_category(
             else:
                 entry.category_id, entry.bib = category_id, bib
     except IntegrityError:
-        raise Conflict(f"Bib {bib} is already taken in {event.name}. Check the number.") from None
+        raise Conflict(
+            _(
+                "Bib %(bib)s is already taken in %(race)s. Check the number.",
+                bib=bib,
+                race=text_of(event),
+            )
+        ) from None
     return entry
 
 
@@ -245,8 +263,14 @@ def leave_event(user: User, event: Event) -> None:
     with write_transaction():
         entry = entry_for(user, event)
         if entry is None:
-            raise NotFound("You have not entered this event.")
+            raise NotFound(_("You have not entered this event."))
         db.session.delete(entry)
+
+
+def set_language(user: User, language: str) -> None:
+    """Remember the language the user chose in the app, for every device they log in on."""
+    with write_transaction():
+        user.language = language
 
 
 def create_organizer(
@@ -261,7 +285,9 @@ def create_organizer(
         for slug in event_slugs:
             event = db.session.scalar(select(Event).where(Event.slug == slug))
             if event is None:
-                raise NotFound(f"No event with the address {slug}: import its race file first.")
+                raise NotFound(
+                    _("No event with the address %(slug)s: import its race file first.", slug=slug)
+                )
             if not is_organizer(user, event):
                 db.session.add(OrganizerRole(user_id=user.id, event_id=event.id))
     return user

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,6 +20,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from raceapp.database import write_transaction
 from raceapp.errors import DomainError, Forbidden, NotFound
 from raceapp.extensions import db
+from raceapp.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    NATIVE_NAMES,
+    format_when,
+    in_every_language,
+    join_clauses,
+    join_sentences,
+    known,
+    text_of,
+)
 from raceapp.links import is_safe_link
 from raceapp.models import (
     Alert,
@@ -33,7 +46,7 @@ from raceapp.models import (
 from raceapp.services import accounts, race_state
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import parse_local, zone_of
-from raceapp.vocabulary import ALERT_KINDS, CHECKPOINT_STATUSES, OPEN
+from raceapp.vocabulary import ALERT_KINDS, BYPASSED, CHECKPOINT_STATUSES, OPEN
 
 TITLE_MAX, BODY_MAX, LINK_MAX = 120, 4000, 500
 DELAY_MAX_MINUTES = 24 * 60
@@ -52,8 +65,12 @@ class CheckpointChange:
 @dataclass
 class AlertDraft:
     kind: str
-    title: str
+    # In the race's own language; `titles` and `bodies` carry each language a bilingual form
+    # gave ({"ja": "…", "en": "…"}). Each runner gets the text in their language.
+    title: str = ""
     body: str = ""
+    titles: dict[str, str] = field(default_factory=dict)
+    bodies: dict[str, str] = field(default_factory=dict)
     link: str | None = None
     category_code: str | None = None  # None: every runner of the event
     delay_minutes: int | None = None  # start_delay: from the published start
@@ -66,28 +83,66 @@ class AlertDraft:
 def require_organizer(user: User, event: Event) -> None:
     """Only an organizer of this event may go on."""
     if not accounts.is_organizer(user, event):
-        raise Forbidden("Only the organizers of this race can do that.")
+        raise Forbidden(_("Only the organizers of this race can do that."))
 
 
-def _clean_text(draft: AlertDraft) -> tuple[str, str, str | None]:
+@dataclass(frozen=True)
+class AlertTexts:
+    """What an alert says, in each language it was written in; the first is the main one."""
+
+    titles: dict[str, str]
+    bodies: dict[str, str]
+    link: str | None
+
+    @property
+    def main(self) -> str:
+        return next(iter(self.titles))
+
+    def stored(self) -> dict:
+        return {"title": self.titles, "body": {k: v for k, v in self.bodies.items() if v}}
+
+
+def _clean_text(draft: AlertDraft, event: Event) -> AlertTexts:
     if draft.kind not in ALERT_KINDS:
-        raise DomainError("Choose what kind of alert this is.")
-    title = " ".join((draft.title or "").split())
-    if not title:
-        raise DomainError("Give the alert a title.")
-    if len(title) > TITLE_MAX:
-        raise DomainError(
-            f"Keep the title to {TITLE_MAX} characters; it is what the lock screen shows."
-        )
-    body = (draft.body or "").strip().replace("\r\n", "\n")
-    if len(body) > BODY_MAX:
-        raise DomainError(f"Keep the text to {BODY_MAX} characters.")
+        raise DomainError(_("Choose what kind of alert this is."))
+    own = known(event.language) or DEFAULT_LANGUAGE
+    raw_titles = {own: draft.title} if draft.title else {}
+    raw_bodies = {own: draft.body} if draft.body else {}
+    raw_titles.update({k: v for k, v in draft.titles.items() if v and v.strip()})
+    raw_bodies.update({k: v for k, v in draft.bodies.items() if v and v.strip()})
+    # The race's own language first: it is the main text, and what a device of a third
+    # language falls back to.
+    order = sorted(LANGUAGES, key=lambda language: language != own)
+    titles, bodies = {}, {}
+    for language in order:
+        title = " ".join((raw_titles.get(language) or "").split())
+        body = (raw_bodies.get(language) or "").strip().replace("\r\n", "\n")
+        if len(title) > TITLE_MAX:
+            raise DomainError(
+                _(
+                    "Keep the title to %(count)d characters; it is what the lock screen shows.",
+                    count=TITLE_MAX,
+                )
+            )
+        if len(body) > BODY_MAX:
+            raise DomainError(_("Keep the text to %(count)d characters.", count=BODY_MAX))
+        if body and not title:
+            raise DomainError(
+                _(
+                    "The text in %(language)s needs a title in %(language)s too.",
+                    language=NATIVE_NAMES[language],
+                )
+            )
+        if title:
+            titles[language], bodies[language] = title, body
+    if not titles:
+        raise DomainError(_("Give the alert a title."))
     link = (draft.link or "").strip() or None
     if link is not None and (len(link) > LINK_MAX or not is_safe_link(link)):
         raise DomainError(
-            "The link must be an https:// address or a page of this app (starting with /)."
+            _("The link must be an https:// address or a page of this app (starting with /).")
         )
-    return title, body, link
+    return AlertTexts(titles, bodies, link)
 
 
 def _scope(event: Event, draft: AlertDraft) -> Category | None:
@@ -95,7 +150,7 @@ def _scope(event: Event, draft: AlertDraft) -> Category | None:
         return None
     category = next((c for c in event.categories if c.code == draft.category_code), None)
     if category is None:
-        raise DomainError("That category is not part of this race.")
+        raise DomainError(_("That category is not part of this race."))
     return category
 
 
@@ -106,54 +161,64 @@ def _in_scope(state: EventState, category: Category | None) -> list[CategoryStat
 def _effect(draft: AlertDraft, state: EventState, category: Category | None, now: datetime) -> dict:
     """Check that the change makes sense for the race as it stands; return its effect."""
     scope = _in_scope(state, category)
-    name = category.name if category else state.event.name
+    name = text_of(category) if category else text_of(state.event)
     kind = draft.kind
     if kind == "cancellation":
         if (category and scope[0].cancelled) or (not category and state.cancelled):
-            raise DomainError(f"{name} is already cancelled.")
+            raise DomainError(_("%(name)s is already cancelled.", name=name))
         return {}
     if kind == "reinstate":
         if not ((category and scope[0].cancelled) or (not category and state.cancelled)):
-            raise DomainError(f"{name} is not cancelled: there is nothing to put back on.")
+            raise DomainError(
+                _("%(name)s is not cancelled: there is nothing to put back on.", name=name)
+            )
         if not draft.new_start:
             return {}
         if category is None:
-            raise DomainError("A new start belongs to one category: choose the category.")
+            raise DomainError(_("A new start belongs to one category: choose the category."))
         start = parse_local(draft.new_start, state.event.time_zone)
         if start <= now:
-            raise DomainError("The new start must be in the future.")
+            raise DomainError(_("The new start must be in the future."))
         return {"start": start.isoformat()}
     if kind == "start_delay":
         delay = draft.delay_minutes
         if delay is None or not 0 <= delay <= DELAY_MAX_MINUTES:
             raise DomainError(
-                f"Give the delay in minutes after the published start (0 to {DELAY_MAX_MINUTES})."
+                _(
+                    "Give the delay in minutes after the published start (0 to %(max)d).",
+                    max=DELAY_MAX_MINUTES,
+                )
             )
         timed = [c for c in scope if c.published_start is not None and not c.cancelled]
         if not timed:
-            raise DomainError(f"{name} has no published start time to delay.")
+            raise DomainError(_("%(name)s has no published start time to delay.", name=name))
         started = [c for c in timed if c.start is not None and c.start <= now]
         if started:
-            names = ", ".join(c.category.name for c in started)
+            names = ", ".join(text_of(c.category) for c in started)
             raise DomainError(
-                f"{names} has already started: a start delay can no longer "
-                "apply. Extend the cut-offs instead."
+                _(
+                    "%(names)s has already started: a start delay can no longer apply. Extend "
+                    "the cut-offs instead.",
+                    names=names,
+                )
             )
         return {"delay_minutes": delay}
     if kind == "cutoff_extension":
         minutes = draft.extension_minutes
         if minutes is None or not 1 <= minutes <= DELAY_MAX_MINUTES:
-            raise DomainError(f"Give the extension in minutes (1 to {DELAY_MAX_MINUTES}).")
+            raise DomainError(
+                _("Give the extension in minutes (1 to %(max)d).", max=DELAY_MAX_MINUTES)
+            )
         live = [c for c in scope if c.counts_down]
         if not live:
-            raise DomainError(f"{name} has no cut-off left to extend.")
+            raise DomainError(_("%(name)s has no cut-off left to extend.", name=name))
         if draft.from_km is not None:
             if category is None:
-                raise DomainError("To extend from a checkpoint on, choose its category.")
+                raise DomainError(_("To extend from a checkpoint on, choose its category."))
             if not any(
                 cp.checkpoint.km == draft.from_km and cp.has_cutoff for cp in scope[0].checkpoints
             ):
-                raise DomainError("Choose a checkpoint of this category that has a cut-off.")
+                raise DomainError(_("Choose a checkpoint of this category that has a cut-off."))
             return {"minutes": minutes, "from_km": draft.from_km}
         return {"minutes": minutes}
     if kind == "course_change":
@@ -169,20 +234,29 @@ def _checkpoint_changes(
     for change in draft.checkpoints:
         if change.category_code not in allowed:
             raise DomainError(
-                "A course change can only change checkpoints of the categories it is for."
+                _("A course change can only change checkpoints of the categories it is for.")
             )
         cat_state = state.category(change.category_code)
         match = next((cp for cp in cat_state.checkpoints if cp.checkpoint.km == change.km), None)
         if match is None:
-            raise DomainError(f"{cat_state.category.name} has no checkpoint at {change.km:g} km.")
+            raise DomainError(
+                _(
+                    "%(category)s has no checkpoint at %(km)s km.",
+                    category=text_of(cat_state.category),
+                    km=f"{change.km:g}",
+                )
+            )
         if change.status is not None and change.status not in CHECKPOINT_STATUSES:
-            raise DomainError("A checkpoint can be open, bypassed or closed.")
+            raise DomainError(_("A checkpoint can be open, bypassed or closed."))
         if change.cutoff_minutes is not None:
             if change.cutoff_minutes <= 0:
-                raise DomainError("A cut-off must be some time after the start.")
+                raise DomainError(_("A cut-off must be some time after the start."))
             if cat_state.start is None:
                 raise DomainError(
-                    f"{cat_state.category.name} has no start time, so its cut-offs cannot be set."
+                    _(
+                        "%(category)s has no start time, so its cut-offs cannot be set.",
+                        category=text_of(cat_state.category),
+                    )
                 )
         entry = {"category": change.category_code, "km": change.km}
         if change.status is not None and change.status != match.status:
@@ -203,56 +277,88 @@ def _check_cutoff_order(after: EventState, category: Category | None) -> None:
                 continue
             if previous is not None and cp.at <= previous.at:  # type: ignore[operator]
                 raise DomainError(
-                    f"{cat_state.category.name}: the cut-off at {cp.checkpoint.name} "
-                    f"({cp.checkpoint.km:g} km) would not be later than the one at "
-                    f"{previous.checkpoint.name} ({previous.checkpoint.km:g} km)."
+                    _(
+                        "%(category)s: the cut-off at %(checkpoint)s (%(km)s km) would not be "
+                        "later than the one at %(previous)s (%(previous_km)s km).",
+                        category=text_of(cat_state.category),
+                        checkpoint=text_of(cp.checkpoint),
+                        km=f"{cp.checkpoint.km:g}",
+                        previous=text_of(previous.checkpoint),
+                        previous_km=f"{previous.checkpoint.km:g}",
+                    )
                 )
             previous = cp
 
 
 def describe(before: EventState, after: EventState, kind: str, category: Category | None) -> str:
-    """What the alert did to the race, in words: "100 km start Sat 05:00 → 05:45; 7 cut-offs
-    move." Shown on the alert page and carried by the push message."""
+    """What the alert did to the race, in words, in the language in force: "100 km start Sat
+    05:00 → 05:45; 7 cut-offs move." Shown on the alert page and carried by the push message."""
     zone = zone_of(after.event)
 
     def clock(instant: datetime | None) -> str:
-        return "" if instant is None else instant.astimezone(zone).strftime("%a %H:%M")
+        return format_when(instant.astimezone(zone), "day_time") if instant else ""
 
-    name = category.name if category else after.event.name
+    name = text_of(category) if category else text_of(after.event)
     if kind == "cancellation":
-        return f"{name} is cancelled."
+        return _("%(name)s is cancelled.", name=name)
     parts = []
     if kind == "reinstate":
-        parts.append(f"{name} is back on.")
+        parts.append(_("%(name)s is back on.", name=name))
     for new in _in_scope(after, category):
         old = before.category(new.code)
-        label = new.category.name
+        label = text_of(new.category)
         if new.start != old.start and new.start is not None:
             moved = sum(
                 1
                 for a, b in zip(old.checkpoints, new.checkpoints, strict=True)
                 if a.at != b.at and b.has_cutoff
             )
-            parts.append(
-                f"{label} start {clock(old.start)} → {clock(new.start)}"
-                + (f"; {moved} cut-off{'s' if moved != 1 else ''} move." if moved else ".")
+            start = _(
+                "%(category)s start %(before)s → %(after)s",
+                category=label,
+                before=clock(old.start),
+                after=clock(new.start),
             )
+            if moved:
+                parts.append(
+                    ngettext(
+                        "%(start)s; %(num)d cut-off moves.",
+                        "%(start)s; %(num)d cut-offs move.",
+                        moved,
+                        start=start,
+                    )
+                )
+            else:
+                parts.append(_("%(start)s.", start=start))
             continue
         lines = []
         for a, b in zip(old.checkpoints, new.checkpoints, strict=True):
-            cp = b.checkpoint
-            where = f"{cp.name} ({cp.km:g} km)"
+            where = _(
+                "%(checkpoint)s (%(km)s km)",
+                checkpoint=text_of(b.checkpoint),
+                km=f"{b.checkpoint.km:g}",
+            )
             if a.status != b.status:
-                lines.append(
-                    f"{where} {CHECKPOINT_STATUSES[b.status].lower()}"
-                    if b.status != OPEN
-                    else f"{where} open again"
-                )
+                if b.status == OPEN:
+                    lines.append(_("%(where)s open again", where=where))
+                elif b.status == BYPASSED:
+                    lines.append(_("%(where)s bypassed", where=where))
+                else:
+                    lines.append(_("%(where)s aid station closed", where=where))
             if a.at != b.at and b.has_cutoff:
-                lines.append(f"{where} cut-off {clock(a.at)} → {clock(b.at)}")
+                lines.append(
+                    _(
+                        "%(where)s cut-off %(before)s → %(after)s",
+                        where=where,
+                        before=clock(a.at),
+                        after=clock(b.at),
+                    )
+                )
         if lines:
-            parts.append(f"{label}: " + "; ".join(lines) + ".")
-    return " ".join(parts)
+            parts.append(
+                _("%(category)s: %(changes)s.", category=label, changes=join_clauses(lines))
+            )
+    return join_sentences(parts)
 
 
 def _runners_in_scope(event: Event, category: Category | None):
@@ -265,7 +371,7 @@ def _runners_in_scope(event: Event, category: Category | None):
 def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) -> Alert:
     """Publish an alert: change the race if its kind says so, and queue a push per device."""
     require_organizer(author, event)
-    title, body, link = _clean_text(draft)
+    texts = _clean_text(draft, event)
     category = _scope(event, draft)
     with write_transaction():
         if db.engine.dialect.name == "postgresql":
@@ -276,9 +382,10 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
             event_id=event.id,
             category_id=category.id if category else None,
             kind=draft.kind,
-            title=title,
-            body=body,
-            link=link,
+            title=texts.titles[texts.main],
+            body=texts.bodies[texts.main],
+            texts=texts.stored(),
+            link=texts.link,
             effect=_effect(draft, before, category, now),
             outcome={},
             author_id=author.id,
@@ -291,9 +398,10 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
             if draft.kind == "course_change":
                 _check_cutoff_order(after, category)
             scope_state = after.category(category.code).state if category else after.state
+            # Said once in every language: each runner reads it in theirs.
             alert.outcome = {
                 "state": scope_state,
-                "summary": describe(before, after, draft.kind, category),
+                "summary": in_every_language(lambda: describe(before, after, draft.kind, category)),
             }
         runners = _runners_in_scope(event, category)
         alert.audience_count = (
@@ -381,7 +489,7 @@ def _find(user: User, alert_id: int) -> tuple[Alert, bool]:
         return alert, True
     alert = db.session.get(Alert, alert_id)
     if alert is None or not accounts.is_organizer(user, alert.event):
-        raise NotFound("No such alert.")
+        raise NotFound(_("No such alert."))
     return alert, False
 
 
@@ -473,7 +581,7 @@ def alert_figures(user: User, alert_id: int) -> Figures:
     """One alert's delivery figures and who has read it (organizers of its event only)."""
     alert = db.session.get(Alert, alert_id)
     if alert is None:
-        raise NotFound("No such alert.")
+        raise NotFound(_("No such alert."))
     require_organizer(user, alert.event)
     [figures] = _figures([alert])
     figures.readers = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -87,12 +88,12 @@ def event_by_slug(slug: str) -> Event:
     """The event with this address, or NotFound."""
     event = db.session.scalar(select(Event).where(Event.slug == slug))
     if event is None:
-        raise NotFound("There is no such race.")
+        raise NotFound(_("There is no such race."))
     return event
 
 
 def category_by_code(event: Event, code: str) -> Category:
     category = next((c for c in event.categories if c.code == code), None)
     if category is None:
-        raise NotFound("There is no such category.")
+        raise NotFound(_("There is no such category."))
     return category

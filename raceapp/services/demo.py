@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from raceapp.errors import NotFound
@@ -26,7 +27,7 @@ def set_up(*, now: datetime) -> None:
     try:
         event = catalog.event_by_slug(DEMO_EVENT)
     except NotFound:
-        raise NotFound(f"Import races/{DEMO_EVENT}.toml first.") from None
+        raise NotFound(_("Import races/%(slug)s.toml first.", slug=DEMO_EVENT)) from None
     if accounts.entry_for(runner, event) is None:
         accounts.join_category(runner, event, DEMO_CATEGORY, DEMO_BIB, now=now)
     email, name, password = DEMO_ORGANIZER

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -82,7 +83,7 @@ def tick(
     """Set one item packed or not; an older tick never overwrites a newer one."""
     item = db.session.get(GearItem, item_id)
     if item is None or item.category_id != entry.category_id:
-        raise NotFound("That item is not on your checklist.")
+        raise NotFound(_("That item is not on your checklist."))
     when = _when(made_at, now)
     try:
         with write_transaction():
@@ -110,7 +111,7 @@ def add_personal(entry: Entry, name: str, *, now: datetime) -> PersonalGearItem:
     """Add an item of the runner's own to their checklist."""
     name = " ".join(name.split())
     if not name or len(name) > 120:
-        raise DomainError("Name the item in 1 to 120 characters.")
+        raise DomainError(_("Name the item in 1 to 120 characters."))
     with write_transaction():
         count = db.session.scalar(
             select(db.func.count())
@@ -121,7 +122,9 @@ def add_personal(entry: Entry, name: str, *, now: datetime) -> PersonalGearItem:
             )
         )
         if (count or 0) >= MAX_PERSONAL_ITEMS:
-            raise DomainError(f"You can add up to {MAX_PERSONAL_ITEMS} items of your own.")
+            raise DomainError(
+                _("You can add up to %(count)d items of your own.", count=MAX_PERSONAL_ITEMS)
+            )
         item = PersonalGearItem(
             user_id=entry.user_id, event_id=entry.event_id, name=name, packed=False, ticked_at=now
         )
@@ -132,7 +135,7 @@ def add_personal(entry: Entry, name: str, *, now: datetime) -> PersonalGearItem:
 def _own_personal(entry: Entry, item_id: int) -> PersonalGearItem:
     item = db.session.get(PersonalGearItem, item_id)
     if item is None or item.user_id != entry.user_id or item.event_id != entry.event_id:
-        raise NotFound("That item is not on your checklist.")
+        raise NotFound(_("That item is not on your checklist."))
     return item
 
 

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import BindParameter, bindparam, case, func, select
 from sqlalchemy.orm import joinedload
 
+from raceapp import localized
 from raceapp.errors import NotFound
 from raceapp.extensions import db
+from raceapp.i18n import current_language, text_of
 from raceapp.models import (
     Alert,
     AlertRead,
@@ -92,7 +95,7 @@ def entry_by_id(entry_id: object) -> Entry:
     """An entry by its id (from a signed calendar address), or NotFound."""
     entry = db.session.get(Entry, entry_id) if isinstance(entry_id, int) else None
     if entry is None:
-        raise NotFound("There is no such calendar.")
+        raise NotFound(_("There is no such calendar."))
     return entry
 
 
@@ -222,25 +225,27 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
     feed = [item for item in alerts.feed(user, limit=50) if item.alert.event_id == event.id]
     headline = state.headline
     return {
+        # Its words are in the reader's language (the response says so in Content-Language).
+        "language": current_language(),
         "event": {
             "slug": event.slug,
-            "name": event.name,
+            "name": text_of(event),
             "time_zone": event.time_zone,
-            "venue": event.venue,
+            "venue": text_of(event, "venue"),
             "start_date": event.start_date and event.start_date.isoformat(),
             "end_date": event.end_date and event.end_date.isoformat(),
             "state": event_state.state,
-            "state_label": state_word(event_state.state).label,
+            "state_label": str(state_word(event_state.state).label),
             "website": event.website,
         },
         "category": {
             "code": category.code,
-            "name": category.name,
+            "name": text_of(category),
             "distance_km": category.distance_km,
-            "distance_text": category.distance_text,
+            "distance_text": text_of(category, "distance_text"),
             "elevation_gain_m": category.elevation_gain_m,
             "state": state.state,
-            "state_label": state_word(state.state).label,
+            "state_label": str(state_word(state.state).label),
             "start": _iso(state.start, zone),
             "published_start": _iso(state.published_start, zone),
             "start_date": state.start_day and state.start_day.isoformat(),
@@ -253,14 +258,14 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
         else {
             "id": headline.id,
             "kind": headline.kind,
-            "title": headline.title,
-            "summary": (headline.outcome or {}).get("summary", ""),
+            "title": text_of(headline, "title"),
+            "summary": localized.pick((headline.outcome or {}).get("summary"), current_language()),
         },
         "entry": {"bib": entry.bib},
         "checkpoints": [
             {
-                "label": cp.checkpoint.label,
-                "name": cp.checkpoint.name,
+                "label": text_of(cp.checkpoint, "label") or None,
+                "name": text_of(cp.checkpoint),
                 "km": cp.checkpoint.km,
                 "status": cp.status,
                 "cutoff_after_minutes": cp.elapsed_minutes,
@@ -273,10 +278,10 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
             {
                 "id": r.item.id,
                 "code": r.item.code,
-                "name": r.item.name,
+                "name": text_of(r.item),
                 "mandatory": r.item.mandatory,
-                "spec": r.item.spec,
-                "conditions": r.item.conditions,
+                "spec": text_of(r.item, "spec") or None,
+                "conditions": text_of(r.item, "conditions") or None,
                 "packed": r.packed,
                 "ticked_at": _iso(r.ticked_at, zone),
             }
@@ -288,25 +293,28 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
         ],
         "schedule": [
             {
-                "title": r.item.title,
+                "title": text_of(r.item, "title"),
                 "kind": r.item.kind,
                 "start": _iso(r.starts_at, zone),
                 "end": _iso(r.ends_at, zone),
-                "details": r.item.details,
-                "location": r.item.location,
+                "details": text_of(r.item, "details") or None,
+                "location": text_of(r.item, "location") or None,
                 "cancelled": r.cancelled,
                 "moved_minutes": r.moved_minutes,
             }
             for r in event_state.schedule(category.code)
         ],
         "contacts": {"hq_phone": event.hq_phone, "people": details.get("contacts", [])},
-        "drop_out": (details.get("rules") or {}).get("drop_out", []),
+        "drop_out": [
+            localized.pick(rule, current_language())
+            for rule in (details.get("rules") or {}).get("drop_out", [])
+        ],
         "alerts": [
             {
                 "id": a.id,
                 "kind": a.kind,
-                "title": a.title,
-                "body": a.body,
+                "title": text_of(a, "title"),
+                "body": text_of(a, "body"),
                 "link": a.link,
                 "posted": _iso(a.created_at, zone),
                 "read": item.read,

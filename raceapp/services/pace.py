@@ -11,8 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from raceapp.errors import DomainError
 from raceapp.services.race_state import CategoryState, CheckpointState
+from raceapp.vocabulary import COMFORTABLE, FINISHED, OUT_OF_REACH, PASSED, TIGHT
 
 # Minutes per km on mountain trail, for a runner near the cut-offs (stated on the page).
 COMFORTABLE_AT_LEAST = 12.0  # a needed pace of 12 min/km or slower leaves time to spare
@@ -21,12 +25,17 @@ OUT_OF_REACH_BELOW = 7.0  # needing faster than 7 min/km late in a trail race is
 # What the runner reads under the field; the offline script shows the same texts (the page
 # hands them over with the pace data).
 POSITION_MESSAGES = {
-    "empty": "Say where you are: a number of km, for example 61 or 61.5, or a checkpoint.",
-    "not_a_number": "Give your position as a number of km, for example 61 or 61.5.",
-    "negative": "Give a distance of 0 km or more.",
-    "beyond": "Give a distance between 0 and {distance} km.",
-    "unknown_checkpoint": "Choose one of the checkpoints in the list.",
+    "empty": _l("Say where you are: a number of km, for example 61 or 61.5, or a checkpoint."),
+    "not_a_number": _l("Give your position as a number of km, for example 61 or 61.5."),
+    "negative": _l("Give a distance of 0 km or more."),
+    "beyond": _l("Give a distance between 0 and %(distance)s km."),
+    "unknown_checkpoint": _l("Choose one of the checkpoints in the list."),
 }
+
+
+def position_message(code: str, distance_km: float | None) -> str:
+    """The sentence for a position that cannot be used, in the reader's language."""
+    return str(POSITION_MESSAGES[code]).replace("%(distance)s", f"{distance_km or 0:g}")
 
 
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", re.IGNORECASE)
@@ -38,7 +47,7 @@ class BadPosition(DomainError):
     status = 422
 
     def __init__(self, code: str, distance_km: float | None = None):
-        super().__init__(POSITION_MESSAGES[code].format(distance=f"{distance_km or 0:g}"))
+        super().__init__(position_message(code, distance_km))
         self.code = code
 
 
@@ -50,11 +59,11 @@ class Leg:
     distance_km: float
     minutes_left: float
     pace_min_per_km: float | None  # None when the cut-off has already passed
-    grade: str  # "comfortable", "tight", "out of reach" or "passed"
+    grade: str  # a key of vocabulary.PACE_GRADES
 
     @property
     def reachable(self) -> bool:
-        return self.grade in ("comfortable", "tight")
+        return self.grade in (COMFORTABLE, TIGHT)
 
 
 @dataclass(frozen=True)
@@ -65,10 +74,10 @@ class PaceRow:
 
 def grade_for(pace: float) -> str:
     if pace >= COMFORTABLE_AT_LEAST:
-        return "comfortable"
+        return COMFORTABLE
     if pace >= OUT_OF_REACH_BELOW:
-        return "tight"
-    return "out of reach"
+        return TIGHT
+    return OUT_OF_REACH
 
 
 def parse_position(
@@ -116,7 +125,7 @@ def legs(
         distance = km - at_km
         minutes = (at - clock_from).total_seconds() / 60
         if minutes <= 0:
-            out.append(Leg(km, distance, minutes, None, "passed"))
+            out.append(Leg(km, distance, minutes, None, PASSED))
         else:
             pace = minutes / distance
             out.append(Leg(km, distance, minutes, pace, grade_for(pace)))
@@ -140,28 +149,14 @@ def position(raw_km: str | None, raw_checkpoint: str | None, state: CategoryStat
 def plan(state: CategoryState, at_km: float, now: datetime) -> list[PaceRow]:
     """The pace to each coming cut-off of a category as it stands."""
     if not state.counts_down or state.start is None:
+        if state.cancelled:
+            raise DomainError(_("There is no cut-off to race against: the race is cancelled."))
+        if state.state == FINISHED:
+            raise DomainError(_("There is no cut-off to race against: the race is over."))
         raise DomainError(
-            "There is no cut-off to race against: "
-            + (
-                "the race is cancelled."
-                if state.cancelled
-                else "the race is over."
-                if state.state == "finished"
-                else "the start time is not published yet."
-            )
+            _("There is no cut-off to race against: the start time is not published yet.")
         )
     live = [cp for cp in state.checkpoints if cp.has_cutoff and cp.at is not None]
     by_km = {cp.checkpoint.km: cp for cp in live}
     cutoffs = [(cp.checkpoint.km, cp.at) for cp in live if cp.at is not None]
     return [PaceRow(by_km[leg.km], leg) for leg in legs(state.start, now, at_km, cutoffs)]
-
-
-def format_pace(pace: float | None) -> str:
-    """12.5 -> "12:30 min/km"; from an hour per km on, "1:05 h/km"."""
-    if pace is None:
-        return ""
-    total = round(pace * 60)  # seconds per km
-    if total >= 3600:
-        minutes = round(total / 60)
-        return f"{minutes // 60}:{minutes % 60:02d} h/km"
-    return f"{total // 60}:{total % 60:02d} min/km"

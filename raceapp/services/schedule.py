@@ -10,9 +10,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from icalendar import Calendar
 from icalendar import Event as VEvent
 
+from raceapp.i18n import text_of
 from raceapp.models import Event, ScheduleItem
 from raceapp.services.race_state import EventState, ScheduleRow
 from raceapp.services.timing import zone_of
@@ -64,6 +66,12 @@ def _uid(event: Event, item: ScheduleItem) -> str:
     return f"{hashlib.sha256(key.encode()).hexdigest()[:24]}@raceapp"
 
 
+def _summary(title: str, race: str, cancelled: bool) -> str:
+    if cancelled:
+        return _("Cancelled: %(title)s · %(race)s", title=title, race=race)
+    return _("%(title)s · %(race)s", title=title, race=race)
+
+
 def to_ics(state: EventState, category_code: str | None, *, now: datetime) -> bytes:
     """An iCalendar file with one event per schedule item as it stands, in the event's zone."""
     event = state.event
@@ -73,7 +81,7 @@ def to_ics(state: EventState, category_code: str | None, *, now: datetime) -> by
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", event.name)
+    cal.add("x-wr-calname", text_of(event))
     cal.add("x-wr-timezone", event.time_zone)
     for row in state.schedule(category_code):
         item = row.item
@@ -83,16 +91,14 @@ def to_ics(state: EventState, category_code: str | None, *, now: datetime) -> by
         # Each change to the race raises the sequence, so a subscribed calendar takes the new
         # times instead of keeping the old ones.
         vevent.add("sequence", state.sequence)
-        vevent.add(
-            "summary", f"{'Cancelled: ' if row.cancelled else ''}{item.title} · {event.name}"
-        )
+        vevent.add("summary", _summary(text_of(item, "title"), text_of(event), row.cancelled))
         vevent.add("dtstart", row.starts_at.astimezone(zone))
         vevent.add("dtend", (row.ends_at or row.starts_at + timedelta(minutes=15)).astimezone(zone))
         vevent.add("status", "CANCELLED" if row.cancelled else "CONFIRMED")
         if item.details:
-            vevent.add("description", item.details)
+            vevent.add("description", text_of(item, "details"))
         if item.location or event.venue:
-            vevent.add("location", item.location or event.venue)
+            vevent.add("location", text_of(item, "location") or text_of(event, "venue"))
         vevent.add("categories", [item.kind])
         cal.add_component(vevent)
     if category_code is not None:
@@ -108,22 +114,31 @@ def _category_times(state: EventState, code: str, now: datetime) -> list[VEvent]
     event, cat = state.event, state.category(code)
     zone = zone_of(event)
     listed = {row.item.kind for row in state.schedule(code) if code in row.item.category_codes}
-    name = cat.category.name
-    note = " (to be confirmed)" if cat.start_provisional else ""
+    name = text_of(cat.category)
     out = []
     moments: list[tuple[str, str, date | datetime]] = []
     start = cat.start or cat.start_day
     if "start" not in listed and start is not None:
-        moments.append(("start", f"{name} start{note}", start))
+        title = (
+            _("%(category)s start (to be confirmed)", category=name)
+            if cat.start_provisional
+            else _("%(category)s start", category=name)
+        )
+        moments.append(("start", title, start))
     if "finish" not in listed and cat.finish:
-        moments.append(("finish", f"{name} finish cut-off{note}", cat.finish))
+        title = (
+            _("%(category)s finish cut-off (to be confirmed)", category=name)
+            if cat.start_provisional
+            else _("%(category)s finish cut-off", category=name)
+        )
+        moments.append(("finish", title, cat.finish))
     for kind, title, when in moments:
         vevent = VEvent()
         key = f"{event.slug}|{code}|{kind}"
         vevent.add("uid", f"{hashlib.sha256(key.encode()).hexdigest()[:24]}@raceapp")
         vevent.add("dtstamp", now)
         vevent.add("sequence", state.sequence)
-        vevent.add("summary", f"{'Cancelled: ' if cat.cancelled else ''}{title} · {event.name}")
+        vevent.add("summary", _summary(title, text_of(event), cat.cancelled))
         if isinstance(when, datetime):
             vevent.add("dtstart", when.astimezone(zone))
             vevent.add("dtend", (when + timedelta(minutes=15)).astimezone(zone))

@@ -13,12 +13,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import rowcount, write_transaction
 from raceapp.errors import Conflict, DomainError, Forbidden, NotFound
 from raceapp.extensions import db
+from raceapp.i18n import DEFAULT_LANGUAGE, format_when, in_every_language, text_of
 from raceapp.models import (
     Booking,
     Entry,
@@ -78,8 +80,8 @@ def state_of(departure: ShuttleDeparture, runs: bool, now: datetime) -> str:
 def not_running_reason(state: EventState, route: ShuttleRoute) -> str:
     """Why a bus does not run, in a sentence for the runner."""
     if state.cancelled:
-        return f"This bus does not run: {state.event.name} is cancelled."
-    return "This bus does not run: the races it serves are cancelled."
+        return _("This bus does not run: %(race)s is cancelled.", race=text_of(state.event))
+    return _("This bus does not run: the races it serves are cancelled.")
 
 
 def timetable(state: EventState, user: User | None, now: datetime) -> list[DepartureView]:
@@ -119,7 +121,7 @@ def find_departure(departure_id: int) -> ShuttleDeparture:
     """One departure, or NotFound."""
     found = db.session.get(ShuttleDeparture, departure_id)
     if found is None:
-        raise NotFound("There is no such departure.")
+        raise NotFound(_("There is no such departure."))
     return found
 
 
@@ -129,14 +131,14 @@ def may_ride(user: User, route: ShuttleRoute) -> None:
         select(Entry.id).where(Entry.user_id == user.id, Entry.event_id == route.event_id)
     )
     if entered is None and not route.supporters_allowed:
-        raise Forbidden("This bus is for runners of the race: join your category first.")
+        raise Forbidden(_("This bus is for runners of the race: join your category first."))
 
 
 def _valid_key(key: str | None) -> str | None:
     if key is None or key == "":
         return None
     if len(key) > IDEMPOTENCY_MAX or not IDEMPOTENCY_RE.fullmatch(key):
-        raise DomainError("The form is damaged: reload the page and try again.")
+        raise DomainError(_("The form is damaged: reload the page and try again."))
     return key
 
 
@@ -176,7 +178,7 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
                 )
             )
             if taken != 1:
-                raise Full("This bus is full. You can join the waitlist.")
+                raise Full(_("This bus is full. You can join the waitlist."))
             booking = _seat(user.id, departure.id, now, key)
             db.session.execute(
                 delete(WaitlistEntry).where(
@@ -193,7 +195,7 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
         )
         existing = db.session.scalar(select(Booking).where(Booking.user_id == user.id, same))
         if existing is None:
-            raise Conflict("That did not go through; try again.") from None
+            raise Conflict(_("That did not go through; try again.")) from None
         return existing
     db.session.refresh(booking)
     return booking
@@ -216,7 +218,7 @@ def _seat(user_id: int, departure_id: int, now: datetime, key: str | None = None
 
 def _must_run(departure: ShuttleDeparture, now: datetime) -> None:
     if departure.departs_at <= now:
-        raise Conflict("This bus has already left.")
+        raise Conflict(_("This bus has already left."))
     state = race_state.of_event(departure.route.event, now)
     if not state.route_runs(departure.route):
         raise Conflict(not_running_reason(state, departure.route))
@@ -226,7 +228,7 @@ def booking_for(user: User, reference: str) -> Booking:
     """The user's own booking with this reference; anyone else's is "not found"."""
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
     if booking is None or booking.user_id != user.id:
-        raise NotFound("There is no such ticket.")
+        raise NotFound(_("There is no such ticket."))
     return booking
 
 
@@ -241,7 +243,7 @@ def cancel(user: User, reference: str, *, now: datetime) -> Booking:
     if booking.status != BOOKED:
         return booking  # cancelling twice changes nothing
     if now >= cancel_deadline(booking):
-        raise Conflict("It is too late to cancel this seat.")
+        raise Conflict(_("It is too late to cancel this seat."))
     with write_transaction():
         changed = rowcount(
             db.session.execute(
@@ -282,12 +284,29 @@ def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
             continue
         booking = _seat(first.user_id, departure_id, now)
         local = departure.departs_at.astimezone(zone_of(departure.route.event))
+
+        def seat_freed(
+            route: ShuttleRoute = departure.route,
+            local: datetime = local,
+            reference: str = booking.reference,
+        ) -> str:
+            return _(
+                "A seat freed up: you are booked on the %(origin)s → %(destination)s bus, "
+                "%(when)s. Ticket %(reference)s.",
+                origin=text_of(route, "origin"),
+                destination=text_of(route, "destination"),
+                when=format_when(local, "day_time"),
+                reference=reference,
+            )
+
+        # Written now in every language: the runner reads it later, in theirs.
+        texts = in_every_language(seat_freed)
         db.session.add(
             Notice(
                 user_id=first.user_id,
                 created_at=now,
-                text=f"A seat freed up: you are booked on the {departure.route.origin} → "
-                f"{departure.route.destination} bus, {local:%a %H:%M}. Ticket {booking.reference}.",
+                text=texts[DEFAULT_LANGUAGE],
+                texts={"text": texts},
                 link=f"/shuttles/tickets/{booking.reference}",
             )
         )
@@ -306,7 +325,7 @@ def join_waitlist(user: User, departure_id: int, *, now: datetime) -> WaitlistEn
     may_ride(user, departure.route)
     _must_run(departure, now)
     if seats_left(departure) != 0:
-        raise Conflict("This bus still has seats: book one.")
+        raise Conflict(_("This bus still has seats: book one."))
     mine = (WaitlistEntry.user_id == user.id) & (WaitlistEntry.departure_id == departure_id)
     try:
         with write_transaction():
@@ -350,7 +369,7 @@ def organized_departure(user: User, departure_id: int) -> ShuttleDeparture:
     """A departure of a race this user organizes (its manifest is private)."""
     found = find_departure(departure_id)
     if not accounts.is_organizer(user, found.route.event):
-        raise Forbidden("Only the organizers of this race can see who is on the bus.")
+        raise Forbidden(_("Only the organizers of this race can see who is on the bus."))
     return found
 
 
@@ -358,10 +377,10 @@ def ticket_check(user: User, reference: str) -> tuple[Booking, Entry | None]:
     """What the driver's scan shows: the booking and the runner's entry. Non-organizers are
     refused before the lookup, so nobody learns which references exist."""
     if not accounts.organizes_any(user):
-        raise Forbidden("Only the organizers of a race can check its tickets.")
+        raise Forbidden(_("Only the organizers of a race can check its tickets."))
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
     if booking is None or not accounts.is_organizer(user, booking.departure.route.event):
-        raise NotFound("There is no such ticket.")
+        raise NotFound(_("There is no such ticket."))
     return booking, accounts.entry_for(booking.user, booking.departure.route.event)
 
 

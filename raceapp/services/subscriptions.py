@@ -13,6 +13,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from raceapp.database import rowcount, write_transaction
@@ -27,11 +28,13 @@ DEVICES_PER_USER = 10
 
 def _b64url(value: object, name: str) -> bytes:
     if not isinstance(value, str) or not value or len(value) > 120:
-        raise DomainError(f"The subscription's {name} key is missing or malformed.")
+        raise DomainError(_("The subscription's %(name)s key is missing or malformed.", name=name))
     try:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raise DomainError(f"The subscription's {name} key is not base64url.") from None
+        raise DomainError(
+            _("The subscription's %(name)s key is not base64url.", name=name)
+        ) from None
 
 
 def origin_of(endpoint: str) -> str:
@@ -44,23 +47,23 @@ def check_endpoint(
 ) -> str:
     """Return the endpoint if the server may call it, else raise a DomainError saying why."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > ENDPOINT_MAX:
-        raise DomainError("The subscription has no usable endpoint.")
+        raise DomainError(_("The subscription has no usable endpoint."))
     try:
         parts = urlsplit(endpoint)
         port = parts.port
     except ValueError:
-        raise DomainError("The endpoint is not a valid URL.") from None
+        raise DomainError(_("The endpoint is not a valid URL.")) from None
     if any(ch.isspace() or ord(ch) < 32 for ch in endpoint):
-        raise DomainError("The endpoint is not a valid URL.")
+        raise DomainError(_("The endpoint is not a valid URL."))
     if origin_of(endpoint) in {o.lower().rstrip("/") for o in extra_origins}:
         return endpoint
     if parts.scheme != "https":
-        raise DomainError("The endpoint must be an https URL.")
+        raise DomainError(_("The endpoint must be an https URL."))
     host = (parts.hostname or "").rstrip(".")
     if parts.username is not None or parts.password is not None or port not in (None, 443):
-        raise DomainError("The endpoint must be a plain https URL of a push service.")
+        raise DomainError(_("The endpoint must be a plain https URL of a push service."))
     if not any(_host_matches(host, pattern) for pattern in allowed_hosts):
-        raise DomainError("The endpoint is not on a known push service.")
+        raise DomainError(_("The endpoint is not on a known push service."))
     return endpoint
 
 
@@ -74,15 +77,15 @@ def _host_matches(host: str, pattern: str) -> bool:
 def check_keys(keys: object) -> tuple[str, str]:
     """The browser's P-256 public key and auth secret, validated (RFC 8291)."""
     if not isinstance(keys, dict):
-        raise DomainError("The subscription has no keys.")
+        raise DomainError(_("The subscription has no keys."))
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     point = _b64url(p256dh, "p256dh")
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
-        raise DomainError("The subscription's p256dh key is not a P-256 public key.") from None
+        raise DomainError(_("The subscription's p256dh key is not a P-256 public key.")) from None
     if len(_b64url(auth, "auth")) != 16:
-        raise DomainError("The subscription's auth secret must be 16 bytes.")
+        raise DomainError(_("The subscription's auth secret must be 16 bytes."))
     assert isinstance(p256dh, str) and isinstance(auth, str)  # _b64url checked both
     return p256dh, auth
 
@@ -93,13 +96,14 @@ def subscribe(
     *,
     session_token: str | None,
     user_agent: str | None,
+    language: str | None = None,
     allowed_hosts: tuple[str, ...],
     extra_origins: tuple[str, ...],
     now: datetime,
 ) -> PushSubscription:
     """Store or refresh this device's subscription (browsers change them silently)."""
     if not isinstance(data, dict):
-        raise DomainError("Send the subscription as a JSON object.")
+        raise DomainError(_("Send the subscription as a JSON object."))
     endpoint = check_endpoint(data.get("endpoint"), allowed_hosts, extra_origins)
     p256dh, auth = check_keys(data.get("keys"))
     session_id = accounts.session_id_for(session_token)
@@ -110,6 +114,7 @@ def subscribe(
         auth=auth,
         last_seen_at=now,
         user_agent=(user_agent or "")[:200] or None,
+        language=language,
     )
     with write_transaction():
         sub = db.session.scalar(
@@ -144,7 +149,7 @@ def _keep_newest_devices(user_id: int) -> None:
 def unsubscribe(user: User, endpoint: object) -> bool:
     """Forget one of the user's devices ("turn off alerts"); True if it was there."""
     if not isinstance(endpoint, str):
-        raise DomainError("Say which endpoint to remove.")
+        raise DomainError(_("Say which endpoint to remove."))
     with write_transaction():
         result = db.session.execute(
             delete(PushSubscription).where(

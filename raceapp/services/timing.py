@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from raceapp.errors import DomainError
 from raceapp.models import Event
 from raceapp.zones import local_candidates, offset_text
@@ -27,15 +29,26 @@ def resolve_local(wall: datetime, zone: ZoneInfo) -> datetime:
     shown = wall.strftime("%Y-%m-%d %H:%M")
     if not candidates:
         raise DomainError(
-            f"{shown} does not exist in {zone.key}: the clocks jump over it. "
-            "Give a time before or after the change."
+            _(
+                "%(time)s does not exist in %(zone)s: the clocks jump over it. "
+                "Give a time before or after the change.",
+                time=shown,
+                zone=zone.key,
+            )
         )
     first, second = candidates
     iso = wall.strftime("%Y-%m-%dT%H:%M")
     raise DomainError(
-        f"{shown} happens twice in {zone.key} (the clocks go back): write "
-        f"{iso}{offset_text(first)} for the first ({first.tzname()}) or "
-        f"{iso}{offset_text(second)} for the second ({second.tzname()})."
+        _(
+            "%(time)s happens twice in %(zone)s (the clocks go back): write %(first)s for the "
+            "first (%(first_name)s) or %(second)s for the second (%(second_name)s).",
+            time=shown,
+            zone=zone.key,
+            first=iso + offset_text(first),
+            first_name=first.tzname(),
+            second=iso + offset_text(second),
+            second_name=second.tzname(),
+        )
     )
 
 
@@ -46,10 +59,16 @@ def withoffset_text(value: datetime, zone: ZoneInfo) -> datetime:
     for candidate in local_candidates(wall, zone):
         if candidate.utcoffset() == value.utcoffset():
             return candidate.astimezone(timezone.utc)
-    offsets = " or ".join(offset_text(c) for c in local_candidates(wall, zone)) or "none"
+    offsets = " / ".join(offset_text(c) for c in local_candidates(wall, zone)) or "–"
     raise DomainError(
-        f"{wall:%Y-%m-%d %H:%M} with offset {offset_text(value)} is not a time of "
-        f"{zone.key} (its offset then: {offsets})."
+        _(
+            "%(time)s with offset %(offset)s is not a time of %(zone)s (its offset then: "
+            "%(offsets)s).",
+            time=f"{wall:%Y-%m-%d %H:%M}",
+            offset=offset_text(value),
+            zone=zone.key,
+            offsets=offsets,
+        )
     )
 
 
@@ -62,7 +81,12 @@ def parse_local(raw: object, zone_name: str) -> datetime:
     except ValueError:
         value = None
     if value is None or not 2000 <= value.year <= 2100:
-        raise DomainError(f"Give the moment as a local date and time, for example {LOCAL_EXAMPLE}.")
+        raise DomainError(
+            _(
+                "Give the moment as a local date and time, for example %(example)s.",
+                example=LOCAL_EXAMPLE,
+            )
+        )
     zone = ZoneInfo(zone_name)
     if value.tzinfo is not None:
         return withoffset_text(value, zone)
@@ -90,10 +114,11 @@ def crosses_clock_change(event: Event) -> bool:
     return _crosses(event.time_zone, min(days), max(days) + timedelta(days=2))
 
 
-def parse_duration(raw: object, what: str = "the time") -> int:
-    """Elapsed time as people write it, hours:minutes ("11:30", "29:30"), in minutes."""
+def parse_duration(raw: object, problem: str | None = None) -> int:
+    """Elapsed time as people write it, hours:minutes ("11:30", "29:30"), in minutes; else a
+    DomainError that says `problem` (or what to write)."""
     text = raw.strip() if isinstance(raw, str) else ""
-    hours, _, minutes = text.partition(":")
+    hours, _colon, minutes = text.partition(":")
     if not (
         hours.isdigit()
         and minutes.isdigit()
@@ -101,40 +126,7 @@ def parse_duration(raw: object, what: str = "the time") -> int:
         and int(minutes) < 60
         and len(hours) <= 3
     ):
-        raise DomainError(f"Give {what} as hours:minutes after the start, such as 11:30.")
+        raise DomainError(
+            problem or _("Give the time as hours:minutes after the start, such as 11:30.")
+        )
     return int(hours) * 60 + int(minutes)
-
-
-def format_elapsed(minutes: int | None) -> str:
-    """11 h 30 min -> "11 h 30", 21 h -> "21 h"."""
-    if minutes is None:
-        return ""
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
-
-
-def format_hours_minutes(minutes: int | None) -> str:
-    """690 -> "11:30": elapsed time as races publish it (and as forms take it)."""
-    if minutes is None:
-        return ""
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}:{rest:02d}"
-
-
-def format_duration(minutes: int) -> str:
-    """A span of time in prose: 45 -> "45 min", 60 -> "1 h", 90 -> "1 h 30" (sign dropped)."""
-    minutes = abs(minutes)
-    return format_elapsed(minutes) if minutes >= 60 else f"{minutes} min"
-
-
-def format_countdown(seconds: float) -> str:
-    """Time left as the countdown shows it: "5 h 30 min 00 s"; from two days on, "3 days 4 h
-    05 min" (a race-day countdown stays in hours, where runners think in them)."""
-    if seconds <= 0:
-        return "0 h 00 min 00 s"
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours >= 48:
-        return f"{hours // 24} days {hours % 24} h {minutes:02d} min"
-    return f"{hours} h {minutes:02d} min {secs:02d} s"

@@ -7,12 +7,14 @@ import io
 import secrets
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from raceapp import clock
 from raceapp.errors import DomainError
+from raceapp.i18n import text_of
 from raceapp.models import Booking
 from raceapp.services import catalog, race_state, shuttles, timing
 from raceapp.web.http import is_htmx, private_page
@@ -86,7 +88,7 @@ def cancel(reference: str):
         return render_template(
             "shuttles/ticket.html", **_ticket_context(booking), message=exc.message
         ), exc.status
-    flash(f"Seat {reference} cancelled.")
+    flash(_("Seat %(reference)s cancelled.", reference=reference))
     return redirect(
         url_for("shuttles.timetable", slug=booking.departure.route.event.slug), code=303
     )
@@ -102,7 +104,7 @@ def join_waitlist(departure_id: int):
     except DomainError as exc:
         return _timetable_with_error(departure_id, exc)
     departure = shuttles.find_departure(departure_id)
-    flash("You are on the waitlist. If a seat frees up, it is yours and you will be told.")
+    flash(_("You are on the waitlist. If a seat frees up, it is yours and you will be told."))
     return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
 
 
@@ -113,14 +115,15 @@ def leave_waitlist(departure_id: int):
     """Leave the queue of a bus."""
     departure = shuttles.find_departure(departure_id)
     shuttles.leave_waitlist(current_user, departure_id)
-    flash("You left the waitlist.")
+    flash(_("You left the waitlist."))
     return redirect(url_for("shuttles.timetable", slug=departure.route.event.slug), code=303)
 
 
 def ticket_qr(booking: Booking) -> Markup:
     """The ticket's QR code: the address of the driver's check page for this booking."""
     return qr_svg(
-        url_for("shuttles.check", reference=booking.reference, _external=True), "Ticket QR code"
+        url_for("shuttles.check", reference=booking.reference, _external=True),
+        _("Ticket QR code"),
     )
 
 
@@ -194,15 +197,17 @@ def manifest_csv(departure_id: int):
     departure = shuttles.organized_departure(current_user, departure_id)
     event = departure.route.event
     out = io.StringIO()
+    # A byte-order mark, so that spreadsheet programs read the Japanese names as UTF-8.
+    out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["reference", "name", "bib", "category", "booked_at_utc"])
+    writer.writerow([_("Reference"), _("Name"), _("Bib"), _("Category"), _("Booked at (UTC)")])
     for booking, entry in shuttles.manifest(departure):
         writer.writerow(
             [
                 _csv_cell(booking.reference),
                 _csv_cell(booking.user.name),
                 _csv_cell(entry.bib if entry else ""),
-                _csv_cell(entry.category.name if entry else "supporter"),
+                _csv_cell(text_of(entry.category) if entry else _("supporter")),
                 booking.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             ]
         )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from raceapp import clock
 from raceapp.config import PROJECT_ROOT
-from raceapp.services import catalog
-from raceapp.web import assets
+from raceapp.i18n import current_language, known
+from raceapp.links import safe_local_url
+from raceapp.services import accounts, catalog
+from raceapp.web import assets, languages
+from raceapp.web.error_pages import render_error
 
 bp = Blueprint("site", __name__)
 
@@ -47,31 +51,45 @@ def manifest():
         }
 
     body = {
-        "name": "raceapp: your race kit",
-        "short_name": "raceapp",
+        # Installed from a Japanese page, the home screen says it in Japanese.
+        "name": _("raceapp: your race kit"),
+        "short_name": _("raceapp"),
         "id": "/me",
-        "description": "Cut-offs, gear, schedule, shuttles and alerts for trail races, offline.",
+        "description": _("Cut-offs, gear, schedule, shuttles and alerts for trail races, offline."),
         "start_url": url_for("kit.home"),
         "scope": "/",
         "display": "standalone",
         "orientation": "portrait",
         "background_color": "#f4f4f2",
         "theme_color": "#14532d",
-        "lang": "en",
+        "lang": current_language(),
         "icons": [
             icon("icon-192.png", 192),
             icon("icon-512.png", 512),
             icon("maskable-512.png", 512, "maskable"),
         ],
     }
-    response = Response(json.dumps(body), mimetype="application/manifest+json")
+    response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
     response.cache_control.max_age = 3600
     return response
 
 
+@bp.post("/language")
+def choose_language():
+    """One tap in the header: this page, and every page after it, in the chosen language."""
+    language = known(request.form.get("language"))
+    if language is None:
+        return render_error(400, _("Choose Japanese or English."))
+    if current_user.is_authenticated:
+        accounts.set_language(current_user, language)
+    back = safe_local_url(request.form.get("next"), url_for("site.home"))
+    return languages.remember(redirect(back, code=303), language)
+
+
 @bp.get("/offline")
 def offline():
-    """The page the service worker shows for a page it has not cached."""
+    """The page the service worker shows for a page it has not cached (one per language:
+    `?lang=ja`)."""
     return render_template("offline.html")
 
 

@@ -11,10 +11,13 @@ from pathlib import Path
 from flask import Flask, current_app, request, url_for
 from flask.wrappers import Response
 
+from raceapp.i18n import LANGUAGES
+
 # The app shell the service worker precaches: what every page needs, plus the offline page.
 # (Notification icons are not in it: a push only ever arrives with a connection.)
 SHELL_FILES = (
     "app.css",
+    "messages.js",
     "app.js",
     "push.js",
     "offline.js",
@@ -68,8 +71,13 @@ def cache_static(response: Response) -> Response:
     return response
 
 
+def offline_urls() -> dict[str, str]:
+    """The offline page in each language: the service worker shows the reader's."""
+    return {language: url_for("site.offline", lang=language) for language in LANGUAGES}
+
+
 def shell_urls() -> list[str]:
-    return [url_for("static", filename=f) for f in SHELL_FILES] + [url_for("site.offline")]
+    return [url_for("static", filename=f) for f in SHELL_FILES] + list(offline_urls().values())
 
 
 def service_worker_source(template: str) -> str:
@@ -82,8 +90,9 @@ def service_worker_source(template: str) -> str:
         {
             "version": version,
             "shell": shell,
-            "offline": url_for("site.offline"),
+            "offline": offline_urls(),
             "queue": url_for("static", filename="tick-queue.js"),
+            "messages": url_for("static", filename="messages.js"),
             "icon": url_for("static", filename="icons/icon-192.png"),
             "badge": url_for("static", filename="icons/badge-96.png"),
         }

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.wrappers import Response
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,28 +20,45 @@ from raceapp.web.http import is_htmx
 from raceapp.web.ratelimits import retry_after_seconds
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You are not allowed to do that.",
-    404: "There is no such page.",
-    405: "That action is not allowed here.",
-    409: "That cannot be done now.",
-    413: "What you sent is too large.",
-    429: "Too many attempts. Wait a moment and try again.",
-    500: "Something went wrong on our side. Try again in a moment.",
+    400: _l("The request could not be understood."),
+    403: _l("You are not allowed to do that."),
+    404: _l("There is no such page."),
+    405: _l("That action is not allowed here."),
+    409: _l("That cannot be done now."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many attempts. Wait a moment and try again."),
+    500: _l("Something went wrong on our side. Try again in a moment."),
 }
-EXPIRED = "This form has expired or was not sent from this site. Reload the page and try again."
+# The heading of the error page, by status.
+HEADINGS = {
+    400: _l("That didn't work"),
+    401: _l("Not logged in"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Not allowed"),
+    409: _l("Not possible now"),
+    413: _l("Too large"),
+    429: _l("Slow down"),
+}
+EXPIRED = _l("This form has expired or was not sent from this site. Reload the page and try again.")
 
 
 def render_error(status: int, message: str | None = None, *, kind: str = "error") -> Response:
     """The error as the caller can show it: a page, or for htmx the message alone."""
-    message = message or MESSAGES.get(status, "")
+    message = str(message or MESSAGES.get(status, ""))
     if is_htmx():
         response = make_response(message, status)
         response.mimetype = "text/plain"
         response.headers["X-Error-Kind"] = kind
         return response
     return make_response(
-        render_template("errors/error.html", status=status, message=message), status
+        render_template(
+            "errors/error.html",
+            status=status,
+            message=message,
+            heading=HEADINGS.get(status, _l("Something went wrong")),
+        ),
+        status,
     )
 
 
@@ -59,16 +79,16 @@ def register(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(exc: RateLimitExceeded):
         seconds = retry_after_seconds()
-        wait = (
-            f"{seconds} seconds"
-            if seconds < 90
-            else f"{round(seconds / 60)} minutes"
-            if seconds < 5400
-            else f"{round(seconds / 3600)} hours"
-        )
-        message = (
-            f"Too many attempts from this device, network or account. "
-            f"Please wait {wait}, then try again."
+        if seconds < 90:
+            wait = ngettext("%(num)d second", "%(num)d seconds", seconds)
+        elif seconds < 5400:
+            wait = ngettext("%(num)d minute", "%(num)d minutes", round(seconds / 60))
+        else:
+            wait = ngettext("%(num)d hour", "%(num)d hours", round(seconds / 3600))
+        message = _(
+            "Too many attempts from this device, network or account. "
+            "Please wait %(wait)s, then try again.",
+            wait=wait,
         )
         if request.blueprint == "devices" or request.is_json:
             response = make_response(jsonify(error=message, retry_after=seconds), 429)
@@ -79,7 +99,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return render_error(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description))
+        code = exc.code or 500
+        return render_error(code, MESSAGES.get(code) or exc.description)
 
     @app.errorhandler(500)
     def server_error(exc: Exception):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from raceapp.web.error_pages import render_error
 
 # While previewing another moment nothing is saved: the clock is not the real one, so a
 # booking, a tick or an alert would carry a time that never happened. Ending the preview,
-# logging in or out and a device's push subscription are not race data and stay allowed.
-WRITES_ALLOWED_IN_PREVIEW = frozenset({"preview", "auth", "devices", "kit.switch_race"})
-PREVIEW_REFUSAL = (
-    'Preview: nothing is saved. Choose "Back to now" at the top of the page '
+# logging in or out, a device's push subscription and the language are not race data and stay
+# allowed.
+WRITES_ALLOWED_IN_PREVIEW = frozenset(
+    {"preview", "auth", "devices", "kit.switch_race", "site.choose_language"}
+)
+PREVIEW_REFUSAL = _l(
+    "Preview: nothing is saved. Choose “Back to now” at the top of the page "
     "to book, tick or post for real."
 )
 
@@ -25,7 +30,7 @@ def reject_nul_bytes():
     ):
         values += [*request.form.values(), *request.form.keys()]
     if any("\x00" in value for value in values):
-        return render_error(400, "The request contains characters that are not allowed.")
+        return render_error(400, _("The request contains characters that are not allowed."))
     return None
 
 

@@ -3,17 +3,17 @@ every page needs to know about the person looking at it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 
-from raceapp import clock, localized, vocabulary
+from raceapp import clock, i18n, localized, vocabulary
 from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
-from raceapp.services import accounts, pace, timing
+from raceapp.services import accounts, timing
 from raceapp.vocabulary import alert_kind
 
 
@@ -21,30 +21,44 @@ def _in_zone(instant: datetime | None, event: Event) -> datetime | None:
     return None if instant is None else instant.astimezone(ZoneInfo(event.time_zone))
 
 
-def _clock(local: datetime, pattern: str, event: Event) -> str:
+def _clock(local: datetime, style: str, event: Event) -> str:
     # Across a clock change the same wall time happens twice: say which (CEST or CET).
-    text = local.strftime(pattern)
+    text = i18n.format_when(local, style)
     return f"{text} {local.tzname()}" if timing.crosses_clock_change(event) else text
 
 
 def day_time(instant: datetime | None, event: Event) -> str:
-    """ "Sat 05:30" in the event's zone ("Sun 02:30 CEST" when the clocks change that weekend)."""
+    """ "Sat 05:30" / "8日(土) 05:30" in the event's zone ("Sun 02:30 CEST" when the clocks
+    change that weekend)."""
     local = _in_zone(instant, event)
-    return "" if local is None else _clock(local, "%a %H:%M", event)
+    return "" if local is None else _clock(local, "day_time", event)
 
 
 def full_day_time(instant: datetime | None, event: Event) -> str:
+    """ "Sat 08 Jun 2024, 05:30" / "2024年6月8日(土) 05:30"."""
     local = _in_zone(instant, event)
-    return "" if local is None else _clock(local, "%a %d %b %Y, %H:%M", event)
+    return "" if local is None else _clock(local, "full_day_time", event)
 
 
 def long_day(instant: datetime | None, event: Event) -> str:
+    """ "Saturday 08 June" / "6月8日(土)": a heading for one day."""
     local = _in_zone(instant, event)
-    return "" if local is None else local.strftime("%A %d %B")
+    return "" if local is None else i18n.format_when(local, "long_day")
 
 
-def long_date(value) -> str:
-    return "" if value is None else value.strftime("%a %d %b %Y")
+def long_date(value: date | None) -> str:
+    """ "Sat 08 Jun 2024" / "2024年6月8日(土)"."""
+    return i18n.format_when(value, "long_date")
+
+
+def short_date(value: date | None) -> str:
+    """ "Sat 08 Jun" / "6月8日(土)"."""
+    return i18n.format_when(value, "short_date")
+
+
+def day_heading(value: date | None) -> str:
+    """A day of the schedule: "Saturday 08 June" / "6月8日(土)"."""
+    return i18n.format_when(value, "long_day")
 
 
 def hm(instant: datetime | None, event: Event, same_day_as: datetime | None = None) -> str:
@@ -54,37 +68,23 @@ def hm(instant: datetime | None, event: Event, same_day_as: datetime | None = No
         return ""
     other = _in_zone(same_day_as, event)
     if other is not None and other.date() != local.date():
-        return _clock(local, "%a %H:%M", event)
-    return _clock(local, "%H:%M", event)
+        return _clock(local, "day_time", event)
+    return _clock(local, "time", event)
 
 
 def km(value: float | None) -> str:
     return "" if value is None else f"{value:g} km"
 
 
-def money(value: int | None, currency: str | None) -> str:
-    if value is None:
-        return ""
-    return f"¥{value:,}" if currency == "JPY" else f"{value:,} {currency or ''}".strip()
-
-
 def reader_language() -> str:
     """The language the person reading the page reads."""
-    return g.get("language") or "en"
+    return i18n.current_language()
 
 
 def tr(obj: Any, field: str) -> str:
     """A text of a race (a row's column, or a value of its details) in the reader's language,
     falling back to the race's own language: `event|tr('name')`."""
-    if obj is None:
-        return ""
-    if isinstance(obj, dict):
-        return localized.pick(obj.get(field), reader_language())
-    texts = (getattr(obj, "texts", None) or {}).get(field)
-    if texts:
-        return localized.pick(texts, reader_language())
-    value = getattr(obj, field, None)
-    return "" if value is None else str(value)
+    return i18n.text_of(obj, field)
 
 
 def loc(value: Any) -> str:
@@ -110,21 +110,41 @@ def _page_context() -> dict:
         "may_preview": accounts.may_preview(current_user),
         "is_organizer_user": accounts.organizes_any(current_user),
         "push_key": _push_key(),
+        "language": reader_language(),
+        "languages": [(code, i18n.NATIVE_NAMES[code]) for code in i18n.LANGUAGES],
+        "here": request.full_path.rstrip("?") if request else "/",
     }
 
 
 def register(app: Flask) -> None:
     """Make the filters and the page context available to every template."""
-    for function in (day_time, full_day_time, long_day, long_date, hm, km, money, tr, loc):
+    for function in (
+        day_time,
+        full_day_time,
+        long_day,
+        long_date,
+        short_date,
+        day_heading,
+        hm,
+        km,
+        tr,
+        loc,
+    ):
         app.add_template_filter(function)
-    app.add_template_filter(timing.format_elapsed, "elapsed")
-    app.add_template_filter(timing.format_duration, "moved")
-    app.add_template_filter(timing.format_hours_minutes, "h_mm")
+    app.add_template_filter(i18n.format_money, "money")
+    app.add_template_filter(i18n.format_date_range, "date_range")
+    app.add_template_filter(i18n.format_zone, "zone")
+    app.add_template_filter(i18n.format_number, "number")
+    app.add_template_filter(i18n.format_elapsed, "elapsed")
+    app.add_template_filter(i18n.format_duration, "moved")
+    app.add_template_filter(i18n.format_hours_minutes, "h_mm")
+    app.add_template_filter(i18n.format_pace, "pace")
     app.add_template_global(vocabulary.race_state, "state_word")
-    app.add_template_filter(pace.format_pace, "pace")
     app.add_template_filter(lambda kind: alert_kind(kind).label, "alert_label")
+    app.add_template_filter(lambda grade: vocabulary.PACE_GRADES[grade], "grade_label")
+    app.add_template_filter(lambda code: i18n.NATIVE_NAMES.get(code, code), "language_name")
     app.add_template_global(
-        lambda target, now: timing.format_countdown((target - now).total_seconds()),
+        lambda target, now: i18n.format_countdown((target - now).total_seconds()),
         "countdown_text",
     )
     app.context_processor(_page_context)

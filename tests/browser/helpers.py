@@ -17,7 +17,7 @@ def log_in(page, base: str, email: str, password: str) -> None:
     page.goto(f"{base}/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(f"{base}/me")
 
 

@@ -16,9 +16,11 @@ test("grade", () => {
   }
 });
 
-test("format pace", () => {
-  for (const [value, text] of vectors.format_pace) {
-    assert.equal(rules.formatPace(value), text, String(value));
+test("format pace, in each language", () => {
+  for (const [lang, cases] of Object.entries(vectors.format_pace)) {
+    for (const [value, text] of cases) {
+      assert.equal(rules.formatPace(value, lang), text, `${lang} ${value}`);
+    }
   }
 });
 
@@ -38,13 +40,15 @@ test("legs", () => {
     const legs = rules.legs(c.start, Date.parse(c.now), c.at_km, c.cutoffs,
                             comfortable, outOfReach);
     const got = legs.map((leg) => ({ km: leg.km, distance: leg.distance, minutes: leg.minutes,
-                                     pace: rules.formatPace(leg.pace), grade: leg.grade }));
+                                     pace: rules.formatPace(leg.pace, "en"), grade: leg.grade }));
     assert.deepEqual(got, c.expect, c.about);
   }
 });
 
-test("countdown", () => {
-  for (const [seconds, text] of vectors.countdown) {
-    assert.equal(rules.formatCountdown(seconds), text, String(seconds));
+test("countdown, in each language", () => {
+  for (const [lang, cases] of Object.entries(vectors.countdown)) {
+    for (const [seconds, text] of cases) {
+      assert.equal(rules.formatCountdown(seconds, lang), text, `${lang} ${seconds}`);
+    }
   }
 });

@@ -1,0 +1,109 @@
+/* The few sentences the scripts in static/ and the service worker write themselves, in each
+   language the app speaks. Everything else a person reads comes from the server, already in
+   their language (Flask-Babel); the units of the countdown and the pace are also in the
+   server's catalogue, and tests/vectors/race-rules.json checks that both write the same.
+
+   RaceText.t("key", {name: value}, lang) fills {name} placeholders; the language is the
+   page's (<html lang>), or the one given. Loaded by pages as a plain script (global
+   RaceText), by the service worker with importScripts, and by the JavaScript tests as a
+   module. */
+(function (root, factory) {
+  if (typeof module === "object" && module.exports) module.exports = factory();
+  else root.RaceText = factory();
+})(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+
+  var MESSAGES = {
+    en: {
+      // Countdown and pace (static/race-rules.js)
+      countdown: "{h} h {m} min {s} s",
+      countdown_days: "{d} days {h} h {m} min",
+      pace: "{m}:{s} min/km",
+      pace_hours: "{h}:{m} h/km",
+      // How old the page on screen is (static/offline.js)
+      updated: "Updated {ago}",
+      just_now: "just now",
+      minutes_ago: "{n} min ago",
+      hours_ago: "{n} h ago",
+      days_ago: "{n} days ago",
+      // Gear ticks kept on the phone until there is signal
+      packed: "packed",
+      not_packed: "not packed",
+      packed_count: "{done} of {total} mandatory items packed",
+      // Alerts that came in while the page was open or offline
+      new_alert: "New alert: {title}",
+      new_alerts: "{n} new alerts from the organizers",
+      open: "Open",
+      // Requests that failed (static/app.js)
+      page_expired: "This page has expired. Reload it and try again.",
+      request_failed: "That did not work (error {status}). Try again.",
+      no_connection: "No connection. Try again when you have signal.",
+      // Alerts on this phone (static/push.js)
+      push_unsupported: "This browser cannot receive push alerts. On an iPhone, add raceapp to the Home Screen (Share, then Add to Home Screen) and open it from there. Alerts still show on this page.",
+      push_on: "Alerts are on for this phone.",
+      push_off: "Alerts are off for this phone.",
+      push_blocked: "Notifications are blocked for this site in your browser settings.",
+      push_check_failed: "Could not check alerts: {error}",
+      push_asking: "Asking for permission…",
+      push_not_allowed: "notifications were not allowed; you can change that in the browser settings",
+      push_failed: "Alerts are not on: {error}.",
+      push_off_failed: "Could not turn alerts off: {error}",
+      // A push whose message cannot be read (service_worker/sw.js)
+      race_alert: "Race alert"
+    },
+    ja: {
+      countdown: "{h}時間{m}分{s}秒",
+      countdown_days: "{d}日{h}時間{m}分",
+      pace: "{m}分{s}秒/km",
+      pace_hours: "{h}時間{m}分/km",
+      updated: "更新：{ago}",
+      just_now: "たった今",
+      minutes_ago: "{n}分前",
+      hours_ago: "{n}時間前",
+      days_ago: "{n}日前",
+      packed: "準備済み",
+      not_packed: "未準備",
+      packed_count: "必携品 {total}点中{done}点 準備済み",
+      new_alert: "新しいお知らせ：{title}",
+      new_alerts: "大会本部から新しいお知らせが{n}件あります",
+      open: "開く",
+      page_expired: "ページの有効期限が切れました。再読み込みしてからもう一度お試しください。",
+      request_failed: "うまくいきませんでした（エラー {status}）。もう一度お試しください。",
+      no_connection: "通信できません。電波の届く場所でもう一度お試しください。",
+      push_unsupported: "このブラウザはプッシュ通知を受け取れません。iPhoneの場合は、共有メニューの「ホーム画面に追加」でraceappを追加し、ホーム画面から開いてください。お知らせはこのページでも確認できます。",
+      push_on: "この端末で通知を受け取ります。",
+      push_off: "この端末の通知をオフにしました。",
+      push_blocked: "ブラウザの設定で、このサイトの通知がブロックされています。",
+      push_check_failed: "通知の状態を確認できませんでした：{error}",
+      push_asking: "通知の許可を確認しています…",
+      push_not_allowed: "通知が許可されませんでした。ブラウザの設定で変更できます",
+      push_failed: "通知をオンにできませんでした：{error}",
+      push_off_failed: "通知をオフにできませんでした：{error}",
+      race_alert: "大会からのお知らせ"
+    }
+  };
+  var FALLBACK = "en";
+
+  /* The app's language for a tag such as "ja-JP" (anything else: English). */
+  function language(tag) {
+    var base = String(tag || "").toLowerCase().split(/[-_]/)[0];
+    return Object.prototype.hasOwnProperty.call(MESSAGES, base) ? base : FALLBACK;
+  }
+  function pageLanguage() {
+    if (typeof document !== "undefined" && document.documentElement) {
+      return language(document.documentElement.lang);
+    }
+    if (typeof navigator !== "undefined") return language(navigator.language);
+    return FALLBACK;
+  }
+  function t(key, params, lang) {
+    var table = MESSAGES[lang ? language(lang) : pageLanguage()];
+    var text = table[key] !== undefined ? table[key] : MESSAGES[FALLBACK][key];
+    if (text === undefined) throw new Error("no message " + key);
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return params && params[name] !== undefined ? String(params[name]) : whole;
+    });
+  }
+
+  return { MESSAGES: MESSAGES, language: language, pageLanguage: pageLanguage, t: t };
+});

@@ -1,0 +1,34 @@
+/* The scripts' catalogue (static/messages.js): every sentence in every language, with the same
+   {fields}; the language of a page or a tag such as "ja-JP" picks the table. Run: node --test tests/js/ */
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("node:path");
+
+const text = require(path.join(__dirname, "..", "..", "static", "messages.js"));
+
+test("every language has every sentence, with the same fields", () => {
+  const english = text.MESSAGES.en;
+  for (const [lang, table] of Object.entries(text.MESSAGES)) {
+    assert.deepEqual(Object.keys(table).sort(), Object.keys(english).sort(), lang);
+    for (const [key, sentence] of Object.entries(table)) {
+      const fields = (s) => (s.match(/\{\w+\}/g) || []).sort();
+      assert.deepEqual(fields(sentence), fields(english[key]), `${lang} ${key}`);
+    }
+  }
+});
+
+test("a tag picks the language; anything else is English", () => {
+  assert.equal(text.language("ja-JP"), "ja");
+  assert.equal(text.language("JA"), "ja");
+  assert.equal(text.language("en-GB"), "en");
+  assert.equal(text.language("fr"), "en");
+  assert.equal(text.language(undefined), "en");
+});
+
+test("fields are filled, in the language asked for", () => {
+  assert.equal(text.t("minutes_ago", { n: 5 }, "ja"), "5分前");
+  assert.equal(text.t("updated", { ago: text.t("just_now", {}, "en") }, "en"), "Updated just now");
+  assert.equal(text.t("new_alerts", { n: 2 }, "ja-JP"), "大会本部から新しいお知らせが2件あります");
+  assert.throws(() => text.t("no-such-sentence"));
+});
