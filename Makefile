@@ -6,7 +6,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 FLASK := $(BIN)/flask --app app
-HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install setup run test test-fast lint messages screenshots bench clean
@@ -53,11 +52,12 @@ setup: install instance/secret_key instance/vapid_private.pem
 	$(FLASK) races import races/*.toml
 	$(FLASK) demo setup
 
-# Production settings over plain HTTP on the loopback address; preview open to the demo.
+# The local demo: production settings over plain HTTP on the loopback address, with the demo
+# accounts and preview open to all, and a banner on every page saying it is the demo.
 run: setup
-	RACEAPP_ENV=production SECRET_KEY="$$(cat instance/secret_key)" COOKIE_SECURE=0 \
+	RACEAPP_ENV=production RACEAPP_DEMO=1 SECRET_KEY="$$(cat instance/secret_key)" COOKIE_SECURE=0 \
 	VAPID_PRIVATE_KEY_FILE=instance/vapid_private.pem \
-	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) app:app
+	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) app:app
 
 # The whole suite (browser and Redis tests included) on SQLite, then again on PostgreSQL
 # when TEST_DATABASE_URL is set; first the offline rules in Node against the shared vectors.

@@ -19,3 +19,11 @@ keepalive = 5
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
+
+
+def on_starting(server):
+    """A real deployment does not start on a database that holds the demo accounts (their
+    passwords are published): delete them, or run the local demo (RACEAPP_DEMO=1)."""
+    from raceapp import create_app, refuse_demo_data_in_production
+
+    refuse_demo_data_in_production(create_app())

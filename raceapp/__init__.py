@@ -22,6 +22,24 @@ from raceapp.extensions import (
 )
 
 
+def refuse_demo_data_in_production(app: Flask) -> None:
+    """Stop (SystemExit, with the reason) before serving a database with the demo accounts in
+    production; the local demo (RACEAPP_DEMO=1) and other settings may go on."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from raceapp.services import demo
+
+    if app.config["ENV_NAME"] != "production" or app.config["RACEAPP_DEMO"]:
+        return
+    with app.app_context():
+        try:
+            problems = demo.production_problems()
+        except SQLAlchemyError:
+            problems = []  # no schema yet: nothing to refuse
+    if problems:
+        raise SystemExit("raceapp will not start in production: " + "; ".join(problems))
+
+
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     """Build and configure an application instance."""
     app = Flask(
@@ -33,6 +51,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.url_map.converters["int"] = RowIdConverter
     config_name = config_name or os.environ.get("RACEAPP_ENV", "development")
     app.config.from_object(CONFIGS[config_name])
+    app.config["ENV_NAME"] = config_name
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -42,6 +61,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if config_name == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set in production")
+    if (
+        config_name == "production"
+        and app.config["PREVIEW_FOR_ALL"]
+        and not app.config["RACEAPP_DEMO"]
+    ):
+        raise RuntimeError(
+            "PREVIEW_FOR_ALL lets anyone see the app at another moment: it is for the demo "
+            "(RACEAPP_DEMO=1, as `make run` sets). In production only organizers preview."
+        )
 
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]

@@ -75,6 +75,9 @@ class Config:
         "SIGNUP_LIMIT_PER_ADDRESS", "20 per 10 minutes;100 per day"
     )
     SIGNUP_LIMIT_PER_ACCOUNT = os.environ.get("SIGNUP_LIMIT_PER_ACCOUNT", "5 per hour")
+    # Joining names a bib: without a limit, taken bibs could be found by trying them all.
+    JOIN_LIMIT_PER_ADDRESS = os.environ.get("JOIN_LIMIT_PER_ADDRESS", "60 per minute")
+    JOIN_LIMIT_PER_ACCOUNT = os.environ.get("JOIN_LIMIT_PER_ACCOUNT", "10 per minute;30 per hour")
     BOOKING_LIMIT_PER_ADDRESS = os.environ.get("BOOKING_LIMIT_PER_ADDRESS", "300 per minute")
     BOOKING_LIMIT_PER_ACCOUNT = os.environ.get(
         "BOOKING_LIMIT_PER_ACCOUNT", "20 per minute;100 per hour"
@@ -92,6 +95,10 @@ class Config:
 
     # "Preview as of" lets anyone see the app at a chosen instant; organizers always may.
     PREVIEW_FOR_ALL = _bool("PREVIEW_FOR_ALL", False)
+    # The one-command local demo (`make run`): production settings on the loopback address,
+    # with public demo accounts and a banner on every page saying so. A real deployment
+    # leaves it off, and then refuses to start with demo accounts or preview for all.
+    RACEAPP_DEMO = _bool("RACEAPP_DEMO", False)
 
     # Names a deploy: a new value makes phones replace their cached app shell.
     RACEAPP_RELEASE = os.environ.get("RACEAPP_RELEASE", "")

@@ -35,16 +35,39 @@ def safe_local_url(target: object, fallback: str) -> str:
     return target if isinstance(target, str) and is_safe_local_url(target) else fallback
 
 
-def is_safe_link(target: object) -> bool:
-    """A link an organizer may put in an alert: a page of this app, or an https address."""
-    if is_safe_local_url(target):
-        return True
-    if not isinstance(target, str) or len(target) > LOCAL_URL_MAX:
-        return False
-    if _CONTROL.search(target) or "\\" in target:
-        return False
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# What may stand between "https://" and the path: a host name and an optional :443. Anything
+# else (user info, percent-encoding, backslashes, spaces, brackets) is refused before parsing,
+# because browsers and URL parsers disagree about it.
+_NETLOC = re.compile(r"^[^\s%\\@\[\]/?#]+$")
+
+
+def https_host(target: object) -> str | None:
+    """The host of a plain https address ("https://host/..."), lower-case, or None when the
+    address is anything else: another scheme, user info, a port other than 443, a host that
+    is not a valid DNS name (percent-encoding, backslashes, spaces, empty labels)."""
+    if not isinstance(target, str) or len(target) > LOCAL_URL_MAX or _CONTROL.search(target):
+        return None
+    if "\\" in target or any(ch.isspace() for ch in target):
+        return None
     try:
         parts = urlsplit(target)
-        return parts.scheme == "https" and bool(parts.hostname) and parts.port in (None, 443)
+        port = parts.port
     except ValueError:
-        return False
+        return None
+    if parts.scheme != "https" or port not in (None, 443) or not _NETLOC.match(parts.netloc):
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return None
+    return host
+
+
+def is_safe_link(target: object) -> bool:
+    """A link an organizer may put in an alert: a page of this app, or an https address."""
+    return is_safe_local_url(target) or https_host(target) is not None

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -531,3 +532,52 @@ class RateLimitCounter(Model):
     hits: Mapped[int] = mapped_column(Integer)
     # Epoch seconds (the unit the limits library works in); the window ends then.
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+# --- Rules that span two tables --------------------------------------------------------------
+# One place per person per bus: a seat or a waitlist place, never both. A unique index cannot
+# span two tables, so a trigger on each side refuses the second (as a constraint violation,
+# which the services turn into a clear answer). Writers take the departure's row lock first,
+# so two requests cannot both pass the check.
+ONE_PLACE_PER_BUS = "a seat and a waitlist place on one departure"
+
+_SQLITE_TRIGGERS = (
+    f"""CREATE TRIGGER waitlist_not_with_a_seat BEFORE INSERT ON waitlist_entries
+    WHEN EXISTS (SELECT 1 FROM bookings WHERE bookings.user_id = NEW.user_id
+                 AND bookings.departure_id = NEW.departure_id AND bookings.status = '{BOOKED}')
+    BEGIN SELECT RAISE(ABORT, '{ONE_PLACE_PER_BUS}'); END""",
+    f"""CREATE TRIGGER seat_not_with_a_waitlist_place BEFORE INSERT ON bookings
+    WHEN NEW.status = '{BOOKED}' AND EXISTS (SELECT 1 FROM waitlist_entries
+        WHERE waitlist_entries.user_id = NEW.user_id
+        AND waitlist_entries.departure_id = NEW.departure_id)
+    BEGIN SELECT RAISE(ABORT, '{ONE_PLACE_PER_BUS}'); END""",
+)
+_POSTGRESQL_TRIGGERS = (
+    f"""CREATE OR REPLACE FUNCTION one_place_per_bus() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_TABLE_NAME = 'waitlist_entries' THEN
+        IF EXISTS (SELECT 1 FROM bookings WHERE user_id = NEW.user_id
+                   AND departure_id = NEW.departure_id AND status = '{BOOKED}') THEN
+          RAISE EXCEPTION '{ONE_PLACE_PER_BUS}' USING ERRCODE = 'unique_violation';
+        END IF;
+      ELSIF NEW.status = '{BOOKED}' AND EXISTS (SELECT 1 FROM waitlist_entries
+            WHERE user_id = NEW.user_id AND departure_id = NEW.departure_id) THEN
+        RAISE EXCEPTION '{ONE_PLACE_PER_BUS}' USING ERRCODE = 'unique_violation';
+      END IF;
+      RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER waitlist_not_with_a_seat BEFORE INSERT ON waitlist_entries
+    FOR EACH ROW EXECUTE FUNCTION one_place_per_bus()""",
+    """CREATE TRIGGER seat_not_with_a_waitlist_place BEFORE INSERT ON bookings
+    FOR EACH ROW EXECUTE FUNCTION one_place_per_bus()""",
+)
+TRIGGERS = {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRESQL_TRIGGERS}
+
+
+def _create_triggers(target, connection, **kw) -> None:
+    for statement in TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+# Both tables exist once the later of the two is created (create_all orders them).
+event.listen(WaitlistEntry.__table__, "after_create", _create_triggers)

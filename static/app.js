@@ -34,6 +34,17 @@ document.addEventListener("htmx:sendError", function () {
   box.textContent = RaceText.t("no_connection");
   box.hidden = false;
 });
+/* An alert's page says it was read: a POST of its own once the page is shown (offline it
+   simply waits for the next visit). */
+document.addEventListener("DOMContentLoaded", function () {
+  var article = document.querySelector("[data-mark-read]");
+  var csrf = document.body.getAttribute("hx-headers");
+  if (!article || !csrf) return;
+  fetch(article.dataset.markRead, {
+    method: "POST", credentials: "same-origin",
+    headers: Object.assign({ "X-Raceapp-Read": "page" }, JSON.parse(csrf))
+  }).catch(function () {});
+});
 document.addEventListener("htmx:afterRequest", function (event) {
   if (event.detail.successful) document.getElementById("request-error").hidden = true;
 });

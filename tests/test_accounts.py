@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
@@ -232,3 +233,25 @@ def test_no_composition_rules_only_length_and_the_common_list():
     assert len(common_passwords()) > 19_000
     validate_password("trail running under the stars")  # long, all lower case: fine
     validate_password("やまのぼりがすき!")  # any script counts
+
+
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("aki.tanaka@example.com", "aki.tanaka"),
+        ("aki.tanaka@example.com", "AKI.TANAKA2026!"),
+        ("trailrunner@example.com", "my trailrunner pass"),
+    ],
+)
+def test_a_password_holding_the_email_name_is_refused(app, email, password):
+    from raceapp.errors import DomainError
+    from raceapp.services import accounts
+
+    with pytest.raises(DomainError, match="does not contain your e-mail"):
+        accounts.sign_up(email, "Aki", password, now=datetime.now(timezone.utc))
+
+
+def test_a_short_email_name_does_not_rule_out_passwords(app):
+    from raceapp.services import accounts
+
+    accounts.sign_up("ak@example.com", "Aki", "kakeru ak trail", now=datetime.now(timezone.utc))

@@ -65,8 +65,17 @@ def test_organizer_posts_an_alert_and_runners_see_it_unread(client, auth, people
     assert "Thunderstorms after 14:00" in feed and "Mark read" in feed and "New" in feed
     page = text(client.get(f"/me/alerts/{alert.id}"))
     assert "Carry the waterproof jacket." in page and "Fri 07 Jun" in page
-    # Opening it read it.
+    # The GET changed nothing (a link from another site cannot mark it read); the page says
+    # it was read with a POST of its own.
+    assert "1 unread" in text(client.get("/me"))
+    assert f'data-mark-read="/me/alerts/{alert.id}/read"' in page
+    read = client.post(
+        f"/me/alerts/{alert.id}/read",
+        headers={"X-CSRFToken": csrf_from(page), "X-Raceapp-Read": "page"},
+    )
+    assert read.status_code == 204
     assert "All read" in text(client.get("/me"))
+    assert "data-mark-read" not in text(client.get(f"/me/alerts/{alert.id}"))
     assert "Mark read" not in text(client.get("/me/alerts"))
 
 
@@ -345,7 +354,8 @@ def test_figures_show_who_read_it(client, auth, people, okushinano):
         people["organizer"], okushinano, AlertDraft("info", "Hello"), now=RACE_EVE
     )
     auth.login("aki@example.com")
-    client.get(f"/me/alerts/{alert.id}")
+    page = text(client.get(f"/me/alerts/{alert.id}"))
+    client.post(f"/me/alerts/{alert.id}/read", headers={"X-CSRFToken": csrf_from(page)})
     auth.logout()
     as_organizer(auth)
     page = text(client.get(f"/organizer/alerts/{alert.id}"))

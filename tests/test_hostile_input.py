@@ -63,6 +63,23 @@ NASTY = [
     "null",
     "[]",
     "{}",
+    # Moments Python cannot hold once in UTC, and offsets no zone has.
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    "2026-06-20T08:00:00+24:00",
+    "2026-06-20T08:00:00Z+01:00",
+    # Addresses parsers disagree about.
+    "https://[::1",
+    "https://%zz.example/",
+    "https://exa mple.org/",
+    "https://evil.example\\@good.example/",
+    "/\\evil.example",
+    "/%09/evil.example",
+    # Control and format characters.
+    "\x7f",
+    "\u2028",
+    "\ufeff",
+    "a\tb\x0bc",
 ]
 TEXT = st.one_of(st.text(max_size=200), st.sampled_from(NASTY))
 
@@ -150,13 +167,27 @@ SUBSCRIPTION_LIKE = st.fixed_dictionaries(
 )
 
 
+# Raw bodies no JSON library writes: lone surrogates (which JSON's escapes allow) and nesting
+# deep enough to exhaust a recursive parser.
+SURROGATE = st.sampled_from(["\\ud800", "\\udfff", "\\ud83d", "x\\udc00y"])
+RAW_JSON = st.one_of(
+    st.builds(lambda s: '{"endpoint": "https://fcm.googleapis.com/fcm/send/' + s + '"}', SURROGATE),
+    st.builds(lambda s: '{"' + s + '": 1}', SURROGATE),
+    st.builds(lambda s: '{"keys": {"p256dh": "' + s + '", "auth": "x"}}', SURROGATE),
+    st.integers(min_value=1, max_value=2000).map(lambda n: "[" * n + "]" * n),
+    st.integers(min_value=1, max_value=600).map(lambda n: '{"a":' * n + "1" + "}" * n),
+)
+
+
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
 def test_push_subscription_answers_random_json_with_a_clear_4xx(audit_world: World, method):
     client = audit_world.clients["runner"]
     token = token_for(client)
 
     @FUZZ
-    @given(body=st.one_of(JSON, SUBSCRIPTION_LIKE, st.binary(max_size=300)))
+    @given(
+        body=st.one_of(JSON, SUBSCRIPTION_LIKE, st.binary(max_size=300), RAW_JSON.map(str.encode))
+    )
     def send(body):
         before = db_snapshot()
         data = body if isinstance(body, bytes) else json.dumps(body)

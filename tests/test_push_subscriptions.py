@@ -70,6 +70,13 @@ def test_each_device_has_its_own_and_the_oldest_beyond_the_limit_goes(runner_cli
         "fcm.googleapis.com/fcm/send/x",
         "https://fcm.googleapis.com/x\r\nHost: internal",
         "https://" + "a" * 1100 + ".push.apple.com/x",
+        # Hosts parsers read differently: strictly refused before matching the allowlist.
+        "https://127.0.0.1%2e.notify.windows.com/x",
+        "https://fcm.googleapis.com%2Fevil.example/x",
+        "https://evil.example\\.notify.windows.com/x",
+        "https://evil.example\\@fcm.googleapis.com/x",
+        "https://x..notify.windows.com/x",
+        "https://-x.notify.windows.com/x",
         "",
         None,
         42,
@@ -170,3 +177,38 @@ def test_a_browser_that_changes_hands_follows_the_new_runner(
     runner_client.csrf = csrf_from(runner_client.get("/me").get_data(as_text=True))
     assert send(runner_client, sub).status_code == 201
     assert [s.user_id for s in db.session.scalars(select(PushSubscription))] == [other.id]
+
+
+def test_a_device_another_account_logs_in_on_moves_and_the_first_is_told(
+    app, runner_client, auth, make_user, okushinano, make_entry
+):
+    """One browser, one endpoint: it belongs to whoever last logged in on it. The runner it
+    leaves finds a notice in the app naming the device, never a silent loss."""
+    from raceapp.models import Notice, User
+    from tests.conftest import AuthActions
+
+    sub = subscription(FCM + "shared-phone")
+    android = (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Mobile Safari/537.36"
+    )
+    send(runner_client, sub, **{"User-Agent": android})
+    # The browser's cookies are cleared (no logout), and Ben logs in on it.
+    browser = app.test_client()
+    other = make_user("ben@example.com")
+    make_entry(other, okushinano, "50k", "202")
+    AuthActions(browser).login("ben@example.com")
+    browser.csrf = csrf_from(browser.get("/me").get_data(as_text=True))
+    assert send(browser, sub).status_code == 201
+    db.session.rollback()
+    owner = db.session.scalar(select(PushSubscription.user_id))
+    assert owner == other.id and count() == 1
+    aki = db.session.scalar(select(User).where(User.email == "aki@example.com"))
+    notice = db.session.scalar(select(Notice).where(Notice.user_id == aki.id))
+    assert "Chrome on Android" in notice.texts["text"]["en"]
+    assert "Android" in notice.texts["text"]["ja"]
+    auth.logout()
+    auth.login("aki@example.com")
+    assert "now go to another account" in runner_client.get("/me").get_data(as_text=True)
+    # The same account sending its own device again tells nobody anything.
+    assert db.session.scalar(select(func.count()).select_from(Notice)) == 1

@@ -155,8 +155,9 @@ def test_counters_are_shared_by_two_app_processes(app, database_url, make_user, 
         assert login(client, "aki@example.com", "wrong password").status_code == 401
     assert login(one_client, "aki@example.com", PASSWORD).status_code == 429
     assert login(other_client, "aki@example.com", PASSWORD).status_code == 429
-    # The count is a row in the shared database, not something either process holds.
-    assert db.session.scalar(select(func.max(RateLimitCounter.hits))) == 4
+    # The count is a row in the shared database, not something either process holds (the
+    # two refused attempts counted too).
+    assert db.session.scalar(select(func.max(RateLimitCounter.hits))) == 6
     with other.app_context():
         db.engine.dispose()
 
@@ -190,9 +191,40 @@ def test_gunicorn_workers_share_the_counters(app, database_url, vapid_pem, tmp_p
         assert statuses == [401] * 6 + [429] * 2
         # The workers counted in the database (a worker's own memory would leave no row).
         db.session.commit()
-        assert db.session.scalar(select(func.max(RateLimitCounter.hits))) == 6
+        assert db.session.scalar(select(func.max(RateLimitCounter.hits))) == 8
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_concurrent_failed_logins_get_exactly_the_limit(app, live_server, make_user, limits):
+    """60 wrong passwords at once for one account whose limit is 10: ten are checked, fifty are
+    refused (a check-then-count would let a few more through)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    make_user("aki@example.com")
+    db.session.commit()
+    limits(LOGIN_LIMIT_PER_ACCOUNT="10 per 15 minutes", LOGIN_LIMIT_PER_ADDRESS="1000 per minute")
+    sessions = []
+    for _ in range(60):
+        http = requests.Session()
+        sessions.append((http, csrf_from(http.get(f"{live_server}/auth/login").text)))
+    gate = threading.Barrier(len(sessions))
+
+    def attempt(pair) -> int:
+        http, token = pair
+        gate.wait()
+        return http.post(
+            f"{live_server}/auth/login",
+            data={"email": "aki@example.com", "password": "wrong password", "csrf_token": token},
+            allow_redirects=False,
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        statuses = list(pool.map(attempt, sessions))
+    assert sorted(statuses) == [401] * 10 + [429] * 50
 
 
 def test_database_storage_counts_atomically_under_contention(app):
@@ -270,3 +302,25 @@ def test_redis_storage_when_redis_url_is_set(app, okushinano, make_user, limits)
         limiter.reset()  # the next test's app brings back its own storage
         with redis_app.app_context():
             db.engine.dispose()
+
+
+def test_joining_is_limited_so_taken_bibs_cannot_be_found_by_trying(
+    client, auth, okushinano, make_user, make_entry, limits, frozen_clock
+):
+    from datetime import datetime, timezone
+
+    frozen_clock(datetime(2024, 5, 1, tzinfo=timezone.utc))  # entries still open
+    for n in range(5):
+        make_entry(make_user(f"r{n}@example.com"), okushinano, "100k", f"10{n}")
+    make_user("prober@example.com")
+    auth.login("prober@example.com")
+    limits(JOIN_LIMIT_PER_ACCOUNT="5 per minute")
+    token = csrf_from(client.get("/events/okushinano-100-2024/join").get_data(as_text=True))
+    statuses = [
+        client.post(
+            "/events/okushinano-100-2024/join",
+            data={"category": "100k", "bib": f"10{n}", "csrf_token": token},
+        ).status_code
+        for n in range(8)
+    ]
+    assert statuses[:5] == [409] * 5 and statuses[5:] == [429] * 3

@@ -6,6 +6,7 @@ import pytest
 
 from raceapp import create_app
 from raceapp.config import DEV_SECRET_KEY, ProductionConfig
+from raceapp.extensions import db
 
 
 def test_every_response_carries_a_strict_policy(client):
@@ -42,3 +43,44 @@ def test_production_cookies_are_host_only_secure_and_http_only(tmp_path):
 def test_production_refuses_the_development_secret_key(tmp_path):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production", SECRET_KEY=DEV_SECRET_KEY, INSTANCE_PATH=str(tmp_path))
+
+
+# --- The demo is never production ------------------------------------------------------------
+
+
+def test_production_refuses_preview_for_all_unless_it_is_the_demo(database_url):
+    from raceapp import create_app
+
+    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40, PREVIEW_FOR_ALL=True)
+    with pytest.raises(RuntimeError, match="PREVIEW_FOR_ALL"):
+        create_app("production", **settings)
+    demo = create_app("production", RACEAPP_DEMO=True, **settings)
+    assert demo.config["PREVIEW_FOR_ALL"]
+
+
+def test_the_demo_says_so_on_every_page(app, client):
+    assert "banner-demo" not in client.get("/").get_data(as_text=True)
+    app.config["RACEAPP_DEMO"] = True
+    for url in ("/", "/events/", "/auth/login"):
+        assert "Do not use it for a real race." in client.get(url).get_data(as_text=True)
+
+
+def test_a_production_start_refuses_a_database_with_the_demo_accounts(
+    app, database_url, okushinano
+):
+    """gunicorn.conf.py's on_starting runs this check before any worker serves a page."""
+    from raceapp import refuse_demo_data_in_production
+    from raceapp.services import demo
+    from tests.helpers import ROOT
+
+    assert "refuse_demo_data_in_production(create_app())" in (ROOT / "gunicorn.conf.py").read_text()
+    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40)
+    production = create_app("production", **settings)
+    refuse_demo_data_in_production(production)  # no demo accounts: starts
+    demo.set_up(now=okushinano.updated_at)
+    db.session.commit()
+    with pytest.raises(SystemExit, match="demo accounts with published passwords"):
+        refuse_demo_data_in_production(production)
+    refuse_demo_data_in_production(create_app("production", RACEAPP_DEMO=True, **settings))
+    with production.app_context():
+        db.engine.dispose()

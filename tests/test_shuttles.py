@@ -283,3 +283,94 @@ def test_the_database_refuses_overbooking_even_if_the_code_is_wrong(bus_event):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_database_refuses_a_seat_and_a_waitlist_place_on_one_bus(bus_event, runner_factory):
+    """Whatever the code does, one person holds one place per bus: a seat or a waitlist place."""
+    from sqlalchemy.exc import IntegrityError
+
+    from raceapp.services import shuttles
+    from tests.helpers import BEFORE
+
+    dep = departure(bus_event, "station-to-start", "05:00")
+    user = runner_factory("a@example.com")
+    shuttles.book(user, dep.id, now=BEFORE, idempotency_key=None)
+    db.session.add(WaitlistEntry(user_id=user.id, departure_id=dep.id, created_at=BEFORE))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    other = runner_factory("b@example.com")
+    db.session.add(WaitlistEntry(user_id=other.id, departure_id=dep.id, created_at=BEFORE))
+    db.session.commit()
+    db.session.add(
+        Booking(
+            reference="ABC-DEF",
+            user_id=other.id,
+            departure_id=dep.id,
+            status="booked",
+            created_at=BEFORE,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_a_runner_with_a_seat_cannot_also_queue(client, auth, bus_event, runner_factory):
+    from raceapp.services import shuttles
+    from tests.helpers import BEFORE
+
+    dep = departure(bus_event, "station-to-start", "05:00")
+    holder = runner_factory("a@example.com")
+    shuttles.book(holder, dep.id, now=BEFORE, idempotency_key=None)
+    shuttles.book(runner_factory("b@example.com"), dep.id, now=BEFORE, idempotency_key=None)
+    auth.login("a@example.com")
+    token = csrf_from(client.get("/events/bus-test/shuttles").get_data(as_text=True))
+    response = client.post(f"/shuttles/departures/{dep.id}/waitlist", data={"csrf_token": token})
+    assert response.status_code == 409
+    assert "You already have a seat on this bus." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(WaitlistEntry)) == 0
+
+
+def test_leaving_the_race_gives_back_places_on_runners_only_buses(
+    client, auth, bus_event, runner_factory
+):
+    """A seat on a runners-only bus goes to the first on its waitlist; a place in a queue goes;
+    a seat on a bus supporters may take stays (they may still ride as one)."""
+    from raceapp.services import shuttles
+    from tests.helpers import BEFORE
+
+    full = departure(bus_event, "station-to-start", "05:00")
+    later = departure(bus_event, "station-to-start", "06:00")
+    crew = next(r for r in bus_event.shuttle_routes if r.code == "crew").departures[0]
+    leaver = runner_factory("leaver@example.com")
+    shuttles.book(leaver, full.id, now=BEFORE, idempotency_key=None)
+    shuttles.book(runner_factory("b@example.com"), full.id, now=BEFORE, idempotency_key=None)
+    waiting = runner_factory("c@example.com")
+    shuttles.join_waitlist(waiting, full.id, now=BEFORE)
+    shuttles.book(leaver, crew.id, now=BEFORE, idempotency_key=None)
+    later.seats = 1
+    shuttles.book(runner_factory("d@example.com"), later.id, now=BEFORE, idempotency_key=None)
+    shuttles.join_waitlist(leaver, later.id, now=BEFORE)
+    db.session.commit()
+
+    auth.login("leaver@example.com")
+    token = csrf_from(client.get("/events/bus-test").get_data(as_text=True))
+    assert client.post("/events/bus-test/leave", data={"csrf_token": token}).status_code == 302
+    db.session.rollback()
+    live = {
+        (b.user.email, b.departure_id)
+        for b in db.session.scalars(select(Booking).where(Booking.status == "booked"))
+    }
+    assert ("leaver@example.com", full.id) not in live
+    assert ("c@example.com", full.id) in live  # the first on the waitlist got the seat
+    assert ("leaver@example.com", crew.id) in live  # supporters may ride this one
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WaitlistEntry)
+            .where(WaitlistEntry.departure_id == later.id)
+        )
+        == 0
+    )
+    assert db.session.get(ShuttleDeparture, full.id).seats_taken == 2

@@ -38,9 +38,10 @@ def feed():
 @bp.get("/me/alerts/<int:alert_id>")
 @login_required
 def show(alert_id: int):
-    """One alert; opening it counts as reading it."""
-    alert = alerts.mark_read(current_user, alert_id, now=clock.real_utcnow())
-    return render_template("alerts/show.html", alert=alert)
+    """One alert. Opening it counts as reading it, through a POST the page makes: a GET
+    changes nothing, so a link from another site cannot mark it read."""
+    alert, read = alerts.readable(current_user, alert_id)
+    return render_template("alerts/show.html", alert=alert, read=read)
 
 
 @bp.post("/me/alerts/<int:alert_id>/read")
@@ -48,6 +49,8 @@ def show(alert_id: int):
 def mark_read(alert_id: int):
     """Mark one alert read (htmx swaps the item in place)."""
     alert = alerts.mark_read(current_user, alert_id, now=clock.real_utcnow())
+    if request.headers.get("X-Raceapp-Read") == "page":
+        return "", 204  # the alert's own page said it was read: nothing to swap
     if is_htmx():
         return render_block("alerts/feed.html", "item", item=alerts.FeedItem(alert, read=True))
     return redirect(url_for("alerts.feed") + f"#alert-{alert.id}", code=303)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from raceapp import clock
 from raceapp.errors import DomainError
@@ -15,6 +15,11 @@ bp = Blueprint("demo", __name__, cli_group="demo")
 @bp.cli.command("setup")
 def setup_command() -> None:
     """Create the demo runner (in the Okushinano 100 km) and an organizer of every event."""
+    if current_app.config["ENV_NAME"] == "production" and not current_app.config["RACEAPP_DEMO"]:
+        raise click.ClickException(
+            "Demo accounts have published passwords: not in production (set RACEAPP_DEMO=1 "
+            "for the local demo)."
+        )
     try:
         demo.set_up(now=clock.real_utcnow())
     except DomainError as exc:

@@ -21,6 +21,7 @@ from raceapp.i18n import current_language
 from raceapp.push import worker
 from raceapp.push.vapid import Vapid, generate_private_key_pem, vapid_for
 from raceapp.services import subscriptions
+from raceapp.web.http import BadJSON, json_body
 from raceapp.web.ratelimits import by_user, limited
 
 bp = Blueprint("devices", __name__, url_prefix="/push", cli_group="push")
@@ -36,12 +37,10 @@ def _error(message: str, status: int = 400):
 def _json_body():
     if not current_user.is_authenticated:
         return None, _error(_("Log in to turn on alerts."), 401)
-    if request.content_length is None or request.content_length > SUBSCRIPTION_BODY_MAX:
-        return None, _error(_("A subscription is a small JSON object; this body is too large."))
-    data = request.get_json(silent=True)
-    if data is None:
-        return None, _error(_("Send the subscription as JSON (Content-Type: application/json)."))
-    return data, None
+    try:
+        return json_body(SUBSCRIPTION_BODY_MAX), None
+    except BadJSON as exc:
+        return None, _error(str(exc))
 
 
 @bp.post("/subscription")

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length
 from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.i18n import text_of
-from raceapp.services import accounts, catalog, race_state
+from raceapp.services import accounts, catalog, race_state, shuttles
+from raceapp.web.ratelimits import by_user, limited
 
 bp = Blueprint("entries", __name__)
 
@@ -31,6 +32,7 @@ class JoinForm(FlaskForm):
 
 
 @bp.route("/events/<slug>/join", methods=["GET", "POST"])
+@limited("JOIN", by_user, methods=["POST"])
 @login_required
 def join(slug: str):
     """Enter a category of this event (or switch to another) with a bib number; cancelled
@@ -71,6 +73,6 @@ def join(slug: str):
 def leave(slug: str):
     """Withdraw from this event."""
     event = catalog.event_by_slug(slug)
-    accounts.leave_event(current_user, event)
+    shuttles.leave_race(current_user, event, now=clock.real_utcnow())
     flash(_("You have left %(race)s.", race=text_of(event)))
     return redirect(url_for("events.show", slug=slug))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import wraps
 
 from flask import (
@@ -34,7 +34,7 @@ from raceapp.errors import DomainError
 from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
 from raceapp.push.vapid import vapid_for
-from raceapp.services import gear, kit, pace, race_state, schedule
+from raceapp.services import gear, kit, pace, race_state, schedule, timing
 from raceapp.services.kit import RaceChoice
 from raceapp.vocabulary import PACE_GRADES
 from raceapp.web import assets
@@ -72,15 +72,7 @@ def race_required(view):
 def _made_at() -> datetime | None:
     """When the runner ticked, on their phone (sent by an offline queue); None for 'now'."""
     raw = request.form.get("made_at", "").strip()
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise DomainError(_("made_at must be an ISO 8601 date-time with an offset.")) from None
-    if value.tzinfo is None:
-        raise DomainError(_("made_at must include its UTC offset."))
-    return value.astimezone(timezone.utc)
+    return timing.parse_instant(raw) if raw else None
 
 
 def _packed() -> bool:

@@ -61,14 +61,20 @@ def common_passwords() -> frozenset[str]:
         return frozenset(line.strip().lower() for line in lines if line.strip())
 
 
-def validate_password(password: str) -> None:
-    """Length and a list of known-bad passwords only: no composition rules (NIST 800-63B)."""
+def validate_password(password: str, email: str = "") -> None:
+    """Length, a list of known-bad passwords and the account's own e-mail name only: no
+    composition rules (NIST 800-63B)."""
     if len(password) < MIN_PASSWORD:
         raise DomainError(
             _("Choose a password of at least %(count)d characters.", count=MIN_PASSWORD)
         )
     if len(password) > MAX_PASSWORD:
         raise DomainError(_("A password can be at most %(count)d characters.", count=MAX_PASSWORD))
+    local = normalise_email(email).split("@")[0]
+    # "aki.tanaka" as the password of aki.tanaka@…, or inside it ("aki.tanaka2026"): the first
+    # guess of anyone who knows the address. Names shorter than 4 letters are not checked.
+    if len(local) >= 4 and local in password.lower():
+        raise DomainError(_("Choose a password that does not contain your e-mail address."))
     if password.strip().lower() in common_passwords():
         raise DomainError(
             _(
@@ -88,7 +94,7 @@ def sign_up(
         raise DomainError(_("Enter a valid e-mail address."))
     if not name or len(name) > 120:
         raise DomainError(_("Enter your name (up to 120 characters)."))
-    validate_password(password)
+    validate_password(password, email)
     taken = Conflict(_("An account with this e-mail already exists. Log in instead."))
     password_hash = hasher().hash(password)  # slow on purpose: before the write lock
     user = User(
@@ -256,15 +262,6 @@ def join_category(
             )
         ) from None
     return entry
-
-
-def leave_event(user: User, event: Event) -> None:
-    """Withdraw the runner's entry from an event."""
-    with write_transaction():
-        entry = entry_for(user, event)
-        if entry is None:
-            raise NotFound(_("You have not entered this event."))
-        db.session.delete(entry)
 
 
 def set_language(user: User, language: str) -> None:

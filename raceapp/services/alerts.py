@@ -243,7 +243,7 @@ def _checkpoint_changes(
                 _(
                     "%(category)s has no checkpoint at %(km)s km.",
                     category=text_of(cat_state.category),
-                    km=f"{change.km:g}",
+                    km=format(change.km, "g"),
                 )
             )
         if change.status is not None and change.status not in CHECKPOINT_STATUSES:
@@ -282,9 +282,9 @@ def _check_cutoff_order(after: EventState, category: Category | None) -> None:
                         "later than the one at %(previous)s (%(previous_km)s km).",
                         category=text_of(cat_state.category),
                         checkpoint=text_of(cp.checkpoint),
-                        km=f"{cp.checkpoint.km:g}",
+                        km=format(cp.checkpoint.km, "g"),
                         previous=text_of(previous.checkpoint),
-                        previous_km=f"{previous.checkpoint.km:g}",
+                        previous_km=format(previous.checkpoint.km, "g"),
                     )
                 )
             previous = cp
@@ -336,7 +336,7 @@ def describe(before: EventState, after: EventState, kind: str, category: Categor
             where = _(
                 "%(checkpoint)s (%(km)s km)",
                 checkpoint=text_of(b.checkpoint),
-                km=f"{b.checkpoint.km:g}",
+                km=format(b.checkpoint.km, "g"),
             )
             if a.status != b.status:
                 if b.status == OPEN:
@@ -502,6 +502,21 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> None:
         .values(rows)
         .on_conflict_do_nothing(index_elements=["alert_id", "user_id"])
     )
+
+
+def readable(user: User, alert_id: int) -> tuple[Alert, bool]:
+    """The alert if the user may read it, and whether they had already (a GET writes nothing:
+    the page marks it read with a POST of its own)."""
+    alert, for_runner = _find(user, alert_id)
+    read = not for_runner or (
+        db.session.scalar(
+            select(AlertRead.alert_id).where(
+                AlertRead.alert_id == alert.id, AlertRead.user_id == user.id
+            )
+        )
+        is not None
+    )
+    return alert, read
 
 
 def mark_read(user: User, alert_id: int, *, now: datetime) -> Alert:

@@ -13,9 +13,31 @@ from raceapp.extensions import db
 from raceapp.models import Event, User
 from raceapp.services import accounts, catalog
 
-DEMO_RUNNER = ("runner@example.com", "Demo Runner", "trail-runner-2024")
+DEMO_RUNNER = ("runner@example.com", "Demo Runner", "kijimadaira-trail-2024")
 DEMO_ORGANIZER = ("organizer@example.com", "Demo Organizer", "race-committee-2024")
 DEMO_EVENT, DEMO_CATEGORY, DEMO_BIB = "okushinano-100-2024", "100k", "1001"
+
+
+DEMO_EMAILS = (DEMO_RUNNER[0], DEMO_ORGANIZER[0])
+
+
+def accounts_present() -> list[str]:
+    """The demo accounts this database holds (their passwords are in the README)."""
+    return list(db.session.scalars(select(User.email).where(User.email.in_(DEMO_EMAILS))))
+
+
+def production_problems() -> list[str]:
+    """Why this database must not be served as a real race's app, in sentences (empty: fine).
+    A deployment that is not the demo refuses to start while any is true."""
+    problems = []
+    present = accounts_present()
+    if present:
+        problems.append(
+            "demo accounts with published passwords exist: "
+            + ", ".join(present)
+            + " (delete them, or run the demo with RACEAPP_DEMO=1)"
+        )
+    return problems
 
 
 def set_up(*, now: datetime) -> None:

@@ -179,12 +179,13 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
             )
             if taken != 1:
                 raise Full(_("This bus is full. You can join the waitlist."))
-            booking = _seat(user.id, departure.id, now, key)
+            # A seat replaces the runner's place on the waitlist (never both: one place per bus).
             db.session.execute(
                 delete(WaitlistEntry).where(
                     WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id == departure.id
                 )
             )
+            booking = _seat(user.id, departure.id, now, key)
     except IntegrityError:
         # A concurrent request with the same key (or for the same seat) won: return its booking.
         db.session.rollback()
@@ -273,6 +274,7 @@ def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
         if first is None:
             break
         db.session.delete(first)
+        db.session.flush()  # the waitlist place goes before the seat comes (one place per bus)
         already = db.session.scalar(
             select(Booking.id).where(
                 Booking.user_id == first.user_id,
@@ -327,15 +329,71 @@ def join_waitlist(user: User, departure_id: int, *, now: datetime) -> WaitlistEn
     if seats_left(departure) != 0:
         raise Conflict(_("This bus still has seats: book one."))
     mine = (WaitlistEntry.user_id == user.id) & (WaitlistEntry.departure_id == departure_id)
+    has_seat = _holds_seat(user.id, departure_id)
     try:
         with write_transaction():
+            # The departure's row lock orders this after any booking of the same bus.
+            _lock(departure_id)
+            if db.session.scalar(has_seat) is not None:
+                raise Conflict(_("You already have a seat on this bus."))
             entry = db.session.scalar(select(WaitlistEntry).where(mine))
             if entry is None:
                 entry = WaitlistEntry(user_id=user.id, departure_id=departure_id, created_at=now)
                 db.session.add(entry)
-    except IntegrityError:  # queued by a concurrent request a moment ago
+    except IntegrityError:  # queued, or seated, by a concurrent request a moment ago
+        db.session.rollback()
+        if db.session.scalar(has_seat) is not None:
+            raise Conflict(_("You already have a seat on this bus.")) from None
         entry = db.session.scalars(select(WaitlistEntry).where(mine)).one()
     return entry
+
+
+def _holds_seat(user_id: int, departure_id: int):
+    return select(Booking.id).where(
+        Booking.user_id == user_id, Booking.departure_id == departure_id, Booking.status == BOOKED
+    )
+
+
+def _lock(departure_id: int) -> None:
+    """Take the departure's row lock (PostgreSQL; SQLite's write lock is already held)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            select(ShuttleDeparture.id).where(ShuttleDeparture.id == departure_id).with_for_update()
+        )
+
+
+def leave_race(user: User, event: Event, *, now: datetime) -> None:
+    """Withdraw the runner's entry, and with it their places on the buses only runners may
+    take: seats go back (to the waitlist first), waitlist places go. Buses open to supporters
+    keep theirs: a supporter may still ride."""
+    with write_transaction():
+        entry = accounts.entry_for(user, event)
+        if entry is None:
+            raise NotFound(_("You have not entered this event."))
+        db.session.delete(entry)
+        runners_only = (
+            select(ShuttleDeparture.id)
+            .join(ShuttleRoute)
+            .where(ShuttleRoute.event_id == event.id, ShuttleRoute.supporters_allowed.is_(False))
+        )
+        db.session.execute(
+            delete(WaitlistEntry).where(
+                WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id.in_(runners_only)
+            )
+        )
+        seats = db.session.execute(
+            update(Booking)
+            .where(
+                Booking.user_id == user.id,
+                Booking.status == BOOKED,
+                Booking.departure_id.in_(runners_only),
+            )
+            .values(status=SEAT_CANCELLED, cancelled_at=now)
+            .returning(Booking.departure_id)
+            .execution_options(synchronize_session=False)
+        )
+        for departure_id in seats.scalars().all():
+            _give_seat_to_waitlist_or_free_it(departure_id, now)
 
 
 def leave_waitlist(user: User, departure_id: int) -> None:

@@ -15,11 +15,14 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from ua_parser import parse as ua_parse
 
 from raceapp.database import rowcount, write_transaction
 from raceapp.errors import DomainError
 from raceapp.extensions import db
-from raceapp.models import PushSubscription, User
+from raceapp.i18n import DEFAULT_LANGUAGE, in_every_language
+from raceapp.links import https_host
+from raceapp.models import Notice, PushSubscription, User
 from raceapp.services import accounts
 
 ENDPOINT_MAX = 1024
@@ -59,8 +62,8 @@ def check_endpoint(
         return endpoint
     if parts.scheme != "https":
         raise DomainError(_("The endpoint must be an https URL."))
-    host = (parts.hostname or "").rstrip(".")
-    if parts.username is not None or parts.password is not None or port not in (None, 443):
+    host = https_host(endpoint)
+    if host is None or port not in (None, 443):
         raise DomainError(_("The endpoint must be a plain https URL of a push service."))
     if not any(_host_matches(host, pattern) for pattern in allowed_hosts):
         raise DomainError(_("The endpoint is not on a known push service."))
@@ -124,12 +127,50 @@ def subscribe(
             sub = PushSubscription(endpoint=endpoint, created_at=now, **fields)
             db.session.add(sub)
         else:
-            # The same browser may now belong to someone else who logged in on it.
+            # An endpoint is one browser: it belongs to whoever last logged in on it. The one
+            # it leaves is told, in the app, so they never lose alerts without knowing.
+            if sub.user_id != user.id:
+                _tell_previous_owner(sub.user_id, sub.user_agent, now)
             for name, value in fields.items():
                 setattr(sub, name, value)
         db.session.flush()
         _keep_newest_devices(user.id)
     return sub
+
+
+def _tell_previous_owner(user_id: int, user_agent: str | None, now: datetime) -> None:
+    device = device_name(user_agent)
+    texts = in_every_language(
+        lambda: _(
+            "Alerts on one of your devices (%(device)s) now go to another account that logged "
+            "in on it. Log in there again and turn alerts on to get them back.",
+            device=device(),
+        )
+    )
+    db.session.add(
+        Notice(
+            user_id=user_id,
+            created_at=now,
+            text=texts[DEFAULT_LANGUAGE],
+            texts={"text": texts},
+            link="/me/alerts",
+        )
+    )
+
+
+def device_name(user_agent: str | None):
+    """A browser and system a person recognises ("Chrome Mobile on Android"), from its user
+    agent (ua-parser's rules); a callable, so it is said in each language."""
+    found = ua_parse(user_agent or "")
+    browser = found.user_agent.family if found.user_agent else None
+    system = found.os.family if found.os else None
+
+    def name() -> str:
+        if browser and system:
+            return _("%(browser)s on %(system)s", browser=browser, system=system)
+        return browser or system or _("a browser")
+
+    return name
 
 
 def _keep_newest_devices(user_id: int) -> None:

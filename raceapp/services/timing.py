@@ -64,12 +64,35 @@ def withoffset_text(value: datetime, zone: ZoneInfo) -> datetime:
         _(
             "%(time)s with offset %(offset)s is not a time of %(zone)s (its offset then: "
             "%(offsets)s).",
-            time=f"{wall:%Y-%m-%d %H:%M}",
+            time=wall.strftime("%Y-%m-%d %H:%M"),
             offset=offset_text(value),
             zone=zone.key,
             offsets=offsets,
         )
     )
+
+
+def parse_instant(raw: object) -> datetime:
+    """A moment a program sends ("2026-06-20T08:00:00+09:00", or Z): an ISO 8601 date and
+    time with its offset, in the years a race can be, as UTC. Anything else is a DomainError
+    (including what Python cannot represent once in UTC, such as year 9999 at -23:59)."""
+    text = raw.strip().replace("Z", "+00:00") if isinstance(raw, str) else ""
+    try:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise DomainError(_("Give the moment with its UTC offset, such as +09:00."))
+        value = value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        value = None
+    if value is None or not 2000 <= value.year <= 2100:
+        raise DomainError(
+            _(
+                "Give the moment as an ISO 8601 date and time with its offset, such as "
+                "%(example)s.",
+                example="2026-06-20T08:00:00+09:00",
+            )
+        )
+    return value
 
 
 def parse_local(raw: object, zone_name: str) -> datetime:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from raceapp.errors import DomainError
 from raceapp.web.http import is_htmx
-from raceapp.web.ratelimits import retry_after_seconds
+from raceapp.web.ratelimits import TooManyAttempts, retry_after_seconds
 
 MESSAGES = {
     400: _l("The request could not be understood."),
@@ -77,7 +77,8 @@ def register(app: Flask) -> None:
         return response
 
     @app.errorhandler(RateLimitExceeded)
-    def rate_limited(exc: RateLimitExceeded):
+    @app.errorhandler(TooManyAttempts)
+    def rate_limited(exc: Exception):
         seconds = retry_after_seconds()
         if seconds < 90:
             wait = ngettext("%(num)d second", "%(num)d seconds", seconds)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 from flask import g
+from flask_babel import gettext as _
 from htmx_flask import request
 from werkzeug.wrappers import Response
 
@@ -46,3 +48,46 @@ def not_modified(etag: str) -> Response:
     response = Response(status=304)
     response.set_etag(etag, weak=True)
     return private_page(response)
+
+
+class BadJSON(ValueError):
+    """A request body that is not JSON this app can take (the message says why)."""
+
+
+# A subscription is two levels deep; nothing the app takes needs more than a few.
+JSON_MAX_DEPTH = 8
+
+
+def _plain(value: object, depth: int = 0) -> object:
+    """`value` if it is JSON of sane depth whose every text is Unicode (no lone surrogates,
+    which JSON's \\ud800 escapes allow and no database can store)."""
+    if depth > JSON_MAX_DEPTH:
+        raise BadJSON(_("The JSON is nested too deeply."))
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadJSON(_("The JSON holds text that is not valid Unicode.")) from None
+    elif isinstance(value, list):
+        for item in value:
+            _plain(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _plain(key, depth + 1)
+            _plain(item, depth + 1)
+    return value
+
+
+def json_body(max_bytes: int) -> object:
+    """The request's JSON body, checked once for every JSON endpoint: a size limit, valid JSON
+    (however deep it tries to go), Unicode text. Raises BadJSON otherwise."""
+    if request.content_length is None or request.content_length > max_bytes:
+        raise BadJSON(_("The body is missing or too large."))
+    if not request.is_json:
+        raise BadJSON(_("Send JSON (Content-Type: application/json)."))
+    raw = request.get_data(cache=True)
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadJSON(_("The body is not valid JSON.")) from None
+    return _plain(value)

@@ -4,6 +4,8 @@ race text follows it; so do `<html lang>`, Content-Language and the cached offli
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -13,6 +15,7 @@ from raceapp.i18n import DEFAULT_LANGUAGE, current_language, known
 from raceapp.models import Event
 
 COOKIE = "lang"
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 COOKIE_DAYS = 365
 # Pages fetched without the reader's cookie say their language in the address (`?lang=ja`):
 # the service worker's offline page, and a calendar app's subscription.
@@ -48,7 +51,9 @@ def _browser_language() -> str | None:
 
 def _race_language() -> str | None:
     slug = (request.view_args or {}).get("slug")
-    if not slug:
+    # Only a possible race address is looked up (an error page for a slug of NUL bytes must
+    # not itself fail on the database).
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug):
         return None
     return known(db.session.query(Event.language).filter(Event.slug == slug).scalar())
 

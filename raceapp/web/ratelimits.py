@@ -11,10 +11,12 @@ import hashlib
 import ipaddress
 import time
 from collections.abc import Callable
+from functools import wraps
 from typing import cast
 
-from flask import current_app, request
+from flask import current_app, g, make_response, request
 from flask_login import current_user
+from limits import parse_many
 from limits.storage import Storage
 from sqlalchemy import Table, case, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -153,29 +155,65 @@ def limited(
     name: str, account_key: Callable[[], str], *, methods: list[str], only_failures: bool = False
 ):
     """Limit a view per address (`{name}_LIMIT_PER_ADDRESS`) and per account
-    (`{name}_LIMIT_PER_ACCOUNT`); views decorated with the same name share the counters."""
+    (`{name}_LIMIT_PER_ACCOUNT`); views decorated with the same name share the counters.
+
+    With `only_failures`, only answers of 401 count (a runner who types the password right
+    does not use up the limit): each attempt is counted when it starts, atomically, and given
+    back when it succeeds, so concurrent attempts cannot slip past the limit."""
     scope = name.lower()
-    # Only failed logins count: a runner who types the password right does not use up the
-    # limit (though an attacker failing on their e-mail can). Attempts already in flight when
-    # the limit is reached still go through, at most one per worker thread.
-    deduct_when = (lambda response: response.status_code == 401) if only_failures else None
+    keys = (("ADDRESS", by_address), ("ACCOUNT", account_key))
 
     def decorate(view):
-        for suffix, key_func in (("ADDRESS", by_address), ("ACCOUNT", account_key)):
+        if only_failures:
+            return _charged_attempts(view, name, keys, methods)
+        for suffix, key_func in keys:
             view = limiter.shared_limit(
                 _configured(f"{name}_LIMIT_PER_{suffix}"),
                 scope=f"{scope}-{suffix.lower()}",
                 key_func=key_func,
                 methods=methods,
-                deduct_when=deduct_when,
             )(view)
         return view
 
     return decorate
 
 
+def _charged_attempts(view, name: str, keys, methods: list[str]):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.method not in methods or not limiter.enabled:
+            return view(*args, **kwargs)
+        storage = limiter.storage
+        charged, wait = [], 0.0
+        for suffix, key_func in keys:
+            who = key_func()
+            for item in parse_many(current_app.config[f"{name}_LIMIT_PER_{suffix}"]):
+                key = item.key_for(f"attempts/{name.lower()}-{suffix.lower()}", who)
+                # One atomic increment: the count each attempt sees is its own.
+                hits = storage.incr(key, item.get_expiry())
+                charged.append((key, item))
+                if hits > item.amount:
+                    wait = max(wait, storage.get_expiry(key) - time.time())
+        if wait:
+            g.retry_after = max(1, int(wait))
+            raise TooManyAttempts()
+        response = make_response(view(*args, **kwargs))
+        if response.status_code != 401:
+            for key, item in charged:
+                storage.incr(key, item.get_expiry(), amount=-1)  # a success does not count
+        return response
+
+    return wrapper
+
+
+class TooManyAttempts(Exception):
+    """Raised when an attempt is over its limit; answered like any other limit (a 429)."""
+
+
 def retry_after_seconds() -> int:
     """Seconds until the limit this request broke lets the client in again."""
+    if g.get("retry_after"):
+        return int(g.retry_after)
     current = limiter.current_limit
     if current is None:
         return 60

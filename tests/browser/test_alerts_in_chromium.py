@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -129,3 +130,32 @@ def test_turn_on_alerts_receive_a_push_and_open_it(
         page.screenshot(path=str(SCREENSHOTS / "alert.png"))
         page.goto(f"{live_server}/me")
         page.screenshot(path=str(SCREENSHOTS / "home-changed.png"), full_page=True)
+
+
+def test_an_alert_is_read_when_its_page_is_shown_not_when_it_is_fetched(
+    app, live_server, phone, okushinano, make_user, make_entry, make_organizer
+):
+    """The kit is fetched ahead for offline use, alert pages included: that must not mark them
+    read. Shown on screen, the page says so itself (a POST)."""
+    from raceapp.models import AlertRead
+
+    user = make_user("runner@example.com")
+    make_entry(user, okushinano, "100k", "1001")
+    alert = alerts.post_alert(
+        make_organizer(okushinano),
+        okushinano,
+        AlertDraft("info", "Water at CP2"),
+        now=okushinano.updated_at,
+    )
+    db.session.commit()
+    page = phone().new_page()
+    log_in(page, live_server, "runner@example.com", PASSWORD)
+    page.request.get(f"{live_server}/me/alerts/{alert.id}")  # fetched, not shown
+    db.session.rollback()
+    assert db.session.scalar(select(AlertRead)) is None
+    page.goto(f"{live_server}/me/alerts/{alert.id}")
+    deadline = time.monotonic() + 10
+    while db.session.scalar(select(AlertRead.user_id)) != user.id:
+        assert time.monotonic() < deadline, "the page did not mark the alert read"
+        db.session.rollback()
+        page.wait_for_timeout(100)

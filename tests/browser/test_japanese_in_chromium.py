@@ -176,8 +176,8 @@ def test_a_push_arrives_in_the_language_of_the_device(
     context.grant_permissions(["notifications"], origin=live_server)
     page = context.new_page()
     log_in(page, live_server, "runner@example.com", PASSWORD)
-    page.evaluate("navigator.serviceWorker.ready")
-    eventually(page, "async () => !!(await navigator.serviceWorker.getRegistration())?.active")
+    # The page is controlled by an active worker (the one a push would wake).
+    eventually(page, "async () => !!navigator.serviceWorker.controller")
 
     # A subscription made from this page records its language.
     db.session.add(
@@ -214,6 +214,7 @@ def test_a_push_arrives_in_the_language_of_the_device(
       const shown = await registration.getNotifications();
       return shown.some(n => n.title === '台風のため大会を中止します' && n.body.includes('中止'));
     }""",
+        timeout=30,
     )
     # A push that cannot be read still says something, in the reader's language.
     worker.evaluate("self.dispatchEvent(new PushEvent('push', {data: 'not json'}))")
@@ -250,3 +251,36 @@ def test_english_chosen_once_stays_across_logins(
     log_in(page, live_server, "runner@example.com", PASSWORD)
     assert page.evaluate("document.documentElement.lang") == "en"
     assert "Gear" in page.inner_text(".tabs")
+
+
+def test_switching_language_refreshes_the_kit_kept_for_offline(
+    live_server, phone, okushinano, make_user, make_entry
+):
+    """Kit cached in English, then one tap to Japanese: offline, every kept page is Japanese,
+    even one not opened since the switch."""
+    user = make_user("runner@example.com")
+    make_entry(user, okushinano, "100k", "1001")
+    context = phone(locale="en-US")
+    page = context.new_page()
+    log_in(page, live_server, "runner@example.com", PASSWORD)
+    eventually(page, f"async () => (await ({CACHED_URLS})()).includes('/me/schedule')")
+    eventually(
+        page,
+        """async () => {
+      const r = await (await caches.open('raceapp-pages')).match('/me/schedule');
+      return r && (await r.text()).includes('<html lang="en">');
+    }""",
+    )
+    page.click(".language-switch button[value=ja]")
+    page.wait_for_function("document.documentElement.lang === 'ja'")
+    eventually(
+        page,
+        """async () => {
+      const r = await (await caches.open('raceapp-pages')).match('/me/schedule');
+      return r && (await r.text()).includes('<html lang="ja">');
+    }""",
+    )
+    context.set_offline(True)
+    page.goto(f"{live_server}/me/schedule")
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert "スケジュール" in visible_text(page)
