@@ -151,6 +151,7 @@ class Server:
         env = dict(
             os.environ,
             RACEAPP_ENV="production",
+            TRUSTED_HOSTS="127.0.0.1",
             SECRET_KEY="bench-" + "x" * 40,
             DATABASE_URL=self.url,
             COOKIE_SECURE="0",

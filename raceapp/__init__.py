@@ -61,6 +61,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if config_name == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set in production")
+    if config_name == "production" and app.config["RACEAPP_DEMO"]:
+        app.config["TRUSTED_HOSTS"] = app.config["TRUSTED_HOSTS"] or ["127.0.0.1", "localhost"]
+    if config_name == "production" and not app.config["TRUSTED_HOSTS"]:
+        raise RuntimeError(
+            "TRUSTED_HOSTS must name the host(s) this app answers to in production "
+            "(for example TRUSTED_HOSTS=raceapp.example.org): links it writes use them."
+        )
     if (
         config_name == "production"
         and app.config["PREVIEW_FOR_ALL"]

@@ -99,6 +99,12 @@ class Config:
     # with public demo accounts and a banner on every page saying so. A real deployment
     # leaves it off, and then refuses to start with demo accounts or preview for all.
     RACEAPP_DEMO = _bool("RACEAPP_DEMO", False)
+    # The host names this app answers to (Flask refuses any other Host header with a 400), so
+    # the absolute links it writes (a calendar feed, a ticket's QR code) are never a stranger's.
+    # Required in production; the local demo answers on the loopback address.
+    TRUSTED_HOSTS = [
+        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+    ] or None
 
     # Names a deploy: a new value makes phones replace their cached app shell.
     RACEAPP_RELEASE = os.environ.get("RACEAPP_RELEASE", "")
@@ -149,11 +155,14 @@ class Config:
     # "inline": a delivery thread in each app process (single machine); "off": run
     # `flask push worker` processes instead.
     PUSH_WORKER = os.environ.get("PUSH_WORKER", "inline")
-    PUSH_CONCURRENCY = int(os.environ.get("PUSH_CONCURRENCY", "256"))
-    PUSH_PER_ORIGIN = int(os.environ.get("PUSH_PER_ORIGIN", "128"))
-    PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "10"))
+    # Requests in flight per worker (one per device at most): endpoints that hang hold only
+    # their own, so healthy devices on the same push service are not kept waiting.
+    PUSH_CONCURRENCY = int(os.environ.get("PUSH_CONCURRENCY", "1024"))
+    PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", "5"))
     PUSH_BATCH = int(os.environ.get("PUSH_BATCH", "500"))
-    PUSH_LEASE_SECONDS = int(os.environ.get("PUSH_LEASE_SECONDS", "120"))
+    # A claimed row is the worker's for this long; a live worker renews it every third of it
+    # (its heartbeat), so a dead worker's rows go to another within one lease.
+    PUSH_LEASE_SECONDS = int(os.environ.get("PUSH_LEASE_SECONDS", "15"))
     PUSH_POLL_SECONDS = float(os.environ.get("PUSH_POLL_SECONDS", "1"))
     PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "8"))
 

@@ -42,12 +42,15 @@ def unb64url(text: str) -> bytes:
 
 @dataclass
 class Reply:
-    """One scripted answer. `delay`: seconds before answering; `hold`: wait for release()."""
+    """One scripted answer. `delay`: seconds before answering; `hold`: wait for release();
+    `accept_first`: with hold, take the message (the phone gets it) before waiting to answer,
+    as a service does that has the request but is slow to say so."""
 
     status: int = 201
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
     hold: bool = False
+    accept_first: bool = False
 
 
 @dataclass
@@ -198,25 +201,28 @@ class PushService:
             return web.Response(status=404, text="no such subscription")
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.hold and reply.accept_first:
+            accepted = self._accept(name, device, body, request, checked)
+            await self._release.wait()
+            return accepted
         if reply.hold:
             await self._release.wait()
             if request.transport is None or request.transport.is_closing():
                 return web.Response(status=499)  # the sender went away: nothing was delivered
         if reply.status == 201:
-            try:
-                plaintext = http_ece.decrypt(
-                    body,
-                    private_key=device.private_key,
-                    auth_secret=device.auth,
-                    version="aes128gcm",
-                )
-                payload = json.loads(plaintext)
-            except (
-                Exception
-            ) as exc:  # a real service cannot read it either: the phone would drop it
-                self.rejected.append(f"cannot decrypt: {exc!r}")
-                return web.Response(status=400, text="cannot decrypt")
-            with self._lock:
-                self.accepted.append(Received(name, payload, dict(request.headers), checked))
-            return web.Response(status=201, headers={"Location": f"/m/{len(self.accepted)}"})
+            return self._accept(name, device, body, request, checked)
         return web.Response(status=reply.status, headers=reply.headers, text="scripted")
+
+    def _accept(self, name, device, body, request, checked) -> web.Response:
+        """Decrypt and keep the message, as the phone would get it."""
+        try:
+            plaintext = http_ece.decrypt(
+                body, private_key=device.private_key, auth_secret=device.auth, version="aes128gcm"
+            )
+            payload = json.loads(plaintext)
+        except Exception as exc:  # a real service cannot read it either: the phone would drop it
+            self.rejected.append(f"cannot decrypt: {exc!r}")
+            return web.Response(status=400, text="cannot decrypt")
+        with self._lock:
+            self.accepted.append(Received(name, payload, dict(request.headers), checked))
+        return web.Response(status=201, headers={"Location": f"/m/{len(self.accepted)}"})

@@ -27,7 +27,10 @@ def test_hsts_over_https(client):
 
 def test_production_cookies_are_host_only_secure_and_http_only(tmp_path):
     app = create_app(
-        "production", SECRET_KEY="x" * 48, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}"
+        "production",
+        SECRET_KEY="x" * 48,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}",
+        TRUSTED_HOSTS=["raceapp.example"],
     )
     assert ProductionConfig.SESSION_COOKIE_SECURE
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -51,7 +54,12 @@ def test_production_refuses_the_development_secret_key(tmp_path):
 def test_production_refuses_preview_for_all_unless_it_is_the_demo(database_url):
     from raceapp import create_app
 
-    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40, PREVIEW_FOR_ALL=True)
+    settings = dict(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SECRET_KEY="s" * 40,
+        PREVIEW_FOR_ALL=True,
+        TRUSTED_HOSTS=["raceapp.example"],
+    )
     with pytest.raises(RuntimeError, match="PREVIEW_FOR_ALL"):
         create_app("production", **settings)
     demo = create_app("production", RACEAPP_DEMO=True, **settings)
@@ -74,7 +82,9 @@ def test_a_production_start_refuses_a_database_with_the_demo_accounts(
     from tests.helpers import ROOT
 
     assert "refuse_demo_data_in_production(create_app())" in (ROOT / "gunicorn.conf.py").read_text()
-    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40)
+    settings = dict(
+        SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40, TRUSTED_HOSTS=["raceapp.example"]
+    )
     production = create_app("production", **settings)
     refuse_demo_data_in_production(production)  # no demo accounts: starts
     demo.set_up(now=okushinano.updated_at)
@@ -84,3 +94,25 @@ def test_a_production_start_refuses_a_database_with_the_demo_accounts(
     refuse_demo_data_in_production(create_app("production", RACEAPP_DEMO=True, **settings))
     with production.app_context():
         db.engine.dispose()
+
+
+def test_links_the_app_writes_name_only_hosts_it_trusts(database_url, tmp_path):
+    """A forged Host header cannot put a stranger's address in a calendar feed or a ticket's
+    QR code: production answers only to its configured hosts, and refuses to start without."""
+    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40)
+    with pytest.raises(RuntimeError, match="TRUSTED_HOSTS"):
+        create_app("production", **settings)
+    app = create_app("production", TRUSTED_HOSTS=["raceapp.example"], **settings)
+    client = app.test_client()
+    assert client.get("/auth/login", base_url="https://raceapp.example").status_code == 200
+    forged = client.get("/auth/login", base_url="https://evil.example")
+    assert forged.status_code == 400
+    with app.test_request_context("/", base_url="https://raceapp.example"):
+        from flask import url_for
+
+        assert url_for("site.home", _external=True) == "https://raceapp.example/"
+    with app.app_context():
+        db.engine.dispose()
+    # The local demo answers on the loopback address without naming it.
+    demo = create_app("production", RACEAPP_DEMO=True, **settings)
+    assert demo.config["TRUSTED_HOSTS"] == ["127.0.0.1", "localhost"]

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, delete, or_, select, update
 
 from raceapp import localized
 from raceapp.database import write_connection
@@ -45,7 +45,8 @@ class Job:
 
 @dataclass
 class Outcome:
-    """What became of one delivery attempt: sent, retry (at retry_at), failed or gone."""
+    """What became of one delivery attempt: sent, retry (at retry_at), wait (not sent: the push
+    service asked for a pause; not counted as an attempt), failed or gone."""
 
     delivery_id: int
     result: str
@@ -182,16 +183,52 @@ def backoff(attempts: int, retry_after: float | None, now: datetime) -> datetime
     return now + timedelta(seconds=delay)
 
 
+def renew(
+    engine: Engine, worker_id: str, delivery_ids: list[int], *, now: datetime, lease_seconds: int
+) -> tuple[list[int], datetime]:
+    """Extend this worker's leases on rows it still holds (its heartbeat): a live worker keeps
+    its rows with short leases, a dead one loses them within one lease. Returns the rows still
+    this worker's, and their new end."""
+    if not delivery_ids:
+        return [], now
+    until = now + timedelta(seconds=lease_seconds)
+    D = Delivery
+    with write_connection(engine) as conn:
+        kept = (
+            conn.execute(
+                update(D)
+                .where(D.id.in_(delivery_ids), D.claimed_by == worker_id, D.status == "pending")
+                .values(lease_until=until)
+                .returning(D.id)
+            )
+            .scalars()
+            .all()
+        )
+    return list(kept), until
+
+
 def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attempts: int) -> None:
-    """Write results back; a retry past `max_attempts` becomes a failure."""
+    """Write results back; a retry past `max_attempts` becomes a failure. A "wait" (the push
+    service asked for a pause, for this device or for all) is not an attempt: the row goes back
+    with its attempt count as it was before it was claimed."""
     if not outcomes:
         return
     D = Delivery
-    finals, retries, gone_subs = [], [], set()
+    finals, retries, waits, gone_subs = [], [], [], set()
     sent: dict[int | None, list[int]] = {}  # by HTTP status: one UPDATE for each
     for o in outcomes:
         if o.result == "sent":
             sent.setdefault(o.status, []).append(o.delivery_id)
+            continue
+        if o.result == "wait":
+            waits.append(
+                {
+                    "b_id": o.delivery_id,
+                    "b_next": o.retry_at or now,
+                    "b_status": o.status,
+                    "b_error": (o.error or "")[:300],
+                }
+            )
             continue
         if o.result == "retry" and o.attempts < max_attempts:
             retries.append(
@@ -249,6 +286,19 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
                     ),
                     rows,
                 )
+        if waits:
+            conn.execute(
+                update(D)
+                .where(D.id == bindparam("b_id"), D.status == "pending")
+                .values(
+                    next_attempt_at=bindparam("b_next"),
+                    last_status=bindparam("b_status"),
+                    last_error=bindparam("b_error"),
+                    lease_until=None,
+                    attempts=case((D.attempts > 0, D.attempts - 1), else_=0),
+                ),
+                waits,
+            )
         if gone_subs:
             # 404/410: the browser dropped this subscription; never send to it again.
             conn.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone_subs)))

@@ -3,8 +3,13 @@
 Each request is encrypted just before it is sent, on the event loop, while the previous ones
 wait for their answers, so encryption and network time overlap instead of adding up. (Moving
 encryption to a process pool gained under 10 % on two cores; more worker processes, which share
-the outbox, are the simpler way to use more cores.) Every
-request has a time limit; a push service that answers 429 is left alone until its Retry-After.
+the outbox, are the simpler way to use more cores.)
+
+Every request has a time limit, shorter than a worker's lease. Each device (endpoint) has one
+request in flight at most, and no push service has a budget of its own: endpoints that never
+answer hold only their own requests, never the slots of healthy devices on the same service.
+A 429 pauses that device until its Retry-After; the whole service only when several of its
+devices are told to wait at once (the service throttling us, not one device).
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from raceapp.push.outbox import Job, Outcome, backoff
 from raceapp.push.vapid import Vapid
 
 GONE = frozenset({404, 410})
-RETRYABLE = frozenset({408, 425, 429})
+RETRYABLE = frozenset({408, 425})
+# This many devices of one push service told to wait within one pause: the service as a whole
+# is throttling us, so it is left alone until the latest Retry-After.
+SERVICE_PAUSE_AFTER = 3
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -42,23 +50,22 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 class Sender:
     """An HTTP client for push services; use as `async with Sender(...) as sender`."""
 
-    def __init__(
-        self, vapid: Vapid, *, concurrency: int = 256, per_origin: int = 128, timeout: float = 10.0
-    ):
+    def __init__(self, vapid: Vapid, *, concurrency: int = 1024, timeout: float = 10.0):
         self.vapid = vapid
         self.concurrency = concurrency
-        self.per_origin = per_origin
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
-        self._paused: dict[str, datetime] = {}  # origin -> until when it asked us to wait (429)
-        # Requests wait for a free slot of their push service here, before their time limit
-        # starts: queued in the connection pool instead, they would time out while waiting.
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        # Until when a device, or a whole push service, asked us to wait (429).
+        self._device_paused: dict[str, datetime] = {}
+        self._service_paused: dict[str, datetime] = {}
+        # One request in flight per device (with how many wait for it, to forget idle ones);
+        # the worker's consumers bound the total.
+        self._in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def __aenter__(self) -> Sender:
         connector = aiohttp.TCPConnector(
             limit=self.concurrency,
-            limit_per_host=self.per_origin,
+            limit_per_host=0,
             keepalive_timeout=60,
             ttl_dns_cache=300,
         )
@@ -93,13 +100,15 @@ class Sender:
             )
 
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(job.endpoint))
-        paused_until = self._paused.get(origin)
-        if paused_until is not None and paused_until > now:
+        paused_until = max(
+            self._device_paused.get(job.endpoint, now), self._service_paused.get(origin, now)
+        )
+        if paused_until > now:
             return Outcome(
                 job.delivery_id,
-                "retry",
+                "wait",
                 429,
-                "push service asked us to slow down",
+                "push service asked us to wait",
                 paused_until,
                 job.subscription_id,
                 job.attempts,
@@ -114,10 +123,11 @@ class Sender:
             "Authorization": self.vapid.authorization(job.endpoint),
         }
         assert self._session is not None, "use Sender as an async context manager"
-        slots = self._slots.setdefault(origin, asyncio.Semaphore(self.per_origin))
+        lock, users = self._in_flight.get(job.endpoint, (asyncio.Lock(), 0))
+        self._in_flight[job.endpoint] = (lock, users + 1)
         try:
             async with (
-                slots,
+                lock,
                 self._session.post(
                     job.endpoint, data=body, headers=headers, allow_redirects=False
                 ) as response,
@@ -129,14 +139,43 @@ class Sender:
             return outcome("retry", None, f"no answer within {self.timeout:g} s")
         except (aiohttp.ClientError, OSError) as exc:
             return outcome("retry", None, f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            lock, users = self._in_flight[job.endpoint]
+            if users <= 1:
+                del self._in_flight[job.endpoint]
+            else:
+                self._in_flight[job.endpoint] = (lock, users - 1)
         if 200 <= status < 300:
             return outcome("sent", status)
         if status in GONE:
             return outcome("gone", status, detail or "subscription expired")
+        if status == 429:
+            return self._told_to_wait(job, origin, now, detail, retry_after)
         if status in RETRYABLE or status >= 500:
-            result = outcome("retry", status, detail or f"HTTP {status}", retry_after)
-            if status == 429 and result.retry_at is not None:
-                self._paused[origin] = result.retry_at
-            return result
+            return outcome("retry", status, detail or f"HTTP {status}", retry_after)
         # 400, 401, 403, 413...: the request itself is wrong; repeating it will not help.
         return outcome("failed", status, detail or f"HTTP {status}")
+
+    def _told_to_wait(
+        self, job: Job, origin: str, now: datetime, detail: str, retry_after: float | None
+    ) -> Outcome:
+        """429: this device waits until the service's Retry-After (else a back-off); when
+        several of the service's devices are told to wait at once, the whole service does."""
+        until = backoff(job.attempts, retry_after, now)
+        if len(self._device_paused) > 10_000:  # forget pauses that are over
+            self._device_paused = {e: t for e, t in self._device_paused.items() if t > now}
+        self._device_paused[job.endpoint] = until
+        waiting = [
+            e for e, t in self._device_paused.items() if t > now and e.startswith(origin + "/")
+        ]
+        if len(waiting) >= SERVICE_PAUSE_AFTER:
+            self._service_paused[origin] = max(self._service_paused.get(origin, now), until)
+        return Outcome(
+            job.delivery_id,
+            "wait",
+            429,
+            detail or "HTTP 429",
+            until,
+            job.subscription_id,
+            job.attempts,
+        )

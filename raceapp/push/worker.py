@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 
@@ -73,10 +74,15 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
     queue: asyncio.Queue = asyncio.Queue(maxsize=cfg["PUSH_BATCH"] * 2)
     done: list[Outcome] = []
     senders = max(1, cfg["PUSH_CONCURRENCY"])
+    lease_seconds = cfg["PUSH_LEASE_SECONDS"]
+    # Rows this worker has claimed and not yet written back, with when their lease ends.
+    held: dict[int, datetime] = {}
 
     async def flush() -> None:
         batch = done[:]
         del done[: len(batch)]
+        for outcome in batch:
+            held.pop(outcome.delivery_id, None)
         if batch:
             # Shielded: cancelling the loop must never drop results that are not yet written
             # (the rows would stay leased and be sent again after the lease).
@@ -107,7 +113,7 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
                             me,
                             limit=cfg["PUSH_BATCH"],
                             now=clock.real_utcnow(),
-                            lease_seconds=cfg["PUSH_LEASE_SECONDS"],
+                            lease_seconds=lease_seconds,
                         ),
                     )
                 except Exception:  # the database is away: keep the worker, try again
@@ -117,6 +123,8 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
                         raise
                 done.extend(immediate)
                 stats.claimed += len(jobs) + len(immediate)
+                for job in jobs:
+                    held[job.delivery_id] = job.lease_until
                 for job in jobs:
                     await queue.put(job)
                 if jobs or immediate:
@@ -132,15 +140,47 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
     async def consume(sender: Sender) -> None:
         while (job := await queue.get()) is not None:
             now = clock.real_utcnow()
-            # Too close to the end of our lease: another worker may take the row over, so
-            # leave it to them rather than risk sending it twice.
-            if job.lease_until - timedelta(seconds=sender.timeout + 1) < now:
+            # Too close to the end of our lease (the heartbeat could not renew it): another
+            # worker may take the row over, so leave it to them rather than send it twice.
+            lease_until = held.get(job.delivery_id, job.lease_until)
+            if lease_until - timedelta(seconds=sender.timeout + 1) < now:
+                held.pop(job.delivery_id, None)
                 continue
             done.append(await sender.send(job, now))
             if len(done) >= FLUSH_AT:
                 await flush()
 
     finished = asyncio.Event()
+
+    async def heartbeat() -> None:
+        """Renew the leases of the rows still held, every third of a lease: a dead worker's
+        rows are taken over within one lease, a live one's never."""
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), lease_seconds / 3)
+            ids = list(held)
+            if not ids or finished.is_set():
+                continue
+            try:
+                kept, until = await loop.run_in_executor(
+                    None,
+                    functools.partial(
+                        outbox.renew,
+                        engine,
+                        me,
+                        ids,
+                        now=clock.real_utcnow(),
+                        lease_seconds=lease_seconds,
+                    ),
+                )
+            except Exception:  # the database is away: the leases run out, others take over
+                log.exception("renewing leases failed")
+                continue
+            for delivery_id in set(ids) - set(kept):
+                held.pop(delivery_id, None)  # no longer ours
+            for delivery_id in kept:
+                if delivery_id in held:
+                    held[delivery_id] = until
 
     async def keep_flushing() -> None:
         while not finished.is_set():
@@ -149,17 +189,16 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
             await flush()
 
     async with Sender(
-        vapid,
-        concurrency=cfg["PUSH_CONCURRENCY"],
-        per_origin=cfg["PUSH_PER_ORIGIN"],
-        timeout=cfg["PUSH_TIMEOUT_SECONDS"],
+        vapid, concurrency=cfg["PUSH_CONCURRENCY"], timeout=cfg["PUSH_TIMEOUT_SECONDS"]
     ) as sender:
         flusher = asyncio.create_task(keep_flushing())
+        beating = asyncio.create_task(heartbeat())
         try:
             await asyncio.gather(produce(), *(consume(sender) for _ in range(senders)))
         finally:
             finished.set()
             await flusher
+            await beating
             await flush()
     return stats
 

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from raceapp.errors import DomainError
 from raceapp.web.http import is_htmx
@@ -64,6 +64,11 @@ def render_error(status: int, message: str | None = None, *, kind: str = "error"
 
 def register(app: Flask) -> None:
     """Attach the handlers for HTTP errors, CSRF failures and domain errors."""
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc: SecurityError):
+        # A Host header not in TRUSTED_HOSTS: no page can be made (it would link to that host).
+        return Response("Unknown host.\n", status=400, mimetype="text/plain")
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
