@@ -58,6 +58,14 @@ FIRST_START = datetime(2024, 6, 8, 5, 0)  # the 100 km start, local time
 PASSWORD = "bench runner password"
 PYTHON = sys.executable
 
+# A production start needs mail settings; the benchmark sends no mail (nobody signs up).
+MAIL_ENV = dict(
+    MAIL_SERVER="127.0.0.1",
+    MAIL_PORT="2525",
+    MAIL_DEFAULT_SENDER="raceapp <bench@raceapp.org>",
+    VAPID_CONTACT_EMAIL="bench@raceapp.org",
+)
+
 
 def shifted_race(start_in: timedelta, seats: int) -> str:
     """The race file with every date moved so the 100 km starts `start_in` from now, and
@@ -88,7 +96,14 @@ def seed(url: str, runners: int) -> None:
     """Migrate, import the race, make the runners and post three alerts."""
     from flask_migrate import upgrade
 
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="bench-" + "x" * 40)
+    app = create_app(
+        "production",
+        SQLALCHEMY_DATABASE_URI=url,
+        SECRET_KEY="bench-" + "x" * 40,
+        TRUSTED_HOSTS=["127.0.0.1"],
+        MAIL_BACKEND="smtp",
+        **{k: v for k, v in MAIL_ENV.items() if k != "MAIL_PORT"},
+    )
     with app.app_context():
         upgrade()
         report = check_text(shifted_race(timedelta(hours=3), seats=runners), "bench.toml")
@@ -152,6 +167,7 @@ class Server:
             os.environ,
             RACEAPP_ENV="production",
             TRUSTED_HOSTS="127.0.0.1",
+            **MAIL_ENV,
             SECRET_KEY="bench-" + "x" * 40,
             DATABASE_URL=self.url,
             COOKIE_SECURE="0",

@@ -18,8 +18,10 @@ from raceapp.extensions import (
     htmx,
     limiter,
     login_manager,
+    mailman,
     migrate,
 )
+from raceapp.mail.addresses import is_deliverable_address
 
 
 def refuse_demo_data_in_production(app: Flask) -> None:
@@ -38,6 +40,39 @@ def refuse_demo_data_in_production(app: Flask) -> None:
             problems = []  # no schema yet: nothing to refuse
     if problems:
         raise SystemExit("raceapp will not start in production: " + "; ".join(problems))
+
+
+def _refuse_unsafe_production(config) -> None:
+    """Stop with a RuntimeError saying why, before a production app serves anyone with
+    settings that are only good for development or the local demo."""
+    if config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set in production")
+    if config["RACEAPP_DEMO"]:
+        # The local demo: loopback only, mail to the local mailbox, preview open to all.
+        config["TRUSTED_HOSTS"] = config["TRUSTED_HOSTS"] or ["127.0.0.1", "localhost"]
+        return
+    if not config["TRUSTED_HOSTS"]:
+        raise RuntimeError(
+            "TRUSTED_HOSTS must name the host(s) this app answers to in production "
+            "(for example TRUSTED_HOSTS=raceapp.example.org): links it writes use them."
+        )
+    if config["PREVIEW_FOR_ALL"]:
+        raise RuntimeError(
+            "PREVIEW_FOR_ALL lets anyone see the app at another moment: it is for the demo "
+            "(RACEAPP_DEMO=1, as `make run` sets). In production only organizers preview."
+        )
+    if config["MAIL_BACKEND"] != "smtp" or not config["MAIL_SERVER"]:
+        raise RuntimeError(
+            "MAIL_SERVER must name an SMTP server in production: sign-up, password reset and "
+            "alerts by e-mail need it (see docs/deploy.md)."
+        )
+    for name in ("MAIL_DEFAULT_SENDER", "VAPID_CONTACT_EMAIL"):
+        if not is_deliverable_address(config[name]):
+            raise RuntimeError(
+                f"{name} must be a real address of yours in production, not {config[name]!r}: "
+                "runners reply to the sender, and push services (Apple's among them) refuse "
+                "a contact they cannot reach."
+            )
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -59,24 +94,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
             f"sqlite:///{Path(app.instance_path) / 'raceapp.db'}"
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if config_name == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
-        raise RuntimeError("SECRET_KEY must be set in production")
-    if config_name == "production" and app.config["RACEAPP_DEMO"]:
-        app.config["TRUSTED_HOSTS"] = app.config["TRUSTED_HOSTS"] or ["127.0.0.1", "localhost"]
-    if config_name == "production" and not app.config["TRUSTED_HOSTS"]:
-        raise RuntimeError(
-            "TRUSTED_HOSTS must name the host(s) this app answers to in production "
-            "(for example TRUSTED_HOSTS=raceapp.example.org): links it writes use them."
-        )
-    if (
-        config_name == "production"
-        and app.config["PREVIEW_FOR_ALL"]
-        and not app.config["RACEAPP_DEMO"]
-    ):
-        raise RuntimeError(
-            "PREVIEW_FOR_ALL lets anyone see the app at another moment: it is for the demo "
-            "(RACEAPP_DEMO=1, as `make run` sets). In production only organizers preview."
-        )
+    if not app.config.get("MAIL_FILE_PATH"):
+        app.config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "mail")
+    if config_name == "production":
+        _refuse_unsafe_production(app.config)
 
     if app.config["PROXY_COUNT"]:
         hops = app.config["PROXY_COUNT"]
@@ -94,6 +115,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     htmx.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
+    mailman.init_app(app)
     login_manager.session_protection = None  # sessions are server-side records (LoginSession)
 
     from raceapp import database
@@ -106,6 +128,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         auth,
         demo,
         devices,
+        devtools,
         entries,
         events,
         kit,
@@ -148,6 +171,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         organizer,
         races,
         demo,
+        devtools,
     ):
         app.register_blueprint(module.bp)
     error_pages.register(app)

@@ -123,6 +123,27 @@ class Config:
     ]
     COMPRESS_MIN_SIZE = 500
 
+    # E-mail: an SMTP server when MAIL_SERVER is set (STARTTLS on 587 unless told otherwise);
+    # without one, each message is written to a local mailbox (instance/mail) and the log, which
+    # the demo shows at /dev/mail. Production refuses to start without a server.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_BACKEND = "smtp" if MAIL_SERVER else "raceapp.mail.mailbox"
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", not _bool("MAIL_USE_SSL", False))
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "raceapp <no-reply@localhost>")
+    MAIL_FILE_PATH = os.environ.get("MAIL_FILE_PATH")  # default: the instance folder's mail/
+    # Account e-mails go out after the answer (a thread), so an address that has an account
+    # and one that has not are answered equally fast; tests send them in the request.
+    MAIL_SEND_AFTER_RESPONSE = _bool("MAIL_SEND_AFTER_RESPONSE", True)
+    SIGNUP_LINK_HOURS = 24
+    PASSWORD_RESET_MINUTES = 60
+    RESET_LIMIT_PER_ADDRESS = os.environ.get("RESET_LIMIT_PER_ADDRESS", "20 per 10 minutes")
+    RESET_LIMIT_PER_ACCOUNT = os.environ.get("RESET_LIMIT_PER_ACCOUNT", "3 per hour")
+
     # Web Push. The VAPID private key (PEM) comes from the environment or a file, never from
     # the repository: `flask push vapid-keys` makes one. Without it, alerts are in-app only.
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY")
@@ -192,6 +213,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)  # the abuse-limit tests turn them on
     PREVIEW_FOR_ALL = False
     PUSH_WORKER = "off"  # tests run the worker themselves
+    MAIL_BACKEND = "locmem"  # messages kept in memory, read by the tests
+    MAIL_SEND_AFTER_RESPONSE = False
 
 
 CONFIGS = {

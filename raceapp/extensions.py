@@ -7,6 +7,7 @@ from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -36,3 +37,4 @@ htmx = Htmx()
 limiter = Limiter(key_func=get_remote_address)
 compress = Compress()
 babel = Babel()
+mailman = Mail()

@@ -31,6 +31,7 @@ from raceapp.vocabulary import (
     BOOKED,
     BOOKING_STATUSES,
     DELIVERY_STATUSES,
+    EMAIL_LINK_PURPOSES,
     FILE_STATUSES,
     sql_in,
 )
@@ -70,6 +71,9 @@ class User(UserMixin, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The language the runner chose in the app ("ja", "en"); None: follow the browser.
     language: Mapped[str | None] = mapped_column(String(12))
+    # When the runner proved the address is theirs (a sign-up link); None for accounts made
+    # before that, or by an administrator.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     entries: Mapped[list[Entry]] = relationship(back_populates="user", cascade="all, delete-orphan")
     organizer_roles: Mapped[list[OrganizerRole]] = relationship(
@@ -97,6 +101,30 @@ class LoginSession(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class EmailLink(Model):
+    """A link sent by e-mail (finish a sign-up, choose a new password): only its hash is kept;
+    it works once, until it expires."""
+
+    __tablename__ = "email_links"
+    __table_args__ = (CheckConstraint(sql_in("purpose", EMAIL_LINK_PURPOSES), name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # A password reset's account; a sign-up has none until the link is opened.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # A sign-up waiting for its link: the name and the (hashed) password it was made with.
+    name: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Event(Model):

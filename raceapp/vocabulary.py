@@ -112,6 +112,10 @@ DELIVERY_STATUSES = ("pending", "sent", "failed", "gone")
 BOOKED, SEAT_CANCELLED = "booked", "cancelled"
 BOOKING_STATUSES = (BOOKED, SEAT_CANCELLED)
 
+# What a link sent by e-mail is for: finishing a sign-up, or choosing a new password.
+SIGN_UP, PASSWORD_RESET = "sign-up", "password-reset"
+EMAIL_LINK_PURPOSES = (SIGN_UP, PASSWORD_RESET)
+
 
 def sql_in(column: str, values) -> str:
     """A CHECK constraint's text: `column IN ('a', 'b')`, from one of the tables above."""

@@ -299,6 +299,18 @@ def push_service(app):
 
 
 @pytest.fixture
+def smtp_server(app):
+    """A real SMTP server the app sends through (see tests/mail_server.py)."""
+    from tests.mail_server import SmtpServer
+
+    server = SmtpServer()
+    server.controller.start()
+    server.use_with(app)
+    yield server
+    server.controller.stop()
+
+
+@pytest.fixture
 def make_runners(app, make_user):
     """Factory: n runners in a category, each with `devices` push subscriptions on `service`.
 
@@ -437,6 +449,7 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
         "reference": booking.reference,
         "token": calendar_serializer().dumps(entry.id),
         "filename": "app.js",
+        "key": "no-such-message",
         "item_id": None,
     }
     gear_item_id = db.session.scalar(

@@ -125,3 +125,50 @@ def book(client, dep, key="k1"):
     return client.post(
         f"/shuttles/departures/{dep.id}/book", data={"csrf_token": token, "idempotency_key": key}
     )
+
+
+# --- E-mail -------------------------------------------------------------------------------------
+
+LINK_RE = re.compile(r"https?://[^\s<>\"]+")
+
+
+def sent_mail(app) -> list:
+    """The messages the in-memory mail backend of the tests has kept, oldest first."""
+    return getattr(app.extensions["mailman"], "outbox", [])
+
+
+def link_in(message, path: str) -> str:
+    """The path (and query) of the link in a message's text that starts with `path`."""
+    from urllib.parse import urlsplit
+
+    for url in LINK_RE.findall(message.body):
+        parts = urlsplit(url)
+        if parts.path.startswith(path):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    raise AssertionError(f"no link to {path} in: {message.body}")
+
+
+def sign_up(client, **fields):
+    """Fill in the sign-up form (a new visitor's client)."""
+    token = csrf_from(client.get("/auth/signup").get_data(as_text=True))
+    data = {"name": "Aki", "email": "aki@example.com", "password": PASSWORD, "csrf_token": token}
+    environ = fields.pop("environ_base", {})
+    data.update(fields)
+    return client.post("/auth/signup", data=data, environ_base=environ)
+
+
+def open_sign_up_link(app, client):
+    """Open the link of the last sign-up e-mail and create the account (logged in after)."""
+    path = link_in(sent_mail(app)[-1], "/auth/confirm/")
+    page = client.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+# What a production start requires of mail besides: a server, and addresses that receive mail.
+PRODUCTION_MAIL = dict(
+    MAIL_BACKEND="smtp",
+    MAIL_SERVER="smtp.raceapp.org",
+    MAIL_DEFAULT_SENDER="raceapp <no-reply@raceapp.org>",
+    VAPID_CONTACT_EMAIL="alerts@raceapp.org",
+)

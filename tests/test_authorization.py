@@ -93,6 +93,8 @@ def form_for(method: str, rule: str, actor: str) -> dict:
             "name": "New Runner",
             "password": PASSWORD,
         },
+        "/auth/forgot": {"email": "runner@example.com"},
+        "/auth/reset/<token>": {"password": "a brand new password"},
         "/events/<slug>/join": {"category": "long", "bib": f"7{len(actor)}"},
         "/me/gear/<int:item_id>": {"packed": "1"},
         "/me/race": {"event": "audit-test"},

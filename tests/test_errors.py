@@ -101,6 +101,7 @@ def test_every_post_route_requires_a_csrf_token(
         "departure_id": 1,
         "reference": "ABC-DEF",
         "alert_id": 1,
+        "token": "a-token",
     }
     changes = [
         (r, m)

@@ -168,6 +168,7 @@ def race(app, frozen_clock, make_user, make_entry, make_organizer):
         "alert_id": alert.id,
         "reference": booking.reference,
         "token": calendar_serializer().dumps(entry.id),
+        "key": "no-such-message",
     }
     return {"event": event, "clients": clients, "values": values, "organizer": organizer}
 

@@ -16,7 +16,7 @@ from raceapp import i18n
 from raceapp.extensions import db
 from raceapp.models import Notice, PushSubscription, User
 from raceapp.web.languages import COOKIE
-from tests.helpers import FCM, PASSWORD, csrf_from
+from tests.helpers import FCM, PASSWORD, csrf_from, open_sign_up_link
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 PARIS = ZoneInfo("Europe/Paris")
@@ -249,6 +249,7 @@ def test_a_visitors_choice_goes_onto_the_account_they_make(client):
             "csrf_token": token,
         },
     )
+    open_sign_up_link(client.application, client)
     assert db.session.scalar(select(User.language).where(User.email == "new@example.com")) == "ja"
 
 

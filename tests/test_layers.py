@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "entries",
     "shuttles",
     "site",
+    "devtools",
 )
 # Bottom first. docs/architecture.md draws the same picture.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -43,7 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data", ("raceapp.models", "raceapp.database")),
     ("race files", ("raceapp.racefile",)),
     ("services", ("raceapp.services",)),
-    ("delivery", ("raceapp.push",)),
+    ("delivery", ("raceapp.push", "raceapp.mail")),
     ("web helpers", ("raceapp.web",)),
     ("blueprints", tuple(f"raceapp.{name}" for name in BLUEPRINTS)),
     ("factory", ("raceapp",)),

@@ -7,6 +7,7 @@ import pytest
 from raceapp import create_app
 from raceapp.config import DEV_SECRET_KEY, ProductionConfig
 from raceapp.extensions import db
+from tests.helpers import PRODUCTION_MAIL
 
 
 def test_every_response_carries_a_strict_policy(client):
@@ -31,6 +32,7 @@ def test_production_cookies_are_host_only_secure_and_http_only(tmp_path):
         SECRET_KEY="x" * 48,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}",
         TRUSTED_HOSTS=["raceapp.example"],
+        **PRODUCTION_MAIL,
     )
     assert ProductionConfig.SESSION_COOKIE_SECURE
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -83,7 +85,10 @@ def test_a_production_start_refuses_a_database_with_the_demo_accounts(
 
     assert "refuse_demo_data_in_production(create_app())" in (ROOT / "gunicorn.conf.py").read_text()
     settings = dict(
-        SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40, TRUSTED_HOSTS=["raceapp.example"]
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SECRET_KEY="s" * 40,
+        TRUSTED_HOSTS=["raceapp.example"],
+        **PRODUCTION_MAIL,
     )
     production = create_app("production", **settings)
     refuse_demo_data_in_production(production)  # no demo accounts: starts
@@ -99,7 +104,7 @@ def test_a_production_start_refuses_a_database_with_the_demo_accounts(
 def test_links_the_app_writes_name_only_hosts_it_trusts(database_url, tmp_path):
     """A forged Host header cannot put a stranger's address in a calendar feed or a ticket's
     QR code: production answers only to its configured hosts, and refuses to start without."""
-    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40)
+    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="s" * 40, **PRODUCTION_MAIL)
     with pytest.raises(RuntimeError, match="TRUSTED_HOSTS"):
         create_app("production", **settings)
     app = create_app("production", TRUSTED_HOSTS=["raceapp.example"], **settings)

@@ -46,3 +46,26 @@ class SignupForm(FlaskForm):
         ],
         description=_l("At least %(count)d characters.", count=MIN_PASSWORD),
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(message=REQUIRED),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=_l(
+                    "Choose a password of at least %(min)d characters (at most %(max)d).",
+                    min=MIN_PASSWORD,
+                    max=MAX_PASSWORD,
+                ),
+            ),
+        ],
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD),
+    )

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -15,15 +16,29 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from raceapp.database import write_transaction
+from raceapp.database import rowcount, write_transaction
 from raceapp.errors import Conflict, DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.i18n import text_of
-from raceapp.models import Category, Entry, Event, LoginSession, OrganizerRole, User
+from raceapp.models import (
+    Category,
+    EmailLink,
+    Entry,
+    Event,
+    LoginSession,
+    OrganizerRole,
+    User,
+)
 from raceapp.services import race_state
+from raceapp.vocabulary import PASSWORD_RESET, SIGN_UP
+
+
+class LinkSpent(DomainError):
+    status = 410
+
 
 MIN_PASSWORD = 8
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
@@ -84,10 +99,7 @@ def validate_password(password: str, email: str = "") -> None:
         )
 
 
-def sign_up(
-    email: str, name: str, password: str, *, now: datetime, language: str | None = None
-) -> User:
-    """Create a runner account; the e-mail must be new."""
+def _check_sign_up(email: str, name: str, password: str) -> tuple[str, str]:
     email = normalise_email(email)
     name = name.strip()
     if not EMAIL_RE.match(email) or len(email) > 254:
@@ -95,18 +107,173 @@ def sign_up(
     if not name or len(name) > 120:
         raise DomainError(_("Enter your name (up to 120 characters)."))
     validate_password(password, email)
+    return email, name
+
+
+def _add_user(user: User) -> User:
     taken = Conflict(_("An account with this e-mail already exists. Log in instead."))
-    password_hash = hasher().hash(password)  # slow on purpose: before the write lock
-    user = User(
-        email=email, name=name, password_hash=password_hash, created_at=now, language=language
-    )
     try:
         with write_transaction():
-            if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            if db.session.scalar(select(User.id).where(User.email == user.email)) is not None:
                 raise taken
             db.session.add(user)
     except IntegrityError:
         raise taken from None
+    return user
+
+
+def sign_up(
+    email: str, name: str, password: str, *, now: datetime, language: str | None = None
+) -> User:
+    """Create an account at once (the command line, the demo); runners sign up by e-mail link
+    (request_sign_up)."""
+    email, name = _check_sign_up(email, name, password)
+    password_hash = hasher().hash(password)  # slow on purpose: before the write lock
+    return _add_user(
+        User(email=email, name=name, password_hash=password_hash, created_at=now, language=language)
+    )
+
+
+@dataclass(frozen=True)
+class SignUpRequest:
+    """What a sign-up form led to: a link to send to a new address, or the account that
+    already has it (whose owner is told by e-mail; the page says the same either way)."""
+
+    email: str
+    name: str
+    token: str | None = None
+    existing: User | None = None
+
+
+def request_sign_up(
+    email: str,
+    name: str,
+    password: str,
+    *,
+    now: datetime,
+    lifetime: timedelta,
+    language: str | None = None,
+) -> SignUpRequest:
+    """Check a sign-up and keep it behind a link for the address; nothing tells the visitor
+    whether the address already has an account."""
+    email, name = _check_sign_up(email, name, password)
+    # Hashed either way, so both answers take as long.
+    password_hash = hasher().hash(password)
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        return SignUpRequest(email, name, existing=existing)
+    token = _new_link(
+        SIGN_UP,
+        email,
+        now=now,
+        lifetime=lifetime,
+        name=name,
+        password_hash=password_hash,
+        language=language,
+    )
+    return SignUpRequest(email, name, token=token)
+
+
+def _new_link(purpose: str, email: str, *, now: datetime, lifetime: timedelta, **fields) -> str:
+    token = secrets.token_urlsafe(32)
+    with write_transaction():
+        db.session.add(
+            EmailLink(
+                purpose=purpose,
+                token_sha256=_token_hash(token),
+                email=email,
+                created_at=now,
+                expires_at=now + lifetime,
+                **fields,
+            )
+        )
+    return token
+
+
+def open_link(token: str, purpose: str, *, now: datetime) -> EmailLink:
+    """The unused, unexpired link behind `token` (not yet spent: a page can show its form)."""
+    link = db.session.scalar(
+        select(EmailLink).where(
+            EmailLink.token_sha256 == _token_hash(token), EmailLink.purpose == purpose
+        )
+    )
+    if link is None:
+        raise NotFound(_("This link is not one of ours. Check that it was copied whole."))
+    if link.used_at is not None:
+        raise LinkSpent(_("This link has been used already. Each link works once."))
+    if link.expires_at <= now:
+        raise LinkSpent(_("This link has expired. Ask for a new one."))
+    return link
+
+
+def _spend(link: EmailLink, *, now: datetime) -> None:
+    # One UPDATE that only an unused, unexpired link passes: two clicks at once spend it once.
+    spent = rowcount(
+        db.session.execute(
+            update(EmailLink)
+            .where(
+                EmailLink.id == link.id,
+                EmailLink.used_at.is_(None),
+                EmailLink.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+    )
+    if spent != 1:
+        raise LinkSpent(_("This link has been used already. Each link works once."))
+
+
+def confirm_sign_up(token: str, *, now: datetime) -> User:
+    """Open a sign-up link: the account is made, with its address verified."""
+    link = open_link(token, SIGN_UP, now=now)
+    taken = Conflict(_("An account with this e-mail already exists. Log in instead."))
+    user = User(
+        email=link.email,
+        name=link.name or link.email,
+        password_hash=link.password_hash or "",
+        created_at=now,
+        language=link.language,
+        email_verified_at=now,
+    )
+    try:
+        with write_transaction():
+            _spend(link, now=now)
+            if db.session.scalar(select(User.id).where(User.email == link.email)) is not None:
+                raise taken
+            db.session.add(user)
+    except IntegrityError:
+        raise taken from None
+    return user
+
+
+def request_password_reset(email: str, *, now: datetime, lifetime: timedelta):
+    """A reset link for the account with this address, as (user, token); None when there is
+    no such account (the page says the same either way)."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        return None
+    token = _new_link(PASSWORD_RESET, user.email, now=now, lifetime=lifetime, user_id=user.id)
+    return user, token
+
+
+def reset_password(token: str, password: str, *, now: datetime) -> User:
+    """Set a new password through a reset link; every session of the account ends."""
+    link = open_link(token, PASSWORD_RESET, now=now)
+    user = db.session.get(User, link.user_id)
+    if user is None:
+        raise NotFound(_("This link is not one of ours. Check that it was copied whole."))
+    validate_password(password, user.email)
+    password_hash = hasher().hash(password)
+    with write_transaction():
+        _spend(link, now=now)
+        user.password_hash = password_hash
+        # Whoever knew the old password is logged out everywhere, and older links are void.
+        db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+        db.session.execute(
+            update(EmailLink)
+            .where(EmailLink.user_id == user.id, EmailLink.used_at.is_(None))
+            .values(used_at=now)
+        )
     return user
 
 

@@ -177,9 +177,13 @@ def test_a_push_arrives_in_the_language_of_the_device(
     context.grant_permissions(["notifications"], origin=live_server)
     page = context.new_page()
     log_in(page, live_server, "runner@example.com", PASSWORD)
-    # An active worker (the one a push would wake). Whether this very page is controlled
-    # depends on whether the login navigation raced its activation, so that is not asked.
+    # An active worker (the one a push would wake), done with its first visit, running this
+    # page. Whether the page after logging in is controlled depends on whether its navigation
+    # raced the worker's activation, so the page is loaded again once the worker is ready.
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    eventually(page, f"async () => (await ({CACHED_URLS})()).includes('/me/schedule')")
+    page.reload()
+    eventually(page, "async () => !!navigator.serviceWorker.controller")
     deadline = time.monotonic() + 15
     while not context.service_workers:
         assert time.monotonic() < deadline, "no service worker"
