@@ -57,7 +57,7 @@ setup: install instance/secret_key instance/vapid_private.pem
 run: setup
 	RACEAPP_ENV=production RACEAPP_DEMO=1 SECRET_KEY="$$(cat instance/secret_key)" COOKIE_SECURE=0 \
 	VAPID_PRIVATE_KEY_FILE=instance/vapid_private.pem \
-	PREVIEW_FOR_ALL=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) app:app
+	PREVIEW_FOR_ALL=1 PUBLIC_URL=http://127.0.0.1:$(PORT) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) app:app
 
 # The whole suite (browser and Redis tests included) on SQLite, then again on PostgreSQL
 # when TEST_DATABASE_URL is set; first the offline rules in Node against the shared vectors.

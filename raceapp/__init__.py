@@ -94,6 +94,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
             f"sqlite:///{Path(app.instance_path) / 'raceapp.db'}"
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("PUBLIC_URL"):
+        hosts = app.config["TRUSTED_HOSTS"]
+        app.config["PUBLIC_URL"] = f"https://{hosts[0]}" if hosts else "http://127.0.0.1:8000"
     if not app.config.get("MAIL_FILE_PATH"):
         app.config["MAIL_FILE_PATH"] = str(Path(app.instance_path) / "mail")
     if config_name == "production":
@@ -124,6 +127,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         database.configure_engine(db.engine)
 
     from raceapp import (
+        account,
         alerts,
         auth,
         demo,
@@ -138,6 +142,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         shuttles,
         site,
     )
+    from raceapp.mail import worker as mail_worker
+    from raceapp.mail.cli import mail_cli
     from raceapp.push import worker
     from raceapp.web import (
         assets,
@@ -172,6 +178,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         races,
         demo,
         devtools,
+        account,
     ):
         app.register_blueprint(module.bp)
     error_pages.register(app)
@@ -184,6 +191,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     @app.before_request
     def start_delivery() -> None:
         worker.start_inline(app)
+        mail_worker.start_inline(app)
+
+    app.cli.add_command(mail_cli)
 
     return app
 

@@ -139,6 +139,17 @@ class Config:
     # Account e-mails go out after the answer (a thread), so an address that has an account
     # and one that has not are answered equally fast; tests send them in the request.
     MAIL_SEND_AFTER_RESPONSE = _bool("MAIL_SEND_AFTER_RESPONSE", True)
+    # Alerts by e-mail go through a durable outbox like push: "inline" drains it in a thread of
+    # each app process, "off" leaves it to `flask mail worker` processes.
+    MAIL_WORKER = os.environ.get("MAIL_WORKER", "inline")
+    MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "100"))  # sent over one SMTP connection
+    MAIL_RATE_PER_SECOND = float(os.environ.get("MAIL_RATE_PER_SECOND", "20"))  # 0: no limit
+    MAIL_LEASE_SECONDS = int(os.environ.get("MAIL_LEASE_SECONDS", "60"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "6"))
+    MAIL_POLL_SECONDS = float(os.environ.get("MAIL_POLL_SECONDS", "2"))
+    # Where links in e-mails sent by a worker point (no request to take the host from);
+    # default: https:// and the first of TRUSTED_HOSTS.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
     SIGNUP_LINK_HOURS = 24
     PASSWORD_RESET_MINUTES = 60
     RESET_LIMIT_PER_ADDRESS = os.environ.get("RESET_LIMIT_PER_ADDRESS", "20 per 10 minutes")
@@ -213,7 +224,10 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)  # the abuse-limit tests turn them on
     PREVIEW_FOR_ALL = False
     PUSH_WORKER = "off"  # tests run the worker themselves
-    MAIL_BACKEND = "locmem"  # messages kept in memory, read by the tests
+    # Messages kept in memory, read by the tests (which start an SMTP server where they need one).
+    MAIL_BACKEND = "smtp" if os.environ.get("MAIL_SERVER") else "locmem"
+    MAIL_WORKER = "off"
+    MAIL_RATE_PER_SECOND = 0.0
     MAIL_SEND_AFTER_RESPONSE = False
 
 

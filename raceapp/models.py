@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -74,8 +75,10 @@ class User(UserMixin, Model):
     # When the runner proved the address is theirs (a sign-up link); None for accounts made
     # before that, or by an administrator.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every alert by e-mail too, not only the urgent ones (which go to every verified address).
+    email_alerts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    entries: Mapped[list[Entry]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    entries: Mapped[list[Entry]] = relationship(back_populates="user", passive_deletes=True)
     organizer_roles: Mapped[list[OrganizerRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
@@ -388,7 +391,10 @@ class Entry(Model):
     __table_args__ = (UniqueConstraint("user_id", "event_id"), UniqueConstraint("event_id", "bib"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # None once the runner deleted their account: the entry stays for the organizer.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     category_id: Mapped[int] = mapped_column(
         ForeignKey("categories.id", ondelete="CASCADE"), index=True
@@ -396,7 +402,7 @@ class Entry(Model):
     bib: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    user: Mapped[User] = relationship(back_populates="entries")
+    user: Mapped[User | None] = relationship(back_populates="entries")
     event: Mapped[Event] = relationship()
     category: Mapped[Category] = relationship(back_populates="entries")
 
@@ -475,6 +481,7 @@ class Alert(Model):
     # Runners it was for when posted (entries in scope), and the devices it was queued to.
     audience_count: Mapped[int] = mapped_column(Integer, default=0)
     device_count: Mapped[int] = mapped_column(Integer, default=0)
+    email_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     event: Mapped[Event] = relationship()
     category: Mapped[Category | None] = relationship()
@@ -545,6 +552,36 @@ class Delivery(Model):
     # A worker owns a claimed row until then; after that another worker may take it over.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(80))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MailDelivery(Model):
+    """One alert e-mailed to one runner: the durable outbox the mail worker drains (the same
+    claim, lease and retry rules as push deliveries)."""
+
+    __tablename__ = "mail_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "user_id"),
+        CheckConstraint(sql_in("status", DELIVERY_STATUSES), name="status"),
+        Index(
+            "ix_mail_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    # The SMTP reply code of the last attempt.
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -112,9 +112,10 @@ DELIVERY_STATUSES = ("pending", "sent", "failed", "gone")
 BOOKED, SEAT_CANCELLED = "booked", "cancelled"
 BOOKING_STATUSES = (BOOKED, SEAT_CANCELLED)
 
-# What a link sent by e-mail is for: finishing a sign-up, or choosing a new password.
-SIGN_UP, PASSWORD_RESET = "sign-up", "password-reset"
-EMAIL_LINK_PURPOSES = (SIGN_UP, PASSWORD_RESET)
+# What a link sent by e-mail is for: finishing a sign-up, choosing a new password, or
+# moving an account to a new address.
+SIGN_UP, PASSWORD_RESET, EMAIL_CHANGE = "sign-up", "password-reset", "email-change"
+EMAIL_LINK_PURPOSES = (SIGN_UP, PASSWORD_RESET, EMAIL_CHANGE)
 
 
 def sql_in(column: str, values) -> str:

@@ -64,6 +64,8 @@ let forgottenAt = 0;
 async function remember(request, response, askedAt) {
   // Keep only whole, successful pages of a logged-in runner, stamped with when they came.
   if (!response.ok || response.redirected || response.type !== "basic") return response;
+  // Forms tied to this moment's session (log in, sign up) and account pages say no-store.
+  if (/no-store/.test(response.headers.get("Cache-Control") || "")) return response;
   if (askedAt < forgottenAt) return response;
   const headers = new Headers(response.headers);
   headers.set(FETCHED_HEADER, new Date().toISOString());

@@ -21,6 +21,12 @@ class Handler:
         # or "hang" to keep the client waiting.
         self.answers: list[str] = []
         self.attempts = 0
+        self.sessions = 0  # SMTP connections (each says EHLO once)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         self.attempts += 1

@@ -324,7 +324,7 @@ def test_only_organizers_of_the_event_post_or_see_figures(
     as_organizer(auth)
     assert client.get(desk).status_code == 200
     page = text(client.get(figures))
-    assert "Delivery" in page and "Nobody has opened it yet" in page
+    assert "Push to phones" in page and "Nobody has opened it yet" in page
 
 
 def test_runners_only_see_alerts_of_their_own_events(

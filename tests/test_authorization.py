@@ -94,6 +94,13 @@ def form_for(method: str, rule: str, actor: str) -> dict:
             "password": PASSWORD,
         },
         "/auth/forgot": {"email": "runner@example.com"},
+        "/account/alerts": {"every_alert": "1"},
+        "/account/password": {"current": PASSWORD, "new": "a brand new password"},
+        "/account/email": {
+            "email": f"moved-{actor.replace(' ', '-')}@example.com",
+            "password": PASSWORD,
+        },
+        "/account/delete": {"password": PASSWORD},
         "/auth/reset/<token>": {"password": "a brand new password"},
         "/events/<slug>/join": {"category": "long", "bib": f"7{len(actor)}"},
         "/me/gear/<int:item_id>": {"packed": "1"},

@@ -37,16 +37,19 @@ EVE = datetime(2027, 6, 11, 12, 0, tzinfo=TOKYO)
 # Latin words a Japanese page may hold: the app's name, the other language's own name on the
 # switch (written in that language, as language menus do), and nothing else. Shorter ones
 # ("km", "min", "QR", "CSV", ".ics") are units and codes.
-ALLOWED = {"raceapp", "English"}
+ALLOWED = {"raceapp", "English", "JSON"}
 # A word: four Latin letters or more, not part of a code with digits (a ticket "P3Y-BG4").
 WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z'-]{3,}(?![\w-])")
-# Not words: addresses and paths (an example link), file names, ticket references ("JPM-PCS")
-# and the placeholders a page hands its scripts ("{km}").
-NOT_WORDS = re.compile(r"\S*://\S*|(?<!\S)/\S*|\S+\.toml\b|\b[A-Z0-9]{3}-[A-Z0-9]{3}\b|\{\w+\}")
+# Not words: e-mail and web addresses, paths (an example link), file names, ticket references
+# ("JPM-PCS") and the placeholders a page hands its scripts ("{km}").
+NOT_WORDS = re.compile(
+    r"\S+@\S+|\S*://\S*|(?<!\S)/\S*|\S+\.toml\b|\b[A-Z0-9]{3}-[A-Z0-9]{3}\b|\{\w+\}"
+)
 SHOWN_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", "data-done"}
 # Routes that are not pages: the files, and data for programs (/api/kit's words are the race's
-# and the states' codes; its sentences are checked through the pages that show them).
-NOT_PAGES = {"static", "site.service_worker", "site.healthz", "kit.api_kit"}
+# and the states' codes, the data export's are field names; their sentences are checked through
+# the pages that show them).
+NOT_PAGES = {"static", "site.service_worker", "site.healthz", "kit.api_kit", "account.export"}
 
 
 class ReadableText(HTMLParser):

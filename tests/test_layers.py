@@ -24,6 +24,7 @@ BLUEPRINTS = (
     "shuttles",
     "site",
     "devtools",
+    "account",
 )
 # Bottom first. docs/architecture.md draws the same picture.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [

@@ -547,3 +547,16 @@ def test_the_documented_examples_are_valid():
         report = check_text(example, "docs/race-file.md")
         assert report.ok, report.lines()
         assert report.warnings == []
+
+
+def test_a_value_of_the_wrong_kind_where_a_table_may_stand_is_explained(app):
+    """A name may be text or a table of languages; a number there is explained with both (a
+    phrase with literal braces once broke the message itself)."""
+    text = (RACES[0]).read_text(encoding="utf-8")
+    start = text.index("[event]")
+    line_end = text.index("\n", text.index("\nname", start) + 1)
+    broken = text[: text.index("\nname", start) + 1] + "name = -5" + text[line_end:]
+    report = check_text(broken, "broken.toml")
+    assert not report.ok
+    [problem] = [p for p in report.problems if p.path == "event.name"]
+    assert "a table { … }" in problem.message and "-5" in problem.message

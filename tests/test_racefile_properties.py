@@ -61,6 +61,12 @@ def race_files(draw) -> str:
     start = draw(st.sampled_from(NEAR_CHANGES[zone_name])) + timedelta(
         minutes=draw(st.integers(-240, 240))
     )
+    # The start as the file writes it (moved out of a skipped hour), and the instant it is:
+    # published cut-off clock times count from that instant, not from the skipped wall time.
+    start_value = local_value(start, zone, draw(st.booleans()))
+    start_instant = (
+        start_value if start_value.tzinfo else start_value.replace(tzinfo=zone)
+    ).astimezone(ZoneInfo("UTC"))
     legs = draw(
         st.lists(st.tuples(st.integers(1, 30), st.integers(30, 300)), min_size=1, max_size=6)
     )
@@ -73,12 +79,7 @@ def race_files(draw) -> str:
             "cutoff_after": f"{minutes // 60}:{minutes % 60:02d}",
         }
         if draw(st.booleans()):  # and the clock time, as published, near the change too
-            wall = (
-                datetime.fromisoformat(start.isoformat())
-                .replace(tzinfo=zone)
-                .astimezone(ZoneInfo("UTC"))
-                + timedelta(minutes=minutes)
-            ).astimezone(zone)
+            wall = (start_instant + timedelta(minutes=minutes)).astimezone(zone)
             checkpoint["cutoff_at"] = datetime.fromisoformat(
                 wall.replace(tzinfo=None).isoformat() + offset_text(wall)
             )
@@ -97,7 +98,7 @@ def race_files(draw) -> str:
                 "code": "c",
                 "name": draw(NAMES),
                 "distance_km": km,
-                "start": local_value(start, zone, draw(st.booleans())),
+                "start": start_value,
                 "time_limit": checkpoints[-1]["cutoff_after"],
                 "checkpoints": checkpoints,
             }

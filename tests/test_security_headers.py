@@ -121,3 +121,19 @@ def test_links_the_app_writes_name_only_hosts_it_trusts(database_url, tmp_path):
     # The local demo answers on the loopback address without naming it.
     demo = create_app("production", RACEAPP_DEMO=True, **settings)
     assert demo.config["TRUSTED_HOSTS"] == ["127.0.0.1", "localhost"]
+
+
+def test_forms_tied_to_a_session_and_account_pages_are_never_stored(app, client, make_user):
+    """A copy kept by the phone (its service worker keeps pages for offline use) would carry
+    an old session's form token, or an account's address after logging out."""
+    for url in ("/auth/login", "/auth/signup", "/auth/forgot"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
+    make_user("aki@example.com")
+    from tests.helpers import PASSWORD, csrf_from
+
+    token = csrf_from(client.get("/auth/login").get_data(as_text=True))
+    client.post(
+        "/auth/login", data={"email": "aki@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    assert client.get("/account/").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/me").headers.get("Cache-Control", "")

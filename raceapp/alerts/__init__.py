@@ -10,6 +10,7 @@ from jinja2_fragments.flask import render_block
 from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.i18n import LANGUAGES, NATIVE_NAMES, text_of
+from raceapp.mail import worker as mail_worker
 from raceapp.models import Event
 from raceapp.push import worker
 from raceapp.push.vapid import vapid_for
@@ -171,12 +172,15 @@ def post(slug: str):
         )
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
-    worker.wake(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker.wake(app)
+    mail_worker.wake(app)
     flash(
         _(
-            "Alert posted to %(runners)d runners (%(devices)d devices).",
+            "Alert posted to %(runners)d runners (%(devices)d devices, %(emails)d e-mails).",
             runners=alert.audience_count,
             devices=alert.device_count,
+            emails=alert.email_count,
         )
     )
     return redirect(url_for("alerts.figures", alert_id=alert.id), code=303)

@@ -29,9 +29,11 @@ from raceapp.mail import sending
 from raceapp.services import accounts
 from raceapp.vocabulary import PASSWORD_RESET, SIGN_UP
 from raceapp.web import languages
+from raceapp.web.http import never_stored
 from raceapp.web.ratelimits import by_submitted_email, limited
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", cli_group="users")
+bp.after_request(never_stored)
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Log in to see your race kit.")

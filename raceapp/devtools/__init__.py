@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 
 from raceapp.mail.mailbox import MAILBOX_BACKEND, one_stored_mail, stored_mail
+from raceapp.web.http import never_stored
 
 bp = Blueprint("devtools", __name__, url_prefix="/dev")
+bp.after_request(never_stored)
 
 
 @bp.before_request

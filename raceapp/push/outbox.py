@@ -118,10 +118,28 @@ def claim(
     return jobs, outcomes
 
 
-def _messages(
+@dataclass(frozen=True)
+class AlertText:
+    """An alert as one reader reads it: every text in their language (push and e-mail)."""
+
+    alert_id: int
+    kind: str
+    language: str
+    title: str
+    body: str
+    event_name: str
+    category_name: str | None
+    event_id: int
+    category_id: int | None
+    created_at: datetime
+    outcome: dict
+
+
+def alert_texts(
     conn: Connection, wanted: set[tuple[int, str | None]]
-) -> dict[tuple[int, str | None], tuple[AlertMessage, datetime]]:
-    """One message per alert and language its devices read: each runner's in their own."""
+) -> dict[tuple[int, str | None], AlertText]:
+    """Each (alert, reader's language) asked for, read in that language; a reader who never
+    said (subscribed before languages) reads the race's language."""
     rows = conn.execute(
         select(
             Alert.id,
@@ -144,33 +162,54 @@ def _messages(
         .where(Alert.id.in_({alert_id for alert_id, _ in wanted}))
     ).all()
     alerts = {row.id: row for row in rows}
-    built = {}
-    for alert_id, device_language in wanted:
+    found = {}
+    for alert_id, reader_language in wanted:
         a = alerts[alert_id]
         texts, event_texts, category_texts = a[4] or {}, a[10] or {}, a[13] or {}
-        # A device that never said (subscribed before languages) reads the race's language.
-        language = known(device_language) or known(a[11]) or DEFAULT_LANGUAGE
+        language = known(reader_language) or known(a[11]) or DEFAULT_LANGUAGE
 
         def pick(value: object, plain: str, language: str = language) -> str:
             return localized.pick(value, language) or plain
 
-        built[alert_id, device_language] = (
-            message.build(
-                alert_id,
-                a.kind,
-                pick(texts.get("title"), a.title),
-                pick(texts.get("body"), a.body),
-                pick(event_texts.get("name"), a[9]),
-                pick(category_texts.get("name"), a[12]) if a.category_id else None,
-                a.event_id,
-                a.category_id,
-                a.created_at.isoformat().replace("+00:00", "Z"),
-                a.outcome,
-                language=language,
-            ),
-            a.created_at,
+        found[alert_id, reader_language] = AlertText(
+            alert_id=alert_id,
+            kind=a.kind,
+            language=language,
+            title=pick(texts.get("title"), a.title),
+            body=pick(texts.get("body"), a.body),
+            event_name=pick(event_texts.get("name"), a[9]),
+            category_name=pick(category_texts.get("name"), a[12]) if a.category_id else None,
+            event_id=a.event_id,
+            category_id=a.category_id,
+            created_at=a.created_at,
+            outcome=a.outcome or {},
         )
-    return built
+    return found
+
+
+def _messages(
+    conn: Connection, wanted: set[tuple[int, str | None]]
+) -> dict[tuple[int, str | None], tuple[AlertMessage, datetime]]:
+    """One message per alert and language its devices read: each runner's in their own."""
+    return {
+        key: (
+            message.build(
+                t.alert_id,
+                t.kind,
+                t.title,
+                t.body,
+                t.event_name,
+                t.category_name,
+                t.event_id,
+                t.category_id,
+                t.created_at.isoformat().replace("+00:00", "Z"),
+                t.outcome,
+                language=t.language,
+            ),
+            t.created_at,
+        )
+        for key, t in alert_texts(conn, wanted).items()
+    }
 
 
 def backoff(attempts: int, retry_after: float | None, now: datetime) -> datetime:

@@ -136,7 +136,9 @@ class Phrase:
 
     def render(self, translate: Callable[[str], str] = lambda text: text) -> str:
         words = {key: _words(value, translate) for key, value in self.values}
-        return translate(self.template).format(**words)
+        text = translate(self.template)
+        # Words without blanks to fill are shown as written: "a table { … }" has braces.
+        return text.format(**words) if words else text
 
     def __str__(self) -> str:
         return self.render()

@@ -33,7 +33,7 @@ from raceapp.models import (
     User,
 )
 from raceapp.services import race_state
-from raceapp.vocabulary import PASSWORD_RESET, SIGN_UP
+from raceapp.vocabulary import EMAIL_CHANGE, PASSWORD_RESET, SIGN_UP
 
 
 class LinkSpent(DomainError):
@@ -292,6 +292,94 @@ def authenticate(email: str, password: str) -> User | None:
         new_hash = hasher().hash(password)
         with write_transaction():
             user.password_hash = new_hash
+    return user
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the account's (asked again before changes that matter)."""
+    if not password or len(password) > MAX_PASSWORD:
+        return False
+    try:
+        return hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _require_password(user: User, password: str) -> None:
+    if not password_matches(user, password):
+        raise DomainError(_("That is not your current password."))
+
+
+def change_password(
+    user: User, current: str, new: str, *, keep_token: str | None, now: datetime
+) -> None:
+    """Set a new password; every other session of the account ends (this one stays)."""
+    _require_password(user, current)
+    validate_password(new, user.email)
+    password_hash = hasher().hash(new)
+    with write_transaction():
+        db.session.execute(
+            update(User).where(User.id == user.id).values(password_hash=password_hash)
+        )
+        others = delete(LoginSession).where(LoginSession.user_id == user.id)
+        if keep_token:
+            others = others.where(LoginSession.token_sha256 != _token_hash(keep_token))
+        db.session.execute(others)
+        db.session.execute(
+            update(EmailLink)
+            .where(EmailLink.user_id == user.id, EmailLink.used_at.is_(None))
+            .where(EmailLink.purpose == PASSWORD_RESET)
+            .values(used_at=now)
+        )
+
+
+def set_email_alerts(user: User, every_alert: bool) -> None:
+    """Whether every alert comes by e-mail too, or only the urgent ones."""
+    with write_transaction():
+        db.session.execute(update(User).where(User.id == user.id).values(email_alerts=every_alert))
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    """A change of address asked for: a link for the new address, or None when another
+    account has it (whose owner is then told instead; the page says the same)."""
+
+    email: str
+    token: str | None
+
+
+def request_email_change(
+    user: User, new_email: str, password: str, *, now: datetime, lifetime: timedelta
+) -> EmailChange:
+    """Check the password and keep the new address behind a link sent to it."""
+    _require_password(user, password)
+    email = normalise_email(new_email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise DomainError(_("Enter a valid e-mail address."))
+    if email == user.email:
+        raise DomainError(_("That is already your address."))
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        return EmailChange(email, None)
+    token = _new_link(EMAIL_CHANGE, email, now=now, lifetime=lifetime, user_id=user.id)
+    return EmailChange(email, token)
+
+
+def confirm_email_change(token: str, *, now: datetime) -> User:
+    """Open a change-of-address link: the account moves to the new, now verified, address."""
+    link = open_link(token, EMAIL_CHANGE, now=now)
+    taken = Conflict(_("Another account uses this address now. Nothing was changed."))
+    try:
+        with write_transaction():
+            _spend(link, now=now)
+            user = db.session.get(User, link.user_id)
+            if user is None:
+                raise NotFound(_("This link is not one of ours. Check that it was copied whole."))
+            if db.session.scalar(select(User.id).where(User.email == link.email)) is not None:
+                raise taken
+            user.email = link.email
+            user.email_verified_at = now
+    except IntegrityError:
+        raise taken from None
     return user
 
 

@@ -39,6 +39,7 @@ from raceapp.models import (
     Delivery,
     Entry,
     Event,
+    MailDelivery,
     PushSubscription,
     User,
     UTCDateTime,
@@ -362,14 +363,15 @@ def describe(before: EventState, after: EventState, kind: str, category: Categor
 
 
 def _runners_in_scope(event: Event, category: Category | None):
-    query = select(Entry.user_id).where(Entry.event_id == event.id)
+    query = select(Entry.user_id).where(Entry.event_id == event.id, Entry.user_id.is_not(None))
     if category is not None:
         query = query.where(Entry.category_id == category.id)
     return query
 
 
 def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) -> Alert:
-    """Publish an alert: change the race if its kind says so, and queue a push per device."""
+    """Publish an alert: change the race if its kind says so, and queue a push per device and
+    the e-mails its kind calls for."""
     require_organizer(author, event)
     texts = _clean_text(draft, event)
     category = _scope(event, draft)
@@ -423,7 +425,32 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
         alert.device_count = (
             db.session.scalar(select(func.count()).where(Delivery.alert_id == alert.id)) or 0
         )
+        db.session.execute(
+            insert(MailDelivery).from_select(
+                ["alert_id", "user_id", "status", "attempts", "next_attempt_at"],
+                select(
+                    literal(alert.id),
+                    User.id,
+                    literal("pending"),
+                    literal(0),
+                    literal(now, UTCDateTime()),
+                ).where(_mailed(runners, ALERT_KINDS[draft.kind].urgent)),
+            )
+        )
+        alert.email_count = (
+            db.session.scalar(select(func.count()).where(MailDelivery.alert_id == alert.id)) or 0
+        )
     return alert
+
+
+def _mailed(runners, urgent: bool):
+    """Who gets an alert by e-mail: for urgent kinds, every runner with a verified address;
+    otherwise those of them who asked for every alert by e-mail or have no phone with push."""
+    verified = User.id.in_(runners) & User.email_verified_at.is_not(None)
+    if urgent:
+        return verified
+    has_push = select(PushSubscription.id).where(PushSubscription.user_id == User.id).exists()
+    return verified & (User.email_alerts.is_(True) | ~has_push)
 
 
 # --- Runners --------------------------------------------------------------------------------
@@ -556,11 +583,13 @@ class Figures:
     gone: int = 0
     pending: int = 0
     read: int = 0
+    # The e-mails, by status ("sent", "pending", "failed").
+    mail: dict[str, int] = field(default_factory=dict)
     readers: list[tuple[User, str | None, datetime]] = field(default_factory=list)
 
 
 def _figures(alerts: list[Alert]) -> list[Figures]:
-    """Delivery counts by status and read counts, in two grouped queries for all of them."""
+    """Push and e-mail counts by status and read counts, in three grouped queries for all."""
     figures = {a.id: Figures(a) for a in alerts}
     if figures:
         for alert_id, status, count in db.session.execute(
@@ -569,6 +598,12 @@ def _figures(alerts: list[Alert]) -> list[Figures]:
             .group_by(Delivery.alert_id, Delivery.status)
         ):
             setattr(figures[alert_id], status, count)
+        for alert_id, status, count in db.session.execute(
+            select(MailDelivery.alert_id, MailDelivery.status, func.count())
+            .where(MailDelivery.alert_id.in_(figures))
+            .group_by(MailDelivery.alert_id, MailDelivery.status)
+        ):
+            figures[alert_id].mail[status] = count
         for alert_id, count in db.session.execute(
             select(AlertRead.alert_id, func.count())
             .where(AlertRead.alert_id.in_(figures))

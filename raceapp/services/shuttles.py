@@ -396,6 +396,21 @@ def leave_race(user: User, event: Event, *, now: datetime) -> None:
             _give_seat_to_waitlist_or_free_it(departure_id, now)
 
 
+def release_all_places(user_id: int, *, now: datetime) -> None:
+    """Give back every seat and waitlist place of a runner (their account is being deleted):
+    seats go to the waitlist first. Runs inside the caller's write transaction."""
+    db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.user_id == user_id))
+    seats = db.session.execute(
+        update(Booking)
+        .where(Booking.user_id == user_id, Booking.status == BOOKED)
+        .values(status=SEAT_CANCELLED, cancelled_at=now)
+        .returning(Booking.departure_id)
+        .execution_options(synchronize_session=False)
+    )
+    for departure_id in seats.scalars().all():
+        _give_seat_to_waitlist_or_free_it(departure_id, now)
+
+
 def leave_waitlist(user: User, departure_id: int) -> None:
     """Leave the queue of a departure."""
     with write_transaction():

@@ -26,6 +26,15 @@ def private_page(response: Response) -> Response:
     return response
 
 
+def never_stored(response: Response) -> Response:
+    """A page no cache may keep, the phone's own included: forms whose token belongs to this
+    moment's session (log in, sign up, password links) and account pages. A stale copy of a
+    form shown on a slow line would only fail when sent."""
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Cookie")
+    return response
+
+
 def revalidate(response: Response) -> Response:
     """`private_page`, plus an ETag so that a phone that has the page gets a 304."""
     response = private_page(response)

@@ -17,7 +17,7 @@ from raceapp.extensions import db
 from raceapp.models import GearItem, GearTick, User
 from raceapp.services import alerts, gear
 from raceapp.services.alerts import AlertDraft
-from tests.browser.helpers import eventually, log_in, visit_kit_online
+from tests.browser.helpers import CACHED_URLS, eventually, log_in, visit_kit_online
 from tests.helpers import PASSWORD, push_payload
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -31,6 +31,8 @@ def test_the_whole_kit_opens_offline_after_one_visit(gunicorn, phone, race):
     visit_kit_online(page, base, race)
     assert page.locator("[data-offline-badge]").is_hidden()
     assert "Updated just now" in page.inner_text("[data-fetched]")
+    # The login form (its token belongs to one session) is never kept.
+    assert "/auth/login" not in page.evaluate(CACHED_URLS)
 
     context.set_offline(True)
     pages = {

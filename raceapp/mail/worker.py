@@ -1,0 +1,188 @@
+"""The mail worker: claim due alert e-mails, send them over one SMTP connection per batch at
+the configured rate, and write each result down as soon as the server has answered.
+
+It runs in a thread of each app process (MAIL_WORKER=inline) or as `flask mail worker`
+processes (MAIL_WORKER=off in the app); any number may share one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import threading
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, url_for
+from flask_mailman import EmailMultiAlternatives
+
+from raceapp import clock, localized
+from raceapp.extensions import db, mailman
+from raceapp.mail import outbox, sending
+from raceapp.mail.outbox import MailJob
+from raceapp.push.outbox import AlertText, alert_texts, backoff
+from raceapp.push.worker import worker_id
+from raceapp.vocabulary import alert_kind
+
+log = logging.getLogger(__name__)
+
+
+def compose_alert(job: MailJob, text: AlertText, *, host: str) -> EmailMultiAlternatives:
+    """The e-mail of one alert for one runner, in their language (a request context with the
+    public address must be active, for the link)."""
+    info = alert_kind(text.kind)
+    message = sending.compose(
+        "alert",
+        job.email,
+        language=text.language,
+        name=job.name,
+        race=text.event_name
+        if not text.category_name
+        else f"{text.event_name} · {text.category_name}",
+        kind=text.kind,
+        urgent=info.urgent,
+        title=text.title,
+        body=text.body,
+        summary=localized.pick(text.outcome.get("summary"), text.language),
+        link=url_for("alerts.show", alert_id=text.alert_id, _external=True),
+        settings_link=url_for("account.settings", _external=True),
+    )
+    # The same Message-ID whenever this e-mail is sent, so a repeat after a crash shows once.
+    message.extra_headers["Message-ID"] = f"<alert-{text.alert_id}.{job.delivery_id}@{host}>"
+    if info.urgent:
+        message.extra_headers["Importance"] = "high"
+    return message
+
+
+def run_once(app: Flask, *, worker: str | None = None) -> int:
+    """Claim one batch of due e-mails and send it; returns how many were claimed."""
+    cfg = app.config
+    worker = worker or worker_id()
+    now = clock.real_utcnow()
+    lease = cfg["MAIL_LEASE_SECONDS"]
+    jobs = outbox.claim(db.engine, worker, limit=cfg["MAIL_BATCH"], now=now, lease_seconds=lease)
+    if not jobs:
+        return 0
+    with db.engine.connect() as conn:
+        texts = alert_texts(conn, {(job.alert_id, job.language) for job in jobs})
+    rate = cfg["MAIL_RATE_PER_SECOND"]
+    host = urlsplit(cfg["PUBLIC_URL"]).hostname or "raceapp"
+    renew_at = time.monotonic() + lease / 3
+    connection = None
+    with app.test_request_context("/", base_url=cfg["PUBLIC_URL"]):
+        try:
+            for index, job in enumerate(jobs):
+                started = time.monotonic()
+                if started > renew_at:  # a long batch keeps its rows (its heartbeat)
+                    rest = [j.delivery_id for j in jobs[index:]]
+                    outbox.renew(
+                        db.engine, worker, rest, now=clock.real_utcnow(), lease_seconds=lease
+                    )
+                    renew_at = started + lease / 3
+                message = compose_alert(job, texts[job.alert_id, job.language], host=host)
+                try:
+                    if connection is None:
+                        connection = mailman.get_connection()
+                        connection.open()
+                    connection.send_messages([message])
+                except (smtplib.SMTPException, OSError) as error:
+                    if not isinstance(error, smtplib.SMTPResponseException) or isinstance(
+                        error, smtplib.SMTPServerDisconnected
+                    ):
+                        # No answer, or a dropped line: the next message opens a new one.
+                        _close(connection)
+                        connection = None
+                    _record_failure(app, job, error)
+                else:
+                    outbox.record(db.engine, job.delivery_id, "sent", now=clock.real_utcnow())
+                if rate:
+                    time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
+        finally:
+            _close(connection)
+    return len(jobs)
+
+
+def _record_failure(app: Flask, job: MailJob, error: Exception) -> None:
+    code = getattr(error, "smtp_code", None)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code = next(iter(error.recipients.values()))[0]
+    now = clock.real_utcnow()
+    if sending.is_temporary(error) and job.attempts < app.config["MAIL_MAX_ATTEMPTS"]:
+        outbox.record(
+            db.engine,
+            job.delivery_id,
+            "retry",
+            now=now,
+            code=code,
+            error=str(error),
+            retry_at=backoff(job.attempts, None, now),
+        )
+    else:
+        log.warning("alert e-mail %s to %s failed: %s", job.delivery_id, job.email, error)
+        outbox.record(db.engine, job.delivery_id, "failed", now=now, code=code, error=str(error))
+
+
+def _close(connection) -> None:
+    if connection is not None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+
+
+def drain(app: Flask) -> int:
+    """Send everything due now, batch after batch (tests, `flask mail worker --once`)."""
+    total = 0
+    with app.app_context():
+        while claimed := run_once(app):
+            total += claimed
+    return total
+
+
+def _wake_event(app: Flask) -> threading.Event:
+    return app.extensions.setdefault("raceapp.mail_wake", threading.Event())
+
+
+def wake(app: Flask) -> None:
+    """Tell this process's mail worker that e-mails are queued (others find them by polling)."""
+    _wake_event(app).set()
+
+
+def run(app: Flask, *, stop: threading.Event) -> None:
+    """Send until `stop` is set, polling every MAIL_POLL_SECONDS (or when woken)."""
+    wake_up = _wake_event(app)
+    worker = worker_id()
+    with app.app_context():
+        while not stop.is_set():
+            try:
+                claimed = run_once(app, worker=worker)
+            except Exception:  # never let the loop die; log and carry on
+                log.exception("mail worker batch failed")
+                claimed = 0
+            finally:
+                db.session.remove()
+            if not claimed:
+                wake_up.wait(app.config["MAIL_POLL_SECONDS"])
+                wake_up.clear()
+
+
+def start_inline(app: Flask) -> threading.Thread | None:
+    """Start this process's mail thread once, if the app is set up for it."""
+    if app.config["MAIL_WORKER"] != "inline":
+        return None
+    thread = app.extensions.get("raceapp.mail_thread")
+    if thread is not None and thread.is_alive():
+        return thread
+    lock = app.extensions.setdefault("raceapp.mail_lock", threading.Lock())
+    with lock:
+        thread = app.extensions.get("raceapp.mail_thread")
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(
+                target=run,
+                args=(app,),
+                kwargs={"stop": threading.Event()},
+                daemon=True,
+                name="mail-worker",
+            )
+            app.extensions["raceapp.mail_thread"] = thread
+            thread.start()
+    return thread
