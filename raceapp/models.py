@@ -34,6 +34,8 @@ from raceapp.vocabulary import (
     DELIVERY_STATUSES,
     EMAIL_LINK_PURPOSES,
     FILE_STATUSES,
+    REMINDER_KINDS,
+    REMINDER_STATUSES,
     sql_in,
 )
 
@@ -585,6 +587,40 @@ class MailDelivery(Model):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Reminder(Model):
+    """A reminder due at a time (the evening before the race, or before a booked bus): the
+    outbox row the mail worker sends it from. Its due time follows the race as it stands."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        # An evening reminder belongs to an entry, a bus reminder to a booking: one each.
+        UniqueConstraint("entry_id"),
+        UniqueConstraint("booking_id"),
+        CheckConstraint(sql_in("kind", REMINDER_KINDS), name="kind"),
+        CheckConstraint(sql_in("status", REMINDER_STATUSES), name="status"),
+        Index(
+            "ix_reminders_due",
+            "due_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class RateLimitCounter(Model):

@@ -117,6 +117,16 @@ BOOKING_STATUSES = (BOOKED, SEAT_CANCELLED)
 SIGN_UP, PASSWORD_RESET, EMAIL_CHANGE = "sign-up", "password-reset", "email-change"
 EMAIL_LINK_PURPOSES = (SIGN_UP, PASSWORD_RESET, EMAIL_CHANGE)
 
+# Reminders: the evening before the race (by push and e-mail), and before a booked bus (push).
+EVE, BUS = "eve", "bus"
+REMINDER_KINDS = (EVE, BUS)
+# "cancelled": not sent, for a reason found when it was due (race cancelled, seat given up).
+REMINDER_STATUSES = ("pending", "sent", "cancelled", "failed")
+# The evening reminder's local time when the race file does not set one.
+DEFAULT_REMINDER_TIME = "17:00"
+# How long before a booked departure its reminder goes.
+BUS_REMINDER_MINUTES = 30
+
 
 def sql_in(column: str, values) -> str:
     """A CHECK constraint's text: `column IN ('a', 'b')`, from one of the tables above."""

@@ -258,8 +258,9 @@ def make_entry(app):
     counter = iter(range(1, 10_000))
 
     def make(user: User, event: Event, code: str, bib: str | None = None):
+        # The app's clock (frozen where a test freezes it): reminders are planned from it.
         return accounts.join_category(
-            user, event, code, bib or str(next(counter)), now=datetime.now(timezone.utc)
+            user, event, code, bib or str(next(counter)), now=clock.real_utcnow()
         )
 
     return make

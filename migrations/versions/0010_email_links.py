@@ -1,4 +1,5 @@
-"""links sent by e-mail (sign-up, password reset), verified addresses, alerts by e-mail
+"""e-mail: links (sign-up, password reset, new address), verified addresses, alerts by e-mail,
+reminders, and entries that outlive a deleted account
 
 Revision ID: 0010
 Revises: 0009
@@ -108,7 +109,65 @@ def upgrade():
     )
 
 
+    op.create_table(
+        "reminders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=True),
+        sa.Column("booking_id", sa.Integer(), nullable=True),
+        sa.Column("due_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_until", sa.DateTime(), nullable=True),
+        sa.Column("claimed_by", sa.String(length=80), nullable=True),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.CheckConstraint("kind IN ('eve', 'bus')", name=op.f("ck_reminders_kind")),
+        sa.CheckConstraint(
+            "status IN ('pending', 'sent', 'cancelled', 'failed')",
+            name=op.f("ck_reminders_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["booking_id"],
+            ["bookings.id"],
+            name=op.f("fk_reminders_booking_id_bookings"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["entries.id"],
+            name=op.f("fk_reminders_entry_id_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_reminders_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_reminders_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
+        sa.UniqueConstraint("entry_id", name=op.f("uq_reminders_entry_id")),
+        sa.UniqueConstraint("booking_id", name=op.f("uq_reminders_booking_id")),
+    )
+    op.create_index(op.f("ix_reminders_user_id"), "reminders", ["user_id"], unique=False)
+    op.create_index(op.f("ix_reminders_event_id"), "reminders", ["event_id"], unique=False)
+    op.create_index(
+        "ix_reminders_due",
+        "reminders",
+        ["due_at"],
+        unique=False,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+
+
 def downgrade():
+    op.drop_table("reminders")
     op.drop_table("mail_deliveries")
     with op.batch_alter_table("entries") as batch:
         batch.drop_constraint("fk_entries_user_id_users", type_="foreignkey")

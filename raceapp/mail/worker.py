@@ -1,5 +1,6 @@
 """The mail worker: claim due alert e-mails, send them over one SMTP connection per batch at
-the configured rate, and write each result down as soon as the server has answered.
+the configured rate, and write each result down as soon as the server has answered; and send
+the reminders that are due (raceapp.mail.reminders).
 
 It runs in a thread of each app process (MAIL_WORKER=inline) or as `flask mail worker`
 processes (MAIL_WORKER=off in the app); any number may share one PostgreSQL database.
@@ -19,7 +20,7 @@ from flask_mailman import EmailMultiAlternatives
 
 from raceapp import clock, localized
 from raceapp.extensions import db, mailman
-from raceapp.mail import outbox, sending
+from raceapp.mail import outbox, reminders, sending
 from raceapp.mail.outbox import MailJob
 from raceapp.push.outbox import AlertText, alert_texts, backoff
 from raceapp.push.worker import worker_id
@@ -130,10 +131,12 @@ def _close(connection) -> None:
 
 
 def drain(app: Flask) -> int:
-    """Send everything due now, batch after batch (tests, `flask mail worker --once`)."""
+    """Send everything due now, e-mails and reminders, batch after batch (tests,
+    `flask mail worker --once`)."""
     total = 0
+    worker = worker_id()
     with app.app_context():
-        while claimed := run_once(app):
+        while claimed := run_once(app, worker=worker) + reminders.run_once(app, worker=worker):
             total += claimed
     return total
 
@@ -154,7 +157,7 @@ def run(app: Flask, *, stop: threading.Event) -> None:
     with app.app_context():
         while not stop.is_set():
             try:
-                claimed = run_once(app, worker=worker)
+                claimed = run_once(app, worker=worker) + reminders.run_once(app, worker=worker)
             except Exception:  # never let the loop die; log and carry on
                 log.exception("mail worker batch failed")
                 claimed = 0

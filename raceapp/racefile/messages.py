@@ -41,6 +41,7 @@ TEMPLATES: dict[str, str] = {
     "missing": N_("“{key}” is required here but missing."),
     "wrong-type": N_("should be {wanted}, not {got}."),
     "wrong-duration": N_("should be hours:minutes such as “11:30”, not {got}."),
+    "wrong-clock-time": N_("should be a time of day, 24-hour, such as “17:00”, not {got}."),
     "wrong-code": N_("should be lower-case letters, digits and dashes, such as “100k”, not {got}."),
     "wrong-slug": N_(
         "should be lower-case letters, digits and dashes, such as “okushinano-100-2024”, not {got}."
@@ -247,6 +248,7 @@ def format_minutes(minutes: int) -> str:
 # --- From the schema validator's errors ---------------------------------------------------------
 
 _PATTERNS = (
+    (r"\[01\]", "wrong-clock-time"),
     (r":\[0-5\]", "wrong-duration"),
     (r"\{1,79\}", "wrong-slug"),
     (r"\{0,39\}", "wrong-code"),

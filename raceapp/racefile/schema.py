@@ -37,6 +37,7 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
 # Elapsed time as hours:minutes ("11:30", "29:30"), the way races publish time limits.
 Duration = Annotated[str, StringConstraints(pattern=r"^\d{1,3}:[0-5]\d$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{4,30}$")]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
 Km = Annotated[float, Field(ge=0, le=1000)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -82,6 +83,8 @@ class EventSection(Checked):
     website: Url | None = None
     results_url: Url | None = None
     hq_phone: Phone | None = None
+    # When runners get the evening reminder, the day before their start (local "HH:MM").
+    reminder_time: ClockTime | None = None
     status: Literal[FILE_STATUSES] = "on"  # type: ignore[valid-type]
     status_note: Text | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None

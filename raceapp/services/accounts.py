@@ -32,7 +32,7 @@ from raceapp.models import (
     OrganizerRole,
     User,
 )
-from raceapp.services import race_state
+from raceapp.services import race_state, reminders
 from raceapp.vocabulary import EMAIL_CHANGE, PASSWORD_RESET, SIGN_UP
 
 
@@ -508,6 +508,8 @@ def join_category(
                 db.session.add(entry)
             else:
                 entry.category_id, entry.bib = category_id, bib
+            db.session.flush()
+            reminders.plan_eve(entry, state.category(category.code), now=now)
     except IntegrityError:
         raise Conflict(
             _(

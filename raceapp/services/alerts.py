@@ -44,7 +44,7 @@ from raceapp.models import (
     User,
     UTCDateTime,
 )
-from raceapp.services import accounts, race_state
+from raceapp.services import accounts, race_state, reminders
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import parse_local, zone_of
 from raceapp.vocabulary import ALERT_KINDS, BYPASSED, CHECKPOINT_STATUSES, OPEN
@@ -400,6 +400,7 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
             if draft.kind == "course_change":
                 _check_cutoff_order(after, category)
             scope_state = after.category(category.code).state if category else after.state
+            reminders.reschedule(event, now=now)
             # Said once in every language: each runner reads it in theirs.
             alert.outcome = {
                 "state": scope_state,

@@ -35,6 +35,7 @@ from raceapp.racefile.loader import (
     duration_minutes,
 )
 from raceapp.racefile.messages import format_minutes
+from raceapp.services import reminders
 from raceapp.vocabulary import BOOKED
 
 
@@ -136,6 +137,7 @@ def _apply(
         "description": ev_data.description,
         "access": ev_data.access,
         "notes": ev_data.notes,
+        "reminder_time": ev_data.reminder_time,
         "support_points": [p.model_dump() for p in race.support_points],
         "contacts": [c.model_dump() for c in race.contacts],
         "rules": race.rules.model_dump(),
@@ -157,6 +159,8 @@ def _apply(
     if not created:
         db.session.expire(event)
         result.changes = describe_changes(before, snapshot(event), norm)
+        # Start days, reminder time, buses: the runners' reminders follow the new file.
+        reminders.reschedule(event, now=now)
     return result, refused
 
 

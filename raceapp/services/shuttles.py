@@ -31,7 +31,7 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services import accounts, race_state
+from raceapp.services import accounts, race_state, reminders
 from raceapp.services.race_state import EventState
 from raceapp.services.timing import zone_of
 from raceapp.vocabulary import BOOKED, SEAT_CANCELLED
@@ -214,6 +214,9 @@ def _seat(user_id: int, departure_id: int, now: datetime, key: str | None = None
     )
     db.session.add(booking)
     db.session.flush()
+    departure = db.session.get(ShuttleDeparture, departure_id)
+    assert departure is not None
+    reminders.plan_bus(booking, departure, now=now)
     return booking
 
 
