@@ -142,7 +142,9 @@ class Config:
     # Alerts by e-mail go through a durable outbox like push: "inline" drains it in a thread of
     # each app process, "off" leaves it to `flask mail worker` processes.
     MAIL_WORKER = os.environ.get("MAIL_WORKER", "inline")
-    MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "100"))  # sent over one SMTP connection
+    MAIL_BATCH = int(os.environ.get("MAIL_BATCH", "200"))
+    # SMTP connections a worker keeps open at once; a batch is shared between them.
+    MAIL_CONNECTIONS = int(os.environ.get("MAIL_CONNECTIONS", "4"))
     MAIL_RATE_PER_SECOND = float(os.environ.get("MAIL_RATE_PER_SECOND", "20"))  # 0: no limit
     MAIL_LEASE_SECONDS = int(os.environ.get("MAIL_LEASE_SECONDS", "60"))
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "6"))

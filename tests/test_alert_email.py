@@ -128,10 +128,11 @@ def test_an_alert_email_is_in_the_runners_language_with_a_link(
     assert worker.drain(app) == 0 and len(smtp_server.received) == 2
 
 
-def test_a_batch_uses_one_connection_and_retries_temporary_failures(
+def test_a_batch_keeps_its_connection_and_retries_temporary_failures(
     app, okushinano, organizer, make_user, make_entry, smtp_server, frozen_clock
 ):
     frozen_clock(NOW)
+    app.config["MAIL_CONNECTIONS"] = 1  # one lane: its connection is what is counted
     for i in range(5):
         runner(make_user, make_entry, okushinano, f"r{i}@example.com")
     smtp_server.answer("451 4.3.0 Try again later", "550 5.1.1 No such mailbox")
@@ -239,3 +240,16 @@ def test_a_worker_killed_mid_batch_loses_no_email(
     for address in repeats:
         ids = {m["Message-ID"] for m in smtp_server.received if m["X-Envelope-To"] == address}
         assert len(ids) == 1  # the same message: a mail program shows it once
+
+
+def test_a_batch_is_shared_between_connections(
+    app, okushinano, organizer, make_user, make_entry, smtp_server
+):
+    app.config["MAIL_CONNECTIONS"] = 3
+    for i in range(9):
+        runner(make_user, make_entry, okushinano, f"r{i}@example.com")
+    alert = alerts.post_alert(organizer, okushinano, AlertDraft("cancellation", "Off"), now=NOW)
+    worker.drain(app)
+    assert mail_statuses(alert.id) == {"sent": 9}
+    assert smtp_server.handler.sessions == 3
+    assert len({m["X-Envelope-To"] for m in smtp_server.received}) == 9

@@ -13,6 +13,7 @@ import logging
 import smtplib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from flask import Flask, url_for
@@ -29,15 +30,15 @@ from raceapp.vocabulary import alert_kind
 log = logging.getLogger(__name__)
 
 
-def compose_alert(job: MailJob, text: AlertText, *, host: str) -> EmailMultiAlternatives:
-    """The e-mail of one alert for one runner, in their language (a request context with the
-    public address must be active, for the link)."""
+def compose_alert(text: AlertText) -> EmailMultiAlternatives:
+    """The e-mail of one alert in one language, addressed to nobody yet: every runner who reads
+    that language gets the same words (a request context with the public address must be
+    active, for the link)."""
     info = alert_kind(text.kind)
     message = sending.compose(
         "alert",
-        job.email,
+        "",
         language=text.language,
-        name=job.name,
         race=text.event_name
         if not text.category_name
         else f"{text.event_name} · {text.category_name}",
@@ -49,10 +50,24 @@ def compose_alert(job: MailJob, text: AlertText, *, host: str) -> EmailMultiAlte
         link=url_for("alerts.show", alert_id=text.alert_id, _external=True),
         settings_link=url_for("account.settings", _external=True),
     )
-    # The same Message-ID whenever this e-mail is sent, so a repeat after a crash shows once.
-    message.extra_headers["Message-ID"] = f"<alert-{text.alert_id}.{job.delivery_id}@{host}>"
     if info.urgent:
         message.extra_headers["Importance"] = "high"
+    return message
+
+
+def addressed(template: EmailMultiAlternatives, job: MailJob, *, host: str):
+    """A copy of an alert's e-mail for one runner, with a Message-ID that stays the same
+    whenever it is sent, so a repeat after a crash shows once."""
+    message = EmailMultiAlternatives(
+        template.subject,
+        template.body,
+        to=[job.email],
+        headers={
+            **template.extra_headers,
+            "Message-ID": f"<alert-{job.alert_id}.{job.delivery_id}@{host}>",
+        },
+        alternatives=template.alternatives,
+    )
     return message
 
 
@@ -67,21 +82,40 @@ def run_once(app: Flask, *, worker: str | None = None) -> int:
         return 0
     with db.engine.connect() as conn:
         texts = alert_texts(conn, {(job.alert_id, job.language) for job in jobs})
-    rate = cfg["MAIL_RATE_PER_SECOND"]
     host = urlsplit(cfg["PUBLIC_URL"]).hostname or "raceapp"
+    # Each alert's e-mail is rendered once per language; the copies differ in their address.
+    with app.test_request_context("/", base_url=cfg["PUBLIC_URL"]):
+        rendered = {key: compose_alert(text) for key, text in texts.items()}
+    messages = [
+        (job, addressed(rendered[job.alert_id, job.language], job, host=host)) for job in jobs
+    ]
+    # Several connections at once, each sending its share in turn (the rate is shared).
+    lanes = max(1, min(cfg["MAIL_CONNECTIONS"], len(messages)))
+    shares = [messages[lane::lanes] for lane in range(lanes)]
+    if lanes == 1:
+        _send_share(app, worker, shares[0], lanes)
+    else:
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="mail-lane") as pool:
+            list(pool.map(lambda share: _send_share(app, worker, share, lanes), shares))
+    return len(jobs)
+
+
+def _send_share(app: Flask, worker: str, share: list, lanes: int) -> None:
+    """Send one share of a batch over one SMTP connection, writing each result as it comes."""
+    cfg = app.config
+    lease, rate = cfg["MAIL_LEASE_SECONDS"], cfg["MAIL_RATE_PER_SECOND"] / lanes
     renew_at = time.monotonic() + lease / 3
     connection = None
-    with app.test_request_context("/", base_url=cfg["PUBLIC_URL"]):
+    with app.app_context():
         try:
-            for index, job in enumerate(jobs):
+            for index, (job, message) in enumerate(share):
                 started = time.monotonic()
                 if started > renew_at:  # a long batch keeps its rows (its heartbeat)
-                    rest = [j.delivery_id for j in jobs[index:]]
+                    rest = [j.delivery_id for j, _ in share[index:]]
                     outbox.renew(
                         db.engine, worker, rest, now=clock.real_utcnow(), lease_seconds=lease
                     )
                     renew_at = started + lease / 3
-                message = compose_alert(job, texts[job.alert_id, job.language], host=host)
                 try:
                     if connection is None:
                         connection = mailman.get_connection()
@@ -101,7 +135,7 @@ def run_once(app: Flask, *, worker: str | None = None) -> int:
                     time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
         finally:
             _close(connection)
-    return len(jobs)
+            db.session.remove()
 
 
 def _record_failure(app: Flask, job: MailJob, error: Exception) -> None:
