@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -144,6 +145,17 @@ async def _push_all(
     return [o.subscription_id for o in outcomes if o.result == "gone" and o.subscription_id]
 
 
+def _run(make_coroutine):
+    """Run a coroutine to the end from plain code, also where this thread already runs an
+    event loop (then in a thread of its own, as push.worker.drain does)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
 def send_one(app: Flask, reminder_id: int) -> str:
     """Check one claimed reminder and send it; returns what became of it."""
     now = clock.real_utcnow()
@@ -177,7 +189,7 @@ def send_one(app: Flask, reminder_id: int) -> str:
     devices = list(
         db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
     )
-    gone = asyncio.run(_push_all(app, message, devices))
+    gone = _run(lambda: _push_all(app, message, devices))
     if gone:
         with write_connection(db.engine) as conn:
             conn.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))

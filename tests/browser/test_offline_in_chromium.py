@@ -227,6 +227,7 @@ def test_logging_out_removes_the_runners_cached_pages(gunicorn, phone, race):
     page = context.new_page()
     visit_kit_online(page, base, race)
     asked = []
+    page.click("header >> text=Account")
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("text=Log out")
     page.wait_for_url(f"{base}/")
