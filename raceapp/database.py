@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import event
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import OperationalError
 
@@ -91,3 +92,31 @@ def rowcount(result: Result) -> int:
     """How many rows an UPDATE or DELETE touched (its result is a cursor result)."""
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def lease_due(
+    conn: Connection, model, due_column, *, worker: str, now: datetime, until: datetime, limit: int
+) -> list[int]:
+    """Lease up to `limit` pending rows of an outbox table whose `due_column` has come and
+    whose lease (if any) has ended: mark them with the worker, the new lease and one more
+    attempt, and return their ids, oldest due first. On PostgreSQL concurrent workers take
+    different rows (`FOR UPDATE SKIP LOCKED`); on SQLite the caller's write lock serialises."""
+    due = (
+        select(model.id)
+        .where(
+            model.status == "pending",
+            due_column <= now,
+            or_(model.lease_until.is_(None), model.lease_until < now),
+        )
+        .order_by(due_column, model.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(
+        conn.execute(
+            update(model)
+            .where(model.id.in_(due.scalar_subquery()))
+            .values(lease_until=until, claimed_by=worker, attempts=model.attempts + 1)
+            .returning(model.id)
+        ).scalars()
+    )

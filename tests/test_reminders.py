@@ -23,25 +23,31 @@ WEEK_BEFORE = datetime(2024, 6, 1, 9, 0, tzinfo=TOKYO)
 EVE_AT = datetime(2024, 6, 7, 17, 0, tzinfo=TOKYO)  # the 100 km starts Sat 8 June, 05:00
 
 
-@pytest.fixture
-def runner(app, okushinano, make_user, make_entry, frozen_clock, push_service):
-    frozen_clock(WEEK_BEFORE)
-    user = make_user("aki@example.com", "Aki")
-    user.email_verified_at = WEEK_BEFORE
-    make_entry(user, okushinano, "100k", "1001")
+def add_device(user, push_service) -> dict:
+    """A phone of the runner's with alerts on, at the test push service."""
     device = push_service.new_subscription()
+    now = datetime.now(timezone.utc)
     db.session.add(
         PushSubscription(
             user_id=user.id,
             endpoint=device["endpoint"],
             p256dh=device["keys"]["p256dh"],
             auth=device["keys"]["auth"],
-            created_at=WEEK_BEFORE,
-            last_seen_at=WEEK_BEFORE,
+            created_at=now,
+            last_seen_at=now,
         )
     )
     db.session.commit()
-    user.device = device
+    return device
+
+
+@pytest.fixture
+def runner(app, okushinano, make_user, make_entry, frozen_clock, push_service):
+    frozen_clock(WEEK_BEFORE)
+    user = make_user("aki@example.com", "Aki")
+    user.email_verified_at = WEEK_BEFORE
+    make_entry(user, okushinano, "100k", "1001")
+    user.device = add_device(user, push_service)
     return user
 
 
@@ -143,19 +149,7 @@ def test_a_push_before_a_booked_bus_names_its_stop(
 ):
     user = make_user("bus@example.com")
     make_entry(user, bus_event, "50k")
-    device = push_service.new_subscription()
-    now = datetime.now(timezone.utc)
-    db.session.add(
-        PushSubscription(
-            user_id=user.id,
-            endpoint=device["endpoint"],
-            p256dh=device["keys"]["p256dh"],
-            auth=device["keys"]["auth"],
-            created_at=now,
-            last_seen_at=now,
-        )
-    )
-    db.session.commit()
+    device = add_device(user, push_service)
     auth.login("bus@example.com")
     dep = departure(bus_event, "station-to-start", "05:00")
     assert book(client, dep).status_code == 303

@@ -13,6 +13,26 @@ from raceapp.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 REQUIRED = _l("This field is required.")
 
 
+def new_password_field(label) -> PasswordField:
+    """A password the runner chooses: its length rules said once, for every form."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(message=REQUIRED),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=_l(
+                    "Choose a password of at least %(min)d characters (at most %(max)d).",
+                    min=MIN_PASSWORD,
+                    max=MAX_PASSWORD,
+                ),
+            ),
+        ],
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD),
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254)])
     password = PasswordField(
@@ -30,22 +50,7 @@ class SignupForm(FlaskForm):
         ],
     )
     email = EmailField(_l("E-mail"), validators=[DataRequired(message=REQUIRED), Length(max=254)])
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(
-                min=MIN_PASSWORD,
-                max=MAX_PASSWORD,
-                message=_l(
-                    "Choose a password of at least %(min)d characters (at most %(max)d).",
-                    min=MIN_PASSWORD,
-                    max=MAX_PASSWORD,
-                ),
-            ),
-        ],
-        description=_l("At least %(count)d characters.", count=MIN_PASSWORD),
-    )
+    password = new_password_field(_l("Password"))
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -53,19 +58,4 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(message=REQUIRED),
-            Length(
-                min=MIN_PASSWORD,
-                max=MAX_PASSWORD,
-                message=_l(
-                    "Choose a password of at least %(min)d characters (at most %(max)d).",
-                    min=MIN_PASSWORD,
-                    max=MAX_PASSWORD,
-                ),
-            ),
-        ],
-        description=_l("At least %(count)d characters.", count=MIN_PASSWORD),
-    )
+    password = new_password_field(_l("New password"))

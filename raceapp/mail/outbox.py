@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 
-from raceapp.database import write_connection
+from raceapp.database import lease_due, write_connection
 from raceapp.models import MailDelivery, User
 
 
@@ -36,31 +36,10 @@ def claim(
 ) -> list[MailJob]:
     """Lease up to `limit` due e-mails, oldest first."""
     M = MailDelivery
-    due = (
-        select(M.id)
-        .where(
-            M.status == "pending",
-            M.next_attempt_at <= now,
-            or_(M.lease_until.is_(None), M.lease_until < now),
-        )
-        .order_by(M.next_attempt_at, M.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    until = now + timedelta(seconds=lease_seconds)
     with write_connection(engine) as conn:
-        ids = (
-            conn.execute(
-                update(M)
-                .where(M.id.in_(due.scalar_subquery()))
-                .values(
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    claimed_by=worker_id,
-                    attempts=M.attempts + 1,
-                )
-                .returning(M.id)
-            )
-            .scalars()
-            .all()
+        ids = lease_due(
+            conn, M, M.next_attempt_at, worker=worker_id, now=now, until=until, limit=limit
         )
         if not ids:
             return []

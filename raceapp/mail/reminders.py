@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, url_for
 from jinja2_fragments.flask import render_block
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 
 from raceapp import clock
-from raceapp.database import write_connection
+from raceapp.database import lease_due, write_connection
 from raceapp.extensions import db
 from raceapp.i18n import speaking, text_of
 from raceapp.mail import sending
@@ -36,30 +36,10 @@ BATCH = 50
 
 def claim(worker: str, *, now: datetime, lease_seconds: int) -> list[int]:
     """Lease due reminders (the same rule as the push and mail outboxes)."""
-    R = Reminder
-    due = (
-        select(R.id)
-        .where(
-            R.status == "pending",
-            R.due_at <= now,
-            or_(R.lease_until.is_(None), R.lease_until < now),
-        )
-        .order_by(R.due_at, R.id)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
-    )
+    until = now + timedelta(seconds=lease_seconds)
     with write_connection(db.engine) as conn:
-        return list(
-            conn.execute(
-                update(R)
-                .where(R.id.in_(due.scalar_subquery()))
-                .values(
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    claimed_by=worker,
-                    attempts=R.attempts + 1,
-                )
-                .returning(R.id)
-            ).scalars()
+        return lease_due(
+            conn, Reminder, Reminder.due_at, worker=worker, now=now, until=until, limit=BATCH
         )
 
 

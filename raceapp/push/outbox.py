@@ -15,10 +15,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, case, delete, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, delete, select, update
 
 from raceapp import localized
-from raceapp.database import write_connection
+from raceapp.database import lease_due, write_connection
 from raceapp.i18n import DEFAULT_LANGUAGE, known
 from raceapp.models import Alert, Category, Delivery, Event, PushSubscription
 from raceapp.push import message
@@ -64,27 +64,9 @@ def claim(
     need no sending (device gone, or the message outlived its TTL)."""
     D = Delivery
     lease_until = now + timedelta(seconds=lease_seconds)
-    due = (
-        select(D.id)
-        .where(
-            D.status == "pending",
-            D.next_attempt_at <= now,
-            or_(D.lease_until.is_(None), D.lease_until < now),
-        )
-        .order_by(D.next_attempt_at, D.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     with write_connection(engine) as conn:
-        ids = (
-            conn.execute(
-                update(D)
-                .where(D.id.in_(due.scalar_subquery()))
-                .values(lease_until=lease_until, claimed_by=worker_id, attempts=D.attempts + 1)
-                .returning(D.id)
-            )
-            .scalars()
-            .all()
+        ids = lease_due(
+            conn, D, D.next_attempt_at, worker=worker_id, now=now, until=lease_until, limit=limit
         )
         if not ids:
             return [], []
