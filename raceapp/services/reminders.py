@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from raceapp.errors import DomainError
 from raceapp.extensions import db
@@ -86,21 +86,29 @@ def plan_bus(booking: Booking, departure: ShuttleDeparture, *, now: datetime) ->
 
 def reschedule(event: Event, *, now: datetime) -> None:
     """Move the event's pending reminders to the race as it now stands (a start delay, a
-    changed bus); inside the caller's write transaction."""
+    changed bus); inside the caller's write transaction. One UPDATE per category and per
+    departure, however many runners: it runs while an alert is being posted."""
     state = race_state.of_event(event, now)
-    pending = db.session.scalars(
-        select(Reminder).where(Reminder.event_id == event.id, Reminder.status == "pending")
-    ).all()
-    for reminder in pending:
-        if reminder.kind == EVE:
-            entry = db.session.get(Entry, reminder.entry_id)
-            due = eve_due(event, state.category(entry.category.code)) if entry else None
-        else:
-            booking = db.session.get(Booking, reminder.booking_id)
-            departure = db.session.get(ShuttleDeparture, booking.departure_id) if booking else None
-            due = bus_due(departure) if departure else None
+    pending = (Reminder.event_id == event.id) & (Reminder.status == "pending")
+    for category in event.categories:
+        due = eve_due(event, state.category(category.code))
         if due is not None:
-            reminder.due_at = due
+            entries = select(Entry.id).where(Entry.category_id == category.id)
+            db.session.execute(
+                update(Reminder)
+                .where(pending, Reminder.kind == EVE, Reminder.entry_id.in_(entries))
+                .values(due_at=due)
+                .execution_options(synchronize_session=False)
+            )
+    for route in event.shuttle_routes:
+        for departure in route.departures:
+            bookings = select(Booking.id).where(Booking.departure_id == departure.id)
+            db.session.execute(
+                update(Reminder)
+                .where(pending, Reminder.kind == BUS, Reminder.booking_id.in_(bookings))
+                .values(due_at=bus_due(departure))
+                .execution_options(synchronize_session=False)
+            )
 
 
 @dataclass(frozen=True)
