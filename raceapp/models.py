@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -34,8 +35,10 @@ from raceapp.vocabulary import (
     DELIVERY_STATUSES,
     EMAIL_LINK_PURPOSES,
     FILE_STATUSES,
+    HEADQUARTERS,
     REMINDER_KINDS,
     REMINDER_STATUSES,
+    TEAM_ROLES,
     sql_in,
 )
 
@@ -401,8 +404,25 @@ class Entry(Model):
     category_id: Mapped[int] = mapped_column(
         ForeignKey("categories.id", ondelete="CASCADE"), index=True
     )
-    bib: Mapped[str] = mapped_column(String(12))
+    # None: a runner who follows a race that allows open sign-up, without a listed entry.
+    bib: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # From the organizer's entry list (None for an open sign-up).
+    name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    emergency_contact: Mapped[str | None] = mapped_column(String(200))
+    # The claim code printed or e-mailed to the runner: only its hash is kept. It works once.
+    claim_code_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Random salt of the current code (services.claims derives the code from it and the
+    # app's secret, so the organizer can print it again; a new salt voids the old code).
+    claim_nonce: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Withdrawn by the organizer: the runner loses the race's kit at their next sync.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the runner's phone last fetched the whole kit for offline use.
+    kit_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User | None] = relationship(back_populates="entries")
     event: Mapped[Event] = relationship()
@@ -438,15 +458,96 @@ class PersonalGearItem(Model):
 
 
 class OrganizerRole(Model):
+    """A member of a race's team, with what they may do (vocabulary.TEAM_ROLES)."""
+
     __tablename__ = "organizer_roles"
-    __table_args__ = (UniqueConstraint("user_id", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        CheckConstraint(sql_in("role", TEAM_ROLES), name="role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default=HEADQUARTERS, server_default=HEADQUARTERS)
 
     user: Mapped[User] = relationship(back_populates="organizer_roles")
     event: Mapped[Event] = relationship()
+
+
+class TeamInvitation(Model):
+    """An invitation to join a race's team, sent by e-mail: only its token's hash is kept."""
+
+    __tablename__ = "team_invitations"
+    __table_args__ = (CheckConstraint(sql_in("role", TEAM_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    event: Mapped[Event] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
+class RaceFileVersion(Model):
+    """A race file as it was published, with who published it and when; any can be restored."""
+
+    __tablename__ = "race_file_versions"
+    __table_args__ = (UniqueConstraint("event_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    # None: imported from the command line.
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The number of the version this one brought back, when it was a restore.
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+    # What it changed, as the preview said it ({"changes": [...], "warnings": [...]}).
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    published_by: Mapped[User | None] = relationship()
+
+
+class PendingUpload(Model):
+    """A file an organizer uploaded and is still reviewing (the entry list between its preview
+    and its import): kept in the database so any app server can finish the job."""
+
+    __tablename__ = "pending_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditRecord(Model):
+    """One change made on the organizer's console: who, when, what."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_event_at", "event_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Kept when the account goes, so the log still says who.
+    actor: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # One of services.audit.ACTIONS; `details` fills its sentence.
+    action: Mapped[str] = mapped_column(String(40))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class Alert(Model):

@@ -132,3 +132,32 @@ def sql_in(column: str, values) -> str:
     """A CHECK constraint's text: `column IN ('a', 'b')`, from one of the tables above."""
     quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
     return f"{column} IN ({quoted})"
+
+
+# --- The organizer's console ---------------------------------------------------------------
+# What a member of a race's team may do. Headquarters runs the race; shuttle staff work at the
+# bus door; read-only members follow along.
+HEADQUARTERS, SHUTTLE_STAFF, READ_ONLY = "headquarters", "shuttle_staff", "read_only"
+TEAM_ROLES = {
+    HEADQUARTERS: _l("Headquarters"),
+    SHUTTLE_STAFF: _l("Shuttle staff"),
+    READ_ONLY: _l("Read only"),
+}
+# Permissions, and the roles that hold each.
+VIEW, MANIFESTS, ENTRIES, PERSONAL_DATA, EDIT_ENTRIES, PUBLISH, ALERTS, TEAM = (
+    "view",  # the event's console: figures, versions, the log
+    "manifests",  # bus manifests and the ticket check at the door
+    "entries",  # the entry list: bibs, names, categories, claimed or not
+    "personal_data",  # entries' e-mails, phones and emergency contacts
+    "edit_entries",  # import, correct, move, withdraw; claim codes
+    "publish",  # race files
+    "alerts",
+    "team",
+)
+ROLE_PERMISSIONS = {
+    HEADQUARTERS: frozenset(
+        {VIEW, MANIFESTS, ENTRIES, PERSONAL_DATA, EDIT_ENTRIES, PUBLISH, ALERTS, TEAM}
+    ),
+    SHUTTLE_STAFF: frozenset({VIEW, MANIFESTS}),
+    READ_ONLY: frozenset({VIEW, ENTRIES}),
+}

@@ -62,6 +62,8 @@ class RaceFileReport:
     race: RaceFile | None = None
     normalized: NormalizedRace | None = None
     sha256: str | None = None
+    # The file's text as read (kept as a published version of the race).
+    text: str | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -149,7 +151,7 @@ def _validation_problems(exc: ValidationError) -> list[Problem]:
 
 def check_text(text: str, filename: str = "<race file>") -> RaceFileReport:
     """Parse and check a race file's text; the report holds problems and normalized data."""
-    report = RaceFileReport(filename, sha256=hashlib.sha256(text.encode()).hexdigest())
+    report = RaceFileReport(filename, sha256=hashlib.sha256(text.encode()).hexdigest(), text=text)
     data, problem = reading.parse(text)
     if problem is not None:
         report.problems.append(problem)

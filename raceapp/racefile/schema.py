@@ -85,6 +85,8 @@ class EventSection(Checked):
     hq_phone: Phone | None = None
     # When runners get the evening reminder, the day before their start (local "HH:MM").
     reminder_time: ClockTime | None = None
+    # Runners not on the entry list may still follow the race in the app (kit without a bib).
+    open_signup: bool = False
     status: Literal[FILE_STATUSES] = "on"  # type: ignore[valid-type]
     status_note: Text | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None

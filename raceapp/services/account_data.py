@@ -24,6 +24,10 @@ LEFT_OUT = {
     "idempotency_key",
     "claimed_by",
     "lease_until",
+    "claim_code_sha256",
+    "claim_nonce",
+    # An uploaded entry list under review: other runners' data, not the uploader's.
+    "data",
 }
 
 

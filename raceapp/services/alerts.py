@@ -47,7 +47,7 @@ from raceapp.models import (
 from raceapp.services import accounts, race_state, reminders
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import parse_local, zone_of
-from raceapp.vocabulary import ALERT_KINDS, BYPASSED, CHECKPOINT_STATUSES, OPEN
+from raceapp.vocabulary import ALERT_KINDS, ALERTS, BYPASSED, CHECKPOINT_STATUSES, OPEN, VIEW
 
 TITLE_MAX, BODY_MAX, LINK_MAX = 120, 4000, 500
 DELAY_MAX_MINUTES = 24 * 60
@@ -82,9 +82,11 @@ class AlertDraft:
 
 
 def require_organizer(user: User, event: Event) -> None:
-    """Only an organizer of this event may go on."""
-    if not accounts.is_organizer(user, event):
-        raise Forbidden(_("Only the organizers of this race can do that."))
+    """Only a member of this event's team whose role posts alerts (headquarters) may go on."""
+    from raceapp.services import team
+
+    if not team.may(user, event, ALERTS):
+        raise Forbidden(_("Only the race's headquarters can post and follow alerts."))
 
 
 @dataclass(frozen=True)
@@ -516,7 +518,7 @@ def _find(user: User, alert_id: int) -> tuple[Alert, bool]:
     if alert is not None:
         return alert, True
     alert = db.session.get(Alert, alert_id)
-    if alert is None or not accounts.is_organizer(user, alert.event):
+    if alert is None or not accounts.is_organizer(user, alert.event, permission=VIEW):
         raise NotFound(_("No such alert."))
     return alert, False
 

@@ -4,11 +4,11 @@ for offline use. Every part reads the race as it stands (services.race_state).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import BindParameter, bindparam, case, func, select
+from sqlalchemy import BindParameter, bindparam, case, func, select, update
 from sqlalchemy.orm import joinedload
 
 from raceapp import localized
@@ -324,3 +324,21 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
             if (a := item.alert)
         ],
     }
+
+
+# How often a phone's fetch of the whole kit is written down: the dashboard's "kit cached for
+# offline use" needs the fact, not every fetch (each would be a write on a read).
+SYNC_NOTE_EVERY = timedelta(hours=1)
+
+
+def note_synced(entry: Entry, *, now: datetime) -> None:
+    """Record that the runner's phone took the whole kit for offline use."""
+    if entry.kit_synced_at is not None and now - entry.kit_synced_at < SYNC_NOTE_EVERY:
+        return
+    db.session.execute(
+        update(Entry)
+        .where(Entry.id == entry.id)
+        .values(kit_synced_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from raceapp.database import write_transaction
@@ -34,8 +35,8 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
-from raceapp.racefile.messages import format_minutes
 from raceapp.services import reminders
+from raceapp.services.race_diff import Change, day_time, describe_changes, snapshot
 from raceapp.vocabulary import BOOKED
 
 
@@ -52,8 +53,9 @@ class ImportResult:
     slug: str
     created: bool
     warnings: list[str] = field(default_factory=list)
-    # What this import changed, in words ("100 km: start Sat 05:00 → Sat 05:30").
-    changes: list[str] = field(default_factory=list)
+    # What this import changed, each in one sentence in the language in force
+    # ("Start of 100 km: Sat 05:00 → Sat 05:30"): services.race_diff.
+    changes: list[Change] = field(default_factory=list)
 
 
 def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[ImportResult]:
@@ -115,7 +117,7 @@ def _apply(
     if event is None:
         event = Event(slug=ev_data.slug, details={}, texts={})
         db.session.add(event)
-    before = {} if created else snapshot(event)
+    before = None if created else snapshot(event)
     # The status is what the file says of the race; alerts posted in the app apply on top of
     # it (services.race_state), so importing the file again never undoes them.
     _copy(
@@ -138,6 +140,7 @@ def _apply(
         "access": ev_data.access,
         "notes": ev_data.notes,
         "reminder_time": ev_data.reminder_time,
+        "open_signup": ev_data.open_signup,
         "support_points": [p.model_dump() for p in race.support_points],
         "contacts": [c.model_dump() for c in race.contacts],
         "rules": race.rules.model_dump(),
@@ -156,7 +159,7 @@ def _apply(
     _apply_schedule(event, norm)
     _apply_shuttles(event, norm, refused, result)
     db.session.flush()
-    if not created:
+    if before is not None:
         db.session.expire(event)
         result.changes = describe_changes(before, snapshot(event), norm)
         # Start days, reminder time, buses: the runners' reminders follow the new file.
@@ -177,8 +180,12 @@ def _apply_categories(
         )
         if entries:
             refused.append(
-                f"the category “{code}” is gone from the file but {entries} runner(s) entered "
-                "it: keep it in the file, or move those runners first"
+                _(
+                    "the category “%(code)s” is gone from the file but %(num)d runner(s) "
+                    "entered it: keep it in the file, or move those runners first",
+                    code=code,
+                    num=entries,
+                )
             )
         else:
             event.categories.remove(category)
@@ -291,12 +298,15 @@ def _apply_shuttles(
             booked = sum(_booked(d) for d in route.departures)
             if booked:
                 refused.append(
-                    f"the bus “{code}” is gone from the file but has {booked} booking(s): "
-                    "keep it, or cancel them first"
+                    _(
+                        "the bus “%(code)s” is gone from the file but has %(num)d booking(s): "
+                        "keep it, or cancel them first",
+                        code=code,
+                        num=booked,
+                    )
                 )
             else:
                 event.shuttle_routes.remove(route)
-    zone = norm.zone
     for position, sec in enumerate(norm.race.shuttles):
         kept_route = routes.get(sec.code)
         if kept_route is None:
@@ -321,8 +331,13 @@ def _apply_shuttles(
             if at not in new:
                 if _booked(dep):
                     refused.append(
-                        f"the {sec.code} departure at {at.astimezone(zone):%a %H:%M} is gone "
-                        f"from the file but has {_booked(dep)} booking(s)"
+                        _(
+                            "the %(code)s departure at %(when)s is gone from the file but has "
+                            "%(num)d booking(s)",
+                            code=sec.code,
+                            when=day_time(at, event),
+                            num=_booked(dep),
+                        )
                     )
                 else:
                     route.departures.remove(dep)
@@ -332,9 +347,17 @@ def _apply_shuttles(
                 route.departures.append(ShuttleDeparture(departs_at=at, seats=seats, seats_taken=0))
             elif seats is not None and seats < kept_dep.seats_taken:
                 # Bookings are kept: the bus keeps as many seats as are already sold.
+                # "warning: " marks what the import found (the command line prints those).
                 result.warnings.append(
-                    f"warning: {sec.code} {at.astimezone(zone):%a %H:%M}: the file says {seats} "
-                    f"seats but {kept_dep.seats_taken} are booked; keeping {kept_dep.seats_taken}"
+                    "warning: "
+                    + _(
+                        "%(code)s %(when)s: the file says %(seats)d seats but %(booked)d are "
+                        "booked; keeping %(booked)d",
+                        code=sec.code,
+                        when=day_time(at, event),
+                        seats=seats,
+                        booked=kept_dep.seats_taken,
+                    )
                 )
                 kept_dep.seats = kept_dep.seats_taken
             else:
@@ -342,82 +365,4 @@ def _apply_shuttles(
 
 
 # --- What changed --------------------------------------------------------------------------------
-
-
-def snapshot(event: Event) -> dict[str, Any]:
-    """What a runner would notice of an event, to compare before and after an import."""
-    return {
-        "name": event.name,
-        "categories": {
-            c.code: {
-                "name": c.name,
-                "start": c.start_at or c.start_date,
-                "time_limit": c.time_limit_minutes,
-                "checkpoints": {cp.km: (cp.name, cp.cutoff_minutes) for cp in c.checkpoints},
-                "gear": {g.code: g.name for g in c.gear_items},
-            }
-            for c in event.categories
-        },
-        "schedule": len(event.schedule_items),
-        "departures": {
-            (r.code, d.departs_at): d.seats for r in event.shuttle_routes for d in r.departures
-        },
-    }
-
-
-def describe_changes(before: dict, after: dict, norm: NormalizedRace) -> list[str]:
-    """The differences between two snapshots, in words."""
-    zone = norm.zone
-
-    def when(value: Any) -> str:
-        if isinstance(value, datetime):
-            return value.astimezone(zone).strftime("%a %d %b %H:%M")
-        return value.strftime("%a %d %b") if value else "not published"
-
-    out: list[str] = []
-    if before["name"] != after["name"]:
-        out.append(f"Name: {before['name']} → {after['name']}")
-    old_cats, new_cats = before["categories"], after["categories"]
-    out += [f"Category added: {new_cats[c]['name']}" for c in new_cats if c not in old_cats]
-    out += [f"Category removed: {old_cats[c]['name']}" for c in old_cats if c not in new_cats]
-    for code in (c for c in new_cats if c in old_cats):
-        old, new = old_cats[code], new_cats[code]
-        name = new["name"]
-        if old["start"] != new["start"]:
-            out.append(f"{name}: start {when(old['start'])} → {when(new['start'])}")
-        if old["time_limit"] != new["time_limit"]:
-            limits = [
-                format_minutes(m) if m else "none" for m in (old["time_limit"], new["time_limit"])
-            ]
-            out.append(f"{name}: time limit {limits[0]} → {limits[1]}")
-        for km in sorted(set(old["checkpoints"]) | set(new["checkpoints"])):
-            was, now = old["checkpoints"].get(km), new["checkpoints"].get(km)
-            if was is None:
-                out.append(f"{name}: checkpoint added at {km:g} km ({now[0]})")
-            elif now is None:
-                out.append(f"{name}: checkpoint removed at {km:g} km ({was[0]})")
-            elif was[1] != now[1]:
-                cuts = [format_minutes(m) if m else "none" for m in (was[1], now[1])]
-                out.append(f"{name}: cut-off at {now[0]} ({km:g} km) {cuts[0]} → {cuts[1]}")
-        for gear_code in new["gear"].keys() - old["gear"].keys():
-            out.append(f"{name}: gear added: {new['gear'][gear_code]}")
-        for gear_code in old["gear"].keys() - new["gear"].keys():
-            out.append(f"{name}: gear removed: {old['gear'][gear_code]}")
-    if before["schedule"] != after["schedule"]:
-        out.append(f"Schedule: {before['schedule']} items → {after['schedule']}")
-    for key in sorted(
-        set(before["departures"]) | set(after["departures"]), key=lambda k: (k[0], k[1])
-    ):
-        route, at = key
-        where = f"Bus {route} {at.astimezone(zone):%a %H:%M}"
-        if key not in before["departures"]:
-            out.append(f"{where}: added")
-        elif key not in after["departures"]:
-            out.append(f"{where}: removed")
-        elif before["departures"][key] != after["departures"][key]:
-            seats = [
-                str(s) if s is not None else "not limited"
-                for s in (before["departures"][key], after["departures"][key])
-            ]
-            out.append(f"{where}: seats {seats[0]} → {seats[1]}")
-    return out
+# `snapshot` and `describe_changes` live in services.race_diff.

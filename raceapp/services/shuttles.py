@@ -34,7 +34,7 @@ from raceapp.models import (
 from raceapp.services import accounts, race_state, reminders
 from raceapp.services.race_state import EventState
 from raceapp.services.timing import zone_of
-from raceapp.vocabulary import BOOKED, SEAT_CANCELLED
+from raceapp.vocabulary import BOOKED, MANIFESTS, SEAT_CANCELLED
 
 # No 0/O or 1/I/L: a driver reads these aloud in the dark.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -366,37 +366,46 @@ def _lock(departure_id: int) -> None:
 
 
 def leave_race(user: User, event: Event, *, now: datetime) -> None:
-    """Withdraw the runner's entry, and with it their places on the buses only runners may
-    take: seats go back (to the waitlist first), waitlist places go. Buses open to supporters
-    keep theirs: a supporter may still ride."""
+    """Leave the event: an entry from the organizer's list goes back to the list (its bib
+    can be claimed again with a new code), an open sign-up is deleted; with it go the
+    runner's places on the buses only runners may take."""
+    from raceapp.services import claims
+
     with write_transaction():
         entry = accounts.entry_for(user, event)
         if entry is None:
             raise NotFound(_("You have not entered this event."))
-        db.session.delete(entry)
-        runners_only = (
-            select(ShuttleDeparture.id)
-            .join(ShuttleRoute)
-            .where(ShuttleRoute.event_id == event.id, ShuttleRoute.supporters_allowed.is_(False))
+        claims.release(entry, now=now)
+        release_runner_places(user.id, event, now=now)
+
+
+def release_runner_places(user_id: int, event: Event, *, now: datetime) -> None:
+    """Give back a runner's places on the event's buses that only runners may take: seats
+    go to the waitlist first, waitlist places go. Buses open to supporters keep theirs: a
+    supporter may still ride. Runs inside the caller's write transaction."""
+    runners_only = (
+        select(ShuttleDeparture.id)
+        .join(ShuttleRoute)
+        .where(ShuttleRoute.event_id == event.id, ShuttleRoute.supporters_allowed.is_(False))
+    )
+    db.session.execute(
+        delete(WaitlistEntry).where(
+            WaitlistEntry.user_id == user_id, WaitlistEntry.departure_id.in_(runners_only)
         )
-        db.session.execute(
-            delete(WaitlistEntry).where(
-                WaitlistEntry.user_id == user.id, WaitlistEntry.departure_id.in_(runners_only)
-            )
+    )
+    seats = db.session.execute(
+        update(Booking)
+        .where(
+            Booking.user_id == user_id,
+            Booking.status == BOOKED,
+            Booking.departure_id.in_(runners_only),
         )
-        seats = db.session.execute(
-            update(Booking)
-            .where(
-                Booking.user_id == user.id,
-                Booking.status == BOOKED,
-                Booking.departure_id.in_(runners_only),
-            )
-            .values(status=SEAT_CANCELLED, cancelled_at=now)
-            .returning(Booking.departure_id)
-            .execution_options(synchronize_session=False)
-        )
-        for departure_id in seats.scalars().all():
-            _give_seat_to_waitlist_or_free_it(departure_id, now)
+        .values(status=SEAT_CANCELLED, cancelled_at=now)
+        .returning(Booking.departure_id)
+        .execution_options(synchronize_session=False)
+    )
+    for departure_id in seats.scalars().all():
+        _give_seat_to_waitlist_or_free_it(departure_id, now)
 
 
 def release_all_places(user_id: int, *, now: datetime) -> None:
@@ -444,7 +453,7 @@ def next_booking(user: User, event: Event, now: datetime) -> Booking | None:
 def organized_departure(user: User, departure_id: int) -> ShuttleDeparture:
     """A departure of a race this user organizes (its manifest is private)."""
     found = find_departure(departure_id)
-    if not accounts.is_organizer(user, found.route.event):
+    if not accounts.is_organizer(user, found.route.event, permission=MANIFESTS):
         raise Forbidden(_("Only the organizers of this race can see who is on the bus."))
     return found
 
@@ -455,7 +464,9 @@ def ticket_check(user: User, reference: str) -> tuple[Booking, Entry | None]:
     if not accounts.organizes_any(user):
         raise Forbidden(_("Only the organizers of a race can check its tickets."))
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference.upper()))
-    if booking is None or not accounts.is_organizer(user, booking.departure.route.event):
+    if booking is None or not accounts.is_organizer(
+        user, booking.departure.route.event, permission=MANIFESTS
+    ):
         raise NotFound(_("There is no such ticket."))
     return booking, accounts.entry_for(booking.user, booking.departure.route.event)
 

@@ -1,0 +1,69 @@
+"""The event's audit log: every change made on the organizer's console, who made it and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from raceapp.extensions import db
+from raceapp.models import AuditRecord, Event, User
+
+# Each action's sentence; `details` fills it. Shown in the reader's language.
+ACTIONS = {
+    "race_file.published": _l("Published race file version %(number)s (%(file)s)"),
+    "race_file.restored": _l("Restored race file version %(restored)s as version %(number)s"),
+    "entries.imported": _l(
+        "Imported the entry list %(file)s: %(added)s added, %(updated)s updated"
+    ),
+    "entry.corrected": _l("Corrected the entry of bib %(bib)s"),
+    "entry.moved": _l("Moved bib %(bib)s from %(from)s to %(to)s"),
+    "entry.withdrawn": _l("Withdrew bib %(bib)s"),
+    "entry.reinstated": _l("Reinstated bib %(bib)s"),
+    "entry.code_sent": _l("E-mailed claim codes to %(count)s entries"),
+    "entry.codes_printed": _l("Made new claim codes for %(count)s entries"),
+    "team.invited": _l("Invited %(email)s as %(role)s"),
+    "team.joined": _l("%(email)s joined the team as %(role)s"),
+    "team.revoked": _l("Removed %(email)s from the team"),
+    "team.invitation_revoked": _l("Cancelled the invitation of %(email)s"),
+}
+
+
+def record(event: Event, user: User | None, action: str, *, now: datetime, **details: Any) -> None:
+    """Add one line to the event's log, in the caller's transaction."""
+    assert action in ACTIONS, action
+    db.session.add(
+        AuditRecord(
+            event_id=event.id,
+            user_id=user.id if user is not None else None,
+            actor=user.email if user is not None else "command line",
+            at=now,
+            action=action,
+            details={key: str(value) for key, value in details.items()},
+        )
+    )
+
+
+def sentence(row: AuditRecord) -> str:
+    """What a log line says, in the reader's language."""
+    template = ACTIONS.get(row.action)
+    if template is None:
+        return row.action
+    try:
+        return str(template) % row.details
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def latest(event: Event, limit: int = 200) -> list[AuditRecord]:
+    """The event's log, newest first."""
+    return list(
+        db.session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.event_id == event.id)
+            .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
+            .limit(limit)
+        )
+    )
