@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -22,6 +22,9 @@ from raceapp.extensions import (
     migrate,
 )
 from raceapp.mail.addresses import is_deliverable_address
+
+# Endpoints that take a file larger than MAX_CONTENT_LENGTH (up to UPLOAD_MAX_BYTES).
+LARGE_UPLOADS = frozenset({"organizer.entries_upload"})
 
 
 def refuse_demo_data_in_production(app: Flask) -> None:
@@ -110,6 +113,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         )
 
     from raceapp.web import ratelimits  # noqa: F401  (registers the "database://" limit storage)
+
+    # Before CSRF's check reads the body: the entry list's upload may be larger than any other
+    # request (the limit is documented in docs/organizers.md).
+    @app.before_request
+    def larger_body_for_uploads() -> None:
+        if request.endpoint in LARGE_UPLOADS:
+            request.max_content_length = app.config["UPLOAD_MAX_BYTES"]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -50,6 +50,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
 
     MAX_CONTENT_LENGTH = 256 * 1024
+    # The entry list's CSV upload only (a 2 MB file and the form around it).
+    UPLOAD_MAX_BYTES = 2 * 1024 * 1024 + 64 * 1024
 
     # The language of pages when neither the reader nor the race says otherwise.
     DEFAULT_LANGUAGE = os.environ.get("DEFAULT_LANGUAGE", "en")

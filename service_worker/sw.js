@@ -7,7 +7,9 @@
    - Pages and /api/kit: network-first with a short time limit, then the cached copy, then the
      offline page. htmx requests are never cached nor answered from the cache, so a fragment
      can never stand in for a page. Each cached copy records when it was fetched.
-   - Logging out deletes the cached pages.
+   - Logging out deletes the cached pages. A runner who has no race any more (withdrawn by the
+     organizer, or they left) loses the private pages of the kit at the next sync: /api/kit
+     answering 409, or a kit page redirecting away, purges them.
    - The reader's language (the last page's <html lang>) is kept, so the offline page and a
      notification that cannot be read are in it; a change of language refreshes the cached
      pages, which are then in the new language. */
@@ -61,7 +63,24 @@ function isPage(request, url) {
 // and must not be kept for whoever uses the phone next.
 let forgottenAt = 0;
 
+// The runner's own pages: the kit, its JSON, bus tickets. Public race pages may stay.
+function isPrivate(url) {
+  return /^\/(me(\/|$)|api\/kit$|shuttles\/tickets\/)/.test(new URL(url).pathname);
+}
+
+async function purgePrivate() {
+  const cache = await caches.open(PAGES_CACHE);
+  const requests = await cache.keys();
+  await Promise.all(requests.filter((r) => isPrivate(r.url)).map((r) => cache.delete(r)));
+}
+
 async function remember(request, response, askedAt) {
+  // No race any more: what the phone kept of it goes.
+  if (isPrivate(request.url) && (response.status === 409 || response.status === 410
+      || (response.redirected && !isPrivate(response.url)))) {
+    await purgePrivate();
+    return response;
+  }
   // Keep only whole, successful pages of a logged-in runner, stamped with when they came.
   if (!response.ok || response.redirected || response.type !== "basic") return response;
   // Forms tied to this moment's session (log in, sign up) and account pages say no-store.

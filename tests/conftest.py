@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from flask import has_app_context
@@ -26,7 +27,7 @@ from werkzeug.serving import make_server
 from raceapp import clock, create_app
 from raceapp.extensions import db
 from raceapp.kit import calendar_serializer
-from raceapp.models import Event, GearItem, User
+from raceapp.models import Event, GearItem, TeamInvitation, User
 from raceapp.push.vapid import generate_private_key_pem
 from raceapp.services import accounts, alerts, gear, shuttles
 from tests.helpers import (
@@ -458,4 +459,44 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
     )
     world = World(event, clients, values, own.id, gear_item_id, runner.id, entry.id)
     world.values["full_departure_id"] = full.id
+    world.values.update(console_things(event, organizer, make_user, AUDIT_RACE, now=now))
     return world
+
+
+def console_things(
+    event: Event, organizer: User, make_user, race_file: Path, *, now
+) -> dict[str, object]:
+    """What the console's routes act on: an entry nobody claimed, a published version, an
+    upload under review, a team member and an open invitation."""
+    from raceapp.models import Entry, OrganizerRole, PendingUpload
+    from raceapp.racefile import check_file
+    from raceapp.services import claims, race_publish, team
+
+    category = next(c for c in event.categories if c.code == "long")
+    listed = Entry(event_id=event.id, category_id=category.id, bib="900", created_at=now)
+    listed.name, listed.email = "名簿 太郎", "listed@example.com"
+    db.session.add(listed)
+    db.session.flush()
+    claims.assign_code(listed)
+    db.session.commit()
+    race_publish.publish(event, check_file(race_file), base_version=0, by=organizer, now=now)
+    upload = PendingUpload(
+        event_id=event.id,
+        user_id=organizer.id,
+        filename="entries.csv",
+        data=b"bib,name,category\r\n901,New Runner,long\r\n",
+        created_at=now,
+    )
+    member = make_user("member@example.com", name="運営 花子")
+    role = OrganizerRole(user_id=member.id, event_id=event.id, role="read_only")
+    db.session.add_all([upload, role])
+    db.session.commit()
+    team.invite(event, organizer, "invited@example.com", "read_only", now=now)
+    invitation = db.session.scalar(select(TeamInvitation))
+    return {
+        "entry_id": listed.id,
+        "number": 1,
+        "upload_id": upload.id,
+        "role_id": role.id,
+        "invitation_id": invitation.id,
+    }

@@ -6,6 +6,7 @@ route added without a row (or a row left after its route is gone) fails here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -102,7 +103,28 @@ def form_for(method: str, rule: str, actor: str) -> dict:
         },
         "/account/delete": {"password": PASSWORD},
         "/auth/reset/<token>": {"password": "a brand new password"},
-        "/events/<slug>/join": {"category": "long", "bib": f"7{len(actor)}"},
+        "/events/<slug>/join": {"code": "AAAA-BBBB-CCCC-DDDD"},
+        "/events/<slug>/join/email": {"entry": "1"},
+        "/events/<slug>/follow": {"category": "long"},
+        "/organizer/events/<slug>/entries/<int:entry_id>": {
+            "name": "名簿 太郎",
+            "category": "short",
+        },
+        "/organizer/events/<slug>/entries/<int:entry_id>/withdraw": {"confirm": "1"},
+        "/organizer/events/<slug>/entries/codes/send": {"confirm": "1"},
+        "/organizer/events/<slug>/entries/import/<int:upload_id>": {
+            "map_bib": "0",
+            "map_name": "1",
+            "map_category": "2",
+        },
+        "/organizer/events/<slug>/race-file/publish": {
+            "text": AUDIT_RACE.read_text(),
+            "digest": hashlib.sha256(AUDIT_RACE.read_text().encode()).hexdigest(),
+            "base_version": "1",
+            "filename": "audit-race.toml",
+        },
+        "/organizer/events/<slug>/team": {"email": "new@example.com", "role": "read_only"},
+        "/organizer/events/<slug>/team/<int:role_id>/remove": {"confirm": "1"},
         "/me/gear/<int:item_id>": {"packed": "1"},
         "/me/race": {"event": "audit-test"},
         "/me/gear/own": {"name": "Buff"},

@@ -67,7 +67,17 @@ def test_no_form_answers_5xx_to_garbage(client, auth, okushinano, make_user, mak
     forms = {
         "/auth/signup": ("name", "email", "password"),
         "/auth/login": ("email", "password"),
-        "/events/okushinano-100-2024/join": ("category", "bib"),
+        "/events/okushinano-100-2024/join": ("code",),
+        "/events/okushinano-100-2024/join/email": ("entry",),
+        "/events/okushinano-100-2024/follow": ("category",),
+        "/organizer/events/okushinano-100-2024/race-file": ("text",),
+        "/organizer/events/okushinano-100-2024/race-file/publish": (
+            "text",
+            "base_version",
+            "digest",
+            "filename",
+        ),
+        "/organizer/events/okushinano-100-2024/team": ("email", "role"),
         "/preview": ("event", "as_of"),
         "/events/okushinano-100-2024/leave": ("anything",),
     }
@@ -102,6 +112,11 @@ def test_every_post_route_requires_a_csrf_token(
         "reference": "ABC-DEF",
         "alert_id": 1,
         "token": "a-token",
+        "entry_id": 1,
+        "number": 1,
+        "upload_id": 1,
+        "role_id": 1,
+        "invitation_id": 1,
     }
     changes = [
         (r, m)

@@ -27,6 +27,7 @@ from raceapp.models import Event, User
 from raceapp.services import alerts, gear, shuttles
 from raceapp.services.alerts import AlertDraft, CheckpointChange
 from raceapp.web.languages import COOKIE
+from tests.conftest import console_things
 from tests.helpers import PASSWORD, csrf_from, import_files
 
 pytestmark = pytest.mark.slow
@@ -37,7 +38,7 @@ EVE = datetime(2027, 6, 11, 12, 0, tzinfo=TOKYO)
 # Latin words a Japanese page may hold: the app's name, the other language's own name on the
 # switch (written in that language, as language menus do), and nothing else. Shorter ones
 # ("km", "min", "QR", "CSV", ".ics") are units and codes.
-ALLOWED = {"raceapp", "English", "JSON"}
+ALLOWED = {"raceapp", "English", "JSON", "TOML"}
 # A word: four Latin letters or more, not part of a code with digits (a ticket "P3Y-BG4").
 WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z'-]{3,}(?![\w-])")
 # Not words: e-mail and web addresses, paths (an example link), file names, ticket references
@@ -63,6 +64,7 @@ class ReadableText(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        # A race file shown as it was published (`<pre translate="no">`) is data, not text.
         if tag in ("style", "script") or attrs.get("class") == "brand":
             self._skip += 1
             self._json = attrs.get("type") == "application/json"
@@ -72,7 +74,13 @@ class ReadableText(HTMLParser):
             return
         self.parts += [value for name, value in attrs.items() if name in SHOWN_ATTRIBUTES and value]
 
+        if tag == "pre" and attrs.get("translate") == "no":
+            self._skip += 1
+
     def handle_endtag(self, tag):
+        if tag == "pre" and self._skip:
+            self._skip -= 1
+            return
         if tag in ("style", "script") or (tag == "a" and self._skip and not self._json):
             self._skip -= 1
             self._json = False
@@ -173,6 +181,8 @@ def race(app, frozen_clock, make_user, make_entry, make_organizer):
         "token": calendar_serializer().dumps(entry.id),
         "key": "no-such-message",
     }
+    # The console's pages: an unclaimed entry, a published version, an upload under review.
+    values.update(console_things(event, organizer, make_user, RACE, now=EVE))
     return {"event": event, "clients": clients, "values": values, "organizer": organizer}
 
 
@@ -296,7 +306,7 @@ def test_error_messages_are_japanese(app, race):
         "expired form": anonymous.post("/auth/login", data={"email": "x"}),
         "not found": anonymous.get("/events/no-such-race"),
         "not allowed": runner.get(f"/organizer/events/{slug}/alerts"),
-        "bad bib": sent(runner, f"/events/{slug}/join", {"category": "long", "bib": "!!"}),
+        "bad claim code": sent(runner, f"/events/{slug}/join", {"code": "!!"}),
         "bad position": runner.get("/me/cutoffs?km=abc", headers={"HX-Request": "true"}),
         "beyond the course": runner.get("/me/cutoffs?km=999"),
         "empty own item": runner.post(

@@ -242,7 +242,7 @@ def test_organizer_manifest_and_csv(client, auth, bus_event, runner_factory, mak
     auth.logout()
     make_organizer(bus_event)
     auth.login("organizer@example.com")
-    desk = client.get("/organizer/").get_data(as_text=True)
+    desk = client.get(f"/organizer/events/{bus_event.slug}").get_data(as_text=True)
     assert f"/organizer/departures/{dep.id}/manifest" in desk and "1 booked of 2" in desk
     html = client.get(f"/organizer/departures/{dep.id}/manifest").get_data(as_text=True)
     assert ref in html and "1 booked of 2 seats" in html

@@ -155,7 +155,8 @@ def _desk(event: Event, **context):
 @login_required
 def desk(slug: str):
     """Post an alert to the event or a category; every alert with its delivery figures."""
-    return _desk(_organized_event(slug), form={})
+    # A link may fill the form in (after publishing a change runners must know about).
+    return _desk(_organized_event(slug), form=request.args)
 
 
 @bp.post("/organizer/events/<slug>/alerts")

@@ -189,7 +189,13 @@ def login():
             form.form_errors.append(_("Wrong e-mail or password."))
             return render_template("auth/login.html", form=form), 401
         _begin_session(user)
-        response = redirect(safe_local_url(request.args.get("next"), url_for("kit.home")))
+        # An organizer who runs no race of their own lands on their console, not the join page.
+        landing = (
+            url_for("organizer.dashboard")
+            if accounts.is_organizer(user) and not user.entries
+            else url_for("kit.home")
+        )
+        response = redirect(safe_local_url(request.args.get("next"), landing))
         # The account's language wins from now on, on this device too once logged out.
         return languages.remember(response, user.language) if user.language else response
     return render_template("auth/login.html", form=form)

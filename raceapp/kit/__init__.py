@@ -376,6 +376,8 @@ def api_kit():
     """The runner's whole kit as JSON, for offline use; answers 304 when unchanged."""
     choice, _none = _choice()
     if choice is None:
+        # The phone's service worker drops the kit it kept when it reads this.
         return {"error": _("Join a race category first.")}, 409
+    kit.note_synced(choice.entry, now=clock.real_utcnow())
     body = json.dumps(kit.kit(current_user, choice), ensure_ascii=False, sort_keys=True)
     return Response(body, mimetype="application/json")

@@ -1,22 +1,12 @@
-"""The organizer's desk: their events as they stand, upcoming first, with what each needs."""
+"""The organizer's console: their races at a glance, race files published from the browser,
+the entry list, the team and the log. Each page checks the caller's role in that race's team
+(vocabulary.ROLE_PERMISSIONS); the rules live in raceapp/services."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
-
-from raceapp import clock
-from raceapp.services import accounts, catalog
+from flask import Blueprint
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 
-
-@bp.get("/")
-@login_required
-def dashboard():
-    """Events this organizer runs, upcoming first, with a preview control for each."""
-    if not accounts.is_organizer(current_user):
-        abort(403)
-    return render_template(
-        "organizer/dashboard.html", events=catalog.organized(current_user, now=clock.utcnow())
-    )
+# The views register themselves on the blueprint.
+from raceapp.organizer import console, entry_pages, race_files, team_pages  # noqa: E402,F401

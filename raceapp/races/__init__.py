@@ -61,6 +61,6 @@ def import_command(files: tuple[str, ...]) -> None:
         elif result.changes:
             click.echo(f"{result.slug}: updated, {len(result.changes)} change(s):")
             for change in result.changes:
-                click.echo(f"  {change}")
+                click.echo(f"  {change.text}")
         else:
             click.echo(f"{result.slug}: updated, nothing a runner would notice changed")

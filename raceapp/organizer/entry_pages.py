@@ -1,0 +1,252 @@
+"""The entry list on the console: see and search it, import it from the registration site's
+CSV (map the columns, read every problem, then apply), correct, move, withdraw; claim codes
+printed or e-mailed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import delete, select
+
+from raceapp import clock
+from raceapp.database import write_transaction
+from raceapp.errors import DomainError, NotFound
+from raceapp.extensions import db
+from raceapp.i18n import current_language
+from raceapp.mail import sending
+from raceapp.models import PendingUpload
+from raceapp.organizer import bp
+from raceapp.organizer.common import event_for, permissions
+from raceapp.services import audit, entry_import, entry_list
+from raceapp.vocabulary import EDIT_ENTRIES, ENTRIES
+
+UPLOAD_HOURS = 24
+
+
+@bp.get("/events/<slug>/entries")
+@login_required
+def entries(slug: str):
+    """The entry list, searchable by bib, name or e-mail."""
+    event, _role = event_for(slug, ENTRIES)
+    page = entry_list.search(event, request.args.get("q", ""))
+    return render_template("organizer/entries.html", event=event, page=page, may=permissions(event))
+
+
+@bp.route("/events/<slug>/entries/<int:entry_id>", methods=["GET", "POST"])
+@login_required
+def entry_edit(slug: str, entry_id: int):
+    """Correct an entry or move it to another category."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    entry = entry_list.entry_of(event, entry_id)
+    error = None
+    if request.method == "POST":
+        try:
+            entry_list.correct(
+                event,
+                current_user,
+                entry_id,
+                name=request.form.get("name", ""),
+                email=request.form.get("email", ""),
+                phone=request.form.get("phone", ""),
+                emergency_contact=request.form.get("emergency_contact", ""),
+                category_code=request.form.get("category", ""),
+                now=clock.real_utcnow(),
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            flash(_("Bib %(bib)s is saved.", bib=entry.bib or "—"))
+            return redirect(url_for("organizer.entries", slug=slug, q=entry.bib or ""))
+    return (
+        render_template(
+            "organizer/entry_edit.html",
+            event=event,
+            entry=entry,
+            form=request.form if request.method == "POST" else None,
+            error=error,
+        ),
+        400 if error else 200,
+    )
+
+
+@bp.post("/events/<slug>/entries/<int:entry_id>/withdraw")
+@login_required
+def entry_withdraw(slug: str, entry_id: int):
+    """Withdraw an entry (asked to confirm on the page first)."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    if request.form.get("confirm") != "1":
+        raise DomainError(_("Tick “I confirm” to withdraw this entry."))
+    entry = entry_list.withdraw(event, current_user, entry_id, now=clock.real_utcnow())
+    flash(_("Bib %(bib)s is withdrawn.", bib=entry.bib or "—"))
+    return redirect(url_for("organizer.entries", slug=slug))
+
+
+@bp.post("/events/<slug>/entries/<int:entry_id>/reinstate")
+@login_required
+def entry_reinstate(slug: str, entry_id: int):
+    """Put a withdrawn entry back on the list."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    entry = entry_list.reinstate(event, current_user, entry_id, now=clock.real_utcnow())
+    flash(_("Bib %(bib)s is back on the list, with a new claim code.", bib=entry.bib))
+    return redirect(url_for("organizer.entries", slug=slug, q=entry.bib))
+
+
+# --- Import -----------------------------------------------------------------------------------
+
+
+@bp.get("/events/<slug>/entries/import")
+@login_required
+def entries_import(slug: str):
+    """Upload the entry list exported by the registration site."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    return render_template(
+        "organizer/entries_import.html",
+        event=event,
+        max_mb=entry_import.MAX_BYTES // (1024 * 1024),
+    )
+
+
+@bp.post("/events/<slug>/entries/import")
+@login_required
+def entries_upload(slug: str):
+    """Keep the uploaded list for its review, and show the column mapping and every problem."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose the CSV file of the entry list."))
+        return redirect(url_for("organizer.entries_import", slug=slug))
+    raw = upload.stream.read(entry_import.MAX_BYTES + 1)
+    table = entry_import.read_table(raw, upload.filename)  # a DomainError says what is wrong
+    now = clock.real_utcnow()
+    with write_transaction():
+        # One list under review per organizer and race; old ones go.
+        db.session.execute(
+            delete(PendingUpload).where(
+                (PendingUpload.created_at < now - timedelta(hours=UPLOAD_HOURS))
+                | (
+                    (PendingUpload.user_id == current_user.id)
+                    & (PendingUpload.event_id == event.id)
+                )
+            )
+        )
+        pending = PendingUpload(
+            event_id=event.id,
+            user_id=current_user.id,
+            filename=upload.filename[:255],
+            data=raw,
+            created_at=now,
+        )
+        db.session.add(pending)
+    mapping = entry_import.guess_mapping(table.headers)
+    return _review(event, pending, table, mapping)
+
+
+def _pending(event, upload_id: int) -> PendingUpload:
+    pending = db.session.scalar(
+        select(PendingUpload).where(
+            PendingUpload.id == upload_id,
+            PendingUpload.event_id == event.id,
+            PendingUpload.user_id == current_user.id,
+        )
+    )
+    if pending is None:
+        raise NotFound(_("This upload has expired. Upload the file again."))
+    return pending
+
+
+def _review(event, pending: PendingUpload, table, mapping, status: int = 200):
+    plan = entry_import.check(event, table, mapping)
+    return (
+        render_template(
+            "organizer/entries_review.html",
+            event=event,
+            pending=pending,
+            table=table,
+            mapping=mapping,
+            plan=plan,
+            fields=entry_import.MAPPABLE,
+            labels=entry_import.FIELD_LABELS,
+        ),
+        status if plan.ok else 400,
+    )
+
+
+@bp.post("/events/<slug>/entries/import/<int:upload_id>")
+@login_required
+def entries_apply(slug: str, upload_id: int):
+    """Check again with the columns as mapped; apply when asked and nothing is wrong."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    pending = _pending(event, upload_id)
+    table = entry_import.read_table(pending.data, pending.filename)
+    mapping: dict[str, int | None] = {}
+    for name in entry_import.MAPPABLE:
+        value = request.form.get(f"map_{name}", "")
+        mapping[name] = int(value) if value.isdigit() and int(value) < len(table.headers) else None
+    if request.form.get("apply") != "1":
+        return _review(event, pending, table, mapping)
+    plan = entry_import.check(event, table, mapping)
+    if not plan.ok:
+        return _review(event, pending, table, mapping, 400)
+    summary = entry_import.apply(
+        event, plan, current_user, filename=pending.filename, now=clock.real_utcnow()
+    )
+    with write_transaction():
+        db.session.execute(delete(PendingUpload).where(PendingUpload.id == upload_id))
+    flash(
+        _(
+            "Entry list imported: %(added)s added, %(updated)s updated, %(unchanged)s unchanged.",
+            added=summary.added,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+        )
+    )
+    return redirect(url_for("organizer.entries", slug=slug))
+
+
+# --- Claim codes ------------------------------------------------------------------------------
+
+
+@bp.get("/events/<slug>/entries/codes")
+@login_required
+def claim_codes(slug: str):
+    """A printable sheet of the claim codes of entries not yet claimed."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    return render_template(
+        "organizer/claim_codes.html",
+        event=event,
+        rows=entry_list.unclaimed_with_codes(event),
+        join_url=url_for("entries.join", slug=slug, _external=True),
+    )
+
+
+@bp.post("/events/<slug>/entries/codes/send")
+@login_required
+def claim_codes_send(slug: str):
+    """E-mail each unclaimed entry with an address its claim code."""
+    event, _role = event_for(slug, EDIT_ENTRIES)
+    if request.form.get("confirm") != "1":
+        raise DomainError(_("Tick “I confirm” to e-mail the codes."))
+    rows = [(e, e.email, code) for e, code in entry_list.unclaimed_with_codes(event) if e.email]
+    language = event.language or current_language()
+    for entry, address, code in rows:
+        sending.send(
+            sending.compose(
+                "claim_code",
+                address,
+                language=language,
+                event=event,
+                entry=entry,
+                code=code,
+                link=url_for("entries.join", slug=slug, _external=True),
+            )
+        )
+    with write_transaction():
+        audit.record(
+            event, current_user, "entry.code_sent", now=clock.real_utcnow(), count=len(rows)
+        )
+    current_app.logger.info("claim codes e-mailed for %s: %d", slug, len(rows))
+    flash(_("Claim codes e-mailed to %(count)s entries.", count=len(rows)))
+    return redirect(url_for("organizer.entries", slug=slug))

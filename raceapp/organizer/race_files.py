@@ -1,0 +1,159 @@
+"""Race files from the browser: upload or paste, read every problem, preview the exact change,
+publish as a new version; restore an earlier version the same way."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from raceapp import clock
+from raceapp.errors import DomainError
+from raceapp.i18n import current_language
+from raceapp.organizer import bp
+from raceapp.organizer.common import event_for
+from raceapp.racefile.loader import RaceFileReport, check_text
+from raceapp.services import race_publish
+from raceapp.services.race_import import ImportRefused
+from raceapp.vocabulary import PUBLISH, VIEW
+
+
+def _uploaded() -> RaceFileReport | None:
+    """The file sent with the form (uploaded or pasted), checked; None when there is none."""
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        raw = upload.stream.read(race_publish.MAX_BYTES + 1)
+        return race_publish.read(raw, upload.filename)
+    pasted = request.form.get("text", "")
+    if pasted.strip():
+        return race_publish.read(pasted.encode("utf-8"), _("pasted text"))
+    return None
+
+
+def _preview_page(event, report: RaceFileReport, *, restoring: int | None = None):
+    preview = race_publish.preview(event, report, now=clock.real_utcnow())
+    status = 200 if preview.publishable else 400
+    return (
+        render_template(
+            "organizer/race_file_preview.html",
+            event=event,
+            preview=preview,
+            restoring=restoring,
+            digest=report.sha256,
+        ),
+        status,
+    )
+
+
+@bp.get("/events/<slug>/race-file")
+@login_required
+def race_file(slug: str):
+    """The race file's page: upload or paste a new version; the versions published so far."""
+    event, _role = event_for(slug, VIEW)
+    return render_template(
+        "organizer/race_file.html",
+        event=event,
+        versions=race_publish.versions(event),
+        may_publish=_may(event),
+        max_kb=race_publish.MAX_BYTES // 1024,
+    )
+
+
+def _may(event) -> bool:
+    from raceapp.services import team
+
+    return team.may(current_user, event, PUBLISH)
+
+
+@bp.post("/events/<slug>/race-file")
+@login_required
+def race_file_preview(slug: str):
+    """Check the uploaded file and show what publishing it would change."""
+    event, _role = event_for(slug, PUBLISH)
+    report = _uploaded()
+    if report is None:
+        flash(_("Choose a race file, or paste its text."))
+        return redirect(url_for("organizer.race_file", slug=slug))
+    return _preview_page(event, report)
+
+
+@bp.post("/events/<slug>/race-file/publish")
+@login_required
+def race_file_publish(slug: str):
+    """Publish the previewed file as the next version, unless another came first."""
+    event, _role = event_for(slug, PUBLISH)
+    text = request.form.get("text", "")
+    name = request.form.get("filename", "")[:255] or _("pasted text")
+    try:
+        base = int(request.form.get("base_version", ""))
+        restored_from = (
+            int(request.form["restored_from"]) if request.form.get("restored_from") else None
+        )
+    except ValueError:
+        raise DomainError(_("The form was incomplete. Upload the file again.")) from None
+    if hashlib.sha256(text.encode()).hexdigest() != request.form.get("digest"):
+        raise DomainError(_("The file changed after its preview. Upload it again."))
+    report = check_text(text, name)
+    try:
+        saved, result = race_publish.publish(
+            event,
+            report,
+            base_version=base,
+            by=current_user,
+            now=clock.real_utcnow(),
+            restored_from=restored_from,
+        )
+    except race_publish.VersionChanged as exc:
+        flash(exc.message)
+        return _preview_page(event, report, restoring=restored_from)[0], 409
+    except ImportRefused as exc:
+        flash(exc.message)
+        return _preview_page(event, report, restoring=restored_from)[0], 409
+    flash(_("Version %(number)s is published.", number=saved.number))
+    if any(getattr(change, "affects_runners", False) for change in result.changes):
+        return redirect(url_for("organizer.race_file_published", slug=slug, number=saved.number))
+    return redirect(url_for("organizer.race_file", slug=slug))
+
+
+@bp.get("/events/<slug>/race-file/versions/<int:number>/published")
+@login_required
+def race_file_published(slug: str, number: int):
+    """After publishing a change runners must know about: offer the matching alert."""
+    event, _role = event_for(slug, PUBLISH)
+    saved = race_publish.version(event, number)
+    language = current_language()
+    # The desk's form, filled in: the changes as the organizer read them, in their language.
+    alert = {
+        "kind": "rule_change",
+        f"title_{language}": _("Race information updated"),
+        f"body_{language}": "\n".join(saved.summary.get("changes", [])),
+    }
+    return render_template(
+        "organizer/race_file_published.html", event=event, saved=saved, alert=alert
+    )
+
+
+@bp.get("/events/<slug>/race-file/versions/<int:number>")
+@login_required
+def race_file_version(slug: str, number: int):
+    """One published version's text, who published it and when."""
+    event, _role = event_for(slug, VIEW)
+    saved = race_publish.version(event, number)
+    return render_template(
+        "organizer/race_file_version.html",
+        event=event,
+        saved=saved,
+        current=race_publish.current_version(event),
+        may_publish=_may(event),
+    )
+
+
+@bp.post("/events/<slug>/race-file/versions/<int:number>/restore")
+@login_required
+def race_file_restore(slug: str, number: int):
+    """Preview bringing an earlier version back; publishing it makes a new version."""
+    event, _role = event_for(slug, PUBLISH)
+    saved = race_publish.version(event, number)
+    return _preview_page(event, race_publish.report_of(saved), restoring=number)
