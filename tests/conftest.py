@@ -432,17 +432,10 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
         ("runner", "runner@example.com"),
         ("other runner", "other@example.com"),
         ("organizer", "organizer@example.com"),
+        ("shuttle staff", None),
+        ("read-only", None),
     ):
-        client = app.test_client()
-        if email:
-            token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-            assert (
-                client.post(
-                    "/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-                ).status_code
-                == 302
-            )
-        clients[actor] = client
+        clients[actor] = _logged_in(app, email)
     values = {
         "slug": event.slug,
         "code": "long",
@@ -460,7 +453,22 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
     world = World(event, clients, values, own.id, gear_item_id, runner.id, entry.id)
     world.values["full_departure_id"] = full.id
     world.values.update(console_things(event, organizer, make_user, AUDIT_RACE, now=now))
+    # Members of the race's team with the narrower roles (made with the console's things).
+    clients["shuttle staff"] = _logged_in(app, "staff@example.com")
+    clients["read-only"] = _logged_in(app, "member@example.com")
     return world
+
+
+def _logged_in(app, email: str | None):
+    """A client of the app, logged in as `email` (None: anonymous)."""
+    client = app.test_client()
+    if email:
+        token = csrf_from(client.get("/auth/login").get_data(as_text=True))
+        response = client.post(
+            "/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+        )
+        assert response.status_code == 302
+    return client
 
 
 def console_things(
@@ -479,7 +487,8 @@ def console_things(
     db.session.flush()
     claims.assign_code(listed)
     db.session.commit()
-    race_publish.publish(event, check_file(race_file), base_version=0, by=organizer, now=now)
+    # The import made version 1 (from the command line); the organizer publishes version 2.
+    race_publish.publish(event, check_file(race_file), base_version=1, by=organizer, now=now)
     upload = PendingUpload(
         event_id=event.id,
         user_id=organizer.id,
@@ -489,7 +498,9 @@ def console_things(
     )
     member = make_user("member@example.com", name="運営 花子")
     role = OrganizerRole(user_id=member.id, event_id=event.id, role="read_only")
-    db.session.add_all([upload, role])
+    staff = make_user("staff@example.com", name="バス 次郎")
+    staff_role = OrganizerRole(user_id=staff.id, event_id=event.id, role="shuttle_staff")
+    db.session.add_all([upload, role, staff_role])
     db.session.commit()
     team.invite(event, organizer, "invited@example.com", "read_only", now=now)
     invitation = db.session.scalar(select(TeamInvitation))

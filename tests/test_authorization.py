@@ -28,14 +28,17 @@ TABLE = ROOT / "docs" / "security.md"
 AUDIT_RACE = Path(__file__).parent / "data" / "audit-race.toml"
 TOKYO = ZoneInfo("Asia/Tokyo")
 BEFORE = datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO)
-ACTORS = ("anonymous", "runner", "other runner", "organizer")
+# The organizer is the race's headquarters; shuttle staff and read-only members are in its team
+# with those roles (vocabulary.ROLE_PERMISSIONS).
+ACTORS = ("anonymous", "runner", "other runner", "organizer", "shuttle staff", "read-only")
 # Who acts first matters only for routes that change something: the owner goes last, so
-# nobody else's call finds the runner's things already gone.
-ORDER = ("anonymous", "other runner", "organizer", "runner")
+# nobody else's call finds the runner's things already gone, and the narrower roles go before
+# headquarters, so nothing they may not touch is gone already.
+ORDER = ("anonymous", "other runner", "read-only", "shuttle staff", "organizer", "runner")
 OUTCOMES = {"yes", "login", "no"}
 ROW = re.compile(
     r"^\|\s*(GET|POST|PUT|PATCH|DELETE)\s*\|\s*`([^`]+)`\s*\|([^|]*)\|"
-    r"\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*$"
+    r"\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*$"
 )
 
 
@@ -120,7 +123,7 @@ def form_for(method: str, rule: str, actor: str) -> dict:
         "/organizer/events/<slug>/race-file/publish": {
             "text": AUDIT_RACE.read_text(),
             "digest": hashlib.sha256(AUDIT_RACE.read_text().encode()).hexdigest(),
-            "base_version": "1",
+            "base_version": "2",
             "filename": "audit-race.toml",
         },
         "/organizer/events/<slug>/team": {"email": "new@example.com", "role": "read_only"},

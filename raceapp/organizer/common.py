@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from raceapp.models import Event
 from raceapp.services import catalog, team
+from raceapp.vocabulary import ROLE_PERMISSIONS
 
 
 def event_for(slug: str, permission: str) -> tuple[Event, str]:
@@ -18,7 +19,5 @@ def event_for(slug: str, permission: str) -> tuple[Event, str]:
 
 def permissions(event: Event) -> set[str]:
     """What the caller may do in this event, for the page to offer only that."""
-    from raceapp.vocabulary import ROLE_PERMISSIONS
-
     role = team.role_of(current_user, event)
     return set(ROLE_PERMISSIONS[role]) if role else set()

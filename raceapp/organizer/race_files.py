@@ -15,7 +15,7 @@ from raceapp.i18n import current_language
 from raceapp.organizer import bp
 from raceapp.organizer.common import event_for
 from raceapp.racefile.loader import RaceFileReport, check_text
-from raceapp.services import race_publish
+from raceapp.services import race_publish, team
 from raceapp.services.race_import import ImportRefused
 from raceapp.vocabulary import PUBLISH, VIEW
 
@@ -62,8 +62,6 @@ def race_file(slug: str):
 
 
 def _may(event) -> bool:
-    from raceapp.services import team
-
     return team.may(current_user, event, PUBLISH)
 
 

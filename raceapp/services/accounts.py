@@ -24,7 +24,6 @@ from raceapp.errors import Conflict, DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.i18n import text_of
 from raceapp.models import (
-    Category,
     EmailLink,
     Entry,
     Event,
@@ -32,7 +31,7 @@ from raceapp.models import (
     OrganizerRole,
     User,
 )
-from raceapp.services import race_state, reminders
+from raceapp.services import claims, reminders
 from raceapp.vocabulary import EMAIL_CHANGE, PASSWORD_RESET, ROLE_PERMISSIONS, SIGN_UP
 
 
@@ -482,18 +481,7 @@ def join_category(
 ) -> Entry:
     """Put a runner straight on the entry list with a bib, claimed (the demo and tests do; runners
     claim their listed entry through services.claims)."""
-    category = db.session.scalar(
-        select(Category).where(Category.event_id == event.id, Category.code == category_code)
-    )
-    if category is None:
-        raise NotFound(_("Choose one of this event's categories."))
-    state = race_state.of_event(event, now)
-    if not state.is_race:
-        raise Conflict(_("%(race)s is a page of rules, not a race to join.", race=text_of(event)))
-    if state.category(category.code).cancelled:
-        raise Conflict(
-            _("%(category)s is cancelled: choose another category.", category=text_of(category))
-        )
+    category, state = claims.joinable_category(event, category_code, now=now)
     bib = bib.strip()
     if not BIB_RE.match(bib):
         raise DomainError(_("A bib number is 1 to 12 letters, digits or dashes."))

@@ -44,7 +44,7 @@ from raceapp.models import (
     User,
     UTCDateTime,
 )
-from raceapp.services import accounts, race_state, reminders
+from raceapp.services import accounts, race_state, reminders, team
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import parse_local, zone_of
 from raceapp.vocabulary import ALERT_KINDS, ALERTS, BYPASSED, CHECKPOINT_STATUSES, OPEN, VIEW
@@ -83,8 +83,6 @@ class AlertDraft:
 
 def require_organizer(user: User, event: Event) -> None:
     """Only a member of this event's team whose role posts alerts (headquarters) may go on."""
-    from raceapp.services import team
-
     if not team.may(user, event, ALERTS):
         raise Forbidden(_("Only the race's headquarters can post and follow alerts."))
 

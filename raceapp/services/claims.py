@@ -152,16 +152,11 @@ def claim_by_email(user: User, event: Event, entry_id: int, *, now: datetime) ->
         raise Conflict(_("You already have an entry in this race.")) from None
 
 
-def follow(user: User, event: Event, category_code: str, *, now: datetime) -> Entry:
-    """Follow a race that allows open sign-up, in a category, without a bib."""
-    if not (event.details or {}).get("open_signup"):
-        raise Conflict(
-            _(
-                "%(race)s is open only to runners on its entry list: claim your entry with "
-                "your e-mail or claim code.",
-                race=text_of(event),
-            )
-        )
+def joinable_category(
+    event: Event, category_code: str, *, now: datetime
+) -> tuple[Category, race_state.EventState]:
+    """The category a runner may be put in now, and the race as it stands: not a rules page,
+    not a cancelled category."""
     category = db.session.scalar(
         select(Category).where(Category.event_id == event.id, Category.code == category_code)
     )
@@ -174,6 +169,20 @@ def follow(user: User, event: Event, category_code: str, *, now: datetime) -> En
         raise Conflict(
             _("%(category)s is cancelled: choose another category.", category=text_of(category))
         )
+    return category, state
+
+
+def follow(user: User, event: Event, category_code: str, *, now: datetime) -> Entry:
+    """Follow a race that allows open sign-up, in a category, without a bib."""
+    if not (event.details or {}).get("open_signup"):
+        raise Conflict(
+            _(
+                "%(race)s is open only to runners on its entry list: claim your entry with "
+                "your e-mail or claim code.",
+                race=text_of(event),
+            )
+        )
+    category, state = joinable_category(event, category_code, now=now)
     category_id, event_id, user_id = category.id, event.id, user.id
     with write_transaction():
         entry = db.session.scalar(

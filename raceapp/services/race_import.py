@@ -25,9 +25,11 @@ from raceapp.models import (
     Entry,
     Event,
     GearItem,
+    RaceFileVersion,
     ScheduleItem,
     ShuttleDeparture,
     ShuttleRoute,
+    User,
 )
 from raceapp.racefile.loader import (
     NormalizedCategory,
@@ -35,7 +37,7 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
-from raceapp.services import reminders
+from raceapp.services import audit, reminders
 from raceapp.services.race_diff import Change, day_time, describe_changes, snapshot
 from raceapp.vocabulary import BOOKED
 
@@ -82,9 +84,56 @@ def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[Impo
             result, refused = _apply(report.normalized, report, now=now)
             results.append(result)
             refusals.extend(f"{report.filename}: {msg}" for msg in refused)
+            if not refused:
+                record_version(result.slug, report, result, by=None, now=now)
         if refusals:
             raise ImportRefused(refusals)
     return results
+
+
+def record_version(
+    slug: str,
+    report: RaceFileReport,
+    result: ImportResult,
+    *,
+    by: User | None,
+    now: datetime,
+    restored_from: int | None = None,
+) -> RaceFileVersion:
+    """Keep the applied file as the event's next version, and say so in its log (inside the
+    caller's transaction, after the event's row lock where publishers may race)."""
+    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    assert event is not None
+    number = (
+        db.session.scalar(
+            select(func.coalesce(func.max(RaceFileVersion.number), 0)).where(
+                RaceFileVersion.event_id == event.id
+            )
+        )
+        or 0
+    ) + 1
+    row = RaceFileVersion(
+        event_id=event.id,
+        number=number,
+        source_name=report.filename.rsplit("/", 1)[-1][:255],
+        sha256=report.sha256 or "",
+        text=report.text or "",
+        published_by_id=by.id if by is not None else None,
+        published_at=now,
+        restored_from=restored_from,
+        summary={
+            "changes": [str(change) for change in result.changes],
+            "warnings": [str(w) for w in result.warnings],
+        },
+    )
+    db.session.add(row)
+    if restored_from is not None:
+        audit.record(
+            event, by, "race_file.restored", now=now, restored=restored_from, number=number
+        )
+    else:
+        audit.record(event, by, "race_file.published", now=now, number=number, file=row.source_name)
+    return row
 
 
 def _texts(row: Any, language: str, **values: Any) -> None:

@@ -21,8 +21,7 @@ from raceapp.extensions import db
 from raceapp.models import Event, RaceFileVersion, User
 from raceapp.racefile.loader import RaceFileReport, check_bytes, check_text
 from raceapp.racefile.messages import Problem, error
-from raceapp.services import audit
-from raceapp.services.race_import import ImportRefused, ImportResult, _apply
+from raceapp.services.race_import import ImportRefused, ImportResult, _apply, record_version
 
 # Uploads larger than this are refused before they are read (a race file is a few KB).
 MAX_BYTES = 200 * 1024
@@ -55,7 +54,7 @@ class Preview:
 
 
 def current_version(event: Event) -> int:
-    """The number of the version in force (0: none published from the console yet)."""
+    """The number of the version in force (0: none kept, for a race imported before versions)."""
     return (
         db.session.scalar(
             select(func.coalesce(func.max(RaceFileVersion.number), 0)).where(
@@ -166,29 +165,9 @@ def publish(
         result, refusals = _apply(report.normalized, report, now=now)
         if refusals:
             raise ImportRefused(refusals)
-        row = RaceFileVersion(
-            event_id=event_id,
-            number=current + 1,
-            source_name=report.filename.rsplit("/", 1)[-1][:255],
-            sha256=report.sha256 or "",
-            text=report.text,
-            published_by_id=by.id if by is not None else None,
-            published_at=now,
-            restored_from=restored_from,
-            summary={
-                "changes": [str(getattr(c, "text", c)) for c in result.changes],
-                "warnings": [str(w) for w in result.warnings],
-            },
+        row = record_version(
+            event.slug, report, result, by=by, now=now, restored_from=restored_from
         )
-        db.session.add(row)
-        if restored_from is not None:
-            audit.record(
-                event, by, "race_file.restored", now=now, restored=restored_from, number=row.number
-            )
-        else:
-            audit.record(
-                event, by, "race_file.published", now=now, number=row.number, file=row.source_name
-            )
     return row, result
 
 

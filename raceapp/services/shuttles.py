@@ -31,7 +31,7 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services import accounts, race_state, reminders
+from raceapp.services import accounts, claims, race_state, reminders
 from raceapp.services.race_state import EventState
 from raceapp.services.timing import zone_of
 from raceapp.vocabulary import BOOKED, MANIFESTS, SEAT_CANCELLED
@@ -369,8 +369,6 @@ def leave_race(user: User, event: Event, *, now: datetime) -> None:
     """Leave the event: an entry from the organizer's list goes back to the list (its bib
     can be claimed again with a new code), an open sign-up is deleted; with it go the
     runner's places on the buses only runners may take."""
-    from raceapp.services import claims
-
     with write_transaction():
         entry = accounts.entry_for(user, event)
         if entry is None:
