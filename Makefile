@@ -86,7 +86,8 @@ screenshots: install
 	bash scripts/ensure-chromium.sh
 	env -u TEST_DATABASE_URL RACEAPP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py tests/browser/test_shuttles_in_chromium.py \
 	  tests/browser/test_alerts_in_chromium.py tests/browser/test_offline_in_chromium.py \
-	  tests/browser/test_japanese_in_chromium.py tests/browser/test_race_state_in_chromium.py
+	  tests/browser/test_japanese_in_chromium.py tests/browser/test_race_state_in_chromium.py \
+	  tests/browser/test_console_in_chromium.py
 
 # Benchmarks (not tests): figures go in docs/benchmarks.md.
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -32,6 +32,16 @@ def _uploaded() -> RaceFileReport | None:
     return None
 
 
+def _digest(text: str | None) -> str:
+    """The file's fingerprint as the confirm form will send it back: browsers send a
+    textarea's line ends as CRLF, so they count as LF here."""
+    return hashlib.sha256(_lf(text or "").encode()).hexdigest()
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
 def _preview_page(event, report: RaceFileReport, *, restoring: int | None = None):
     preview = race_publish.preview(event, report, now=clock.real_utcnow())
     status = 200 if preview.publishable else 400
@@ -41,7 +51,7 @@ def _preview_page(event, report: RaceFileReport, *, restoring: int | None = None
             event=event,
             preview=preview,
             restoring=restoring,
-            digest=report.sha256,
+            digest=_digest(report.text),
         ),
         status,
     )
@@ -82,7 +92,7 @@ def race_file_preview(slug: str):
 def race_file_publish(slug: str):
     """Publish the previewed file as the next version, unless another came first."""
     event, _role = event_for(slug, PUBLISH)
-    text = request.form.get("text", "")
+    text = _lf(request.form.get("text", ""))
     name = request.form.get("filename", "")[:255] or _("pasted text")
     try:
         base = int(request.form.get("base_version", ""))
@@ -91,7 +101,7 @@ def race_file_publish(slug: str):
         )
     except ValueError:
         raise DomainError(_("The form was incomplete. Upload the file again.")) from None
-    if hashlib.sha256(text.encode()).hexdigest() != request.form.get("digest"):
+    if _digest(text) != request.form.get("digest"):
         raise DomainError(_("The file changed after its preview. Upload it again."))
     report = check_text(text, name)
     try:
@@ -126,7 +136,7 @@ def race_file_published(slug: str, number: int):
     alert = {
         "kind": "rule_change",
         f"title_{language}": _("Race information updated"),
-        f"body_{language}": "\n".join(saved.summary.get("changes", [])),
+        f"body_{language}": "\n".join(race_publish.changes_in(saved, language)),
     }
     return render_template(
         "organizer/race_file_published.html", event=event, saved=saved, alert=alert

@@ -48,7 +48,9 @@ def phone(browser):
 
     def make(**options):
         options.setdefault("viewport", PHONE)
-        context = browser.new_context(is_mobile=True, has_touch=True, **options)
+        options.setdefault("is_mobile", True)
+        options.setdefault("has_touch", True)
+        context = browser.new_context(**options)
         context.on("console", watch)
         contexts.append(context)
         return context
