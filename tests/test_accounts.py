@@ -183,9 +183,17 @@ def test_demo_setup_is_idempotent(runner, seed_races):
     for _ in range(2):
         result = runner.invoke(args=["demo", "setup"])
         assert result.exit_code == 0, result.output
-    entry = db.session.scalar(select(Entry))
-    assert (entry.user.email, entry.category.code) == ("runner@example.com", "100k")
+    entry = db.session.scalar(select(Entry).where(Entry.user_id.is_not(None)))
+    assert (entry.user.email, entry.category.code, entry.bib) == (
+        "runner@example.com",
+        "100k",
+        "1001",
+    )
     assert db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    # The demo race's entry list, imported once: twelve entries, one claimed, eleven to claim.
+    bibs = db.session.scalars(select(Entry.bib).order_by(Entry.bib)).all()
+    assert len(bibs) == 12 and bibs[0] == "1001"
+    assert db.session.scalar(select(Entry.name).where(Entry.bib == "1002")) == "山田 太郎"
 
 
 def test_no_composition_rules_only_length_and_the_common_list():

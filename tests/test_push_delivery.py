@@ -427,7 +427,8 @@ def test_endpoints_that_never_answer_do_not_hold_up_healthy_ones(
     app, okushinano, organizer, make_runners, push_service
 ):
     """300 devices whose push endpoint hangs, 100 healthy ones on the same push service: every
-    healthy one is delivered within 2 s; the hanging ones are retried later."""
+    healthy one is delivered well before the hanging ones time out (4 s against 6 s, roomy for
+    a loaded machine); the hanging ones are retried later."""
     make_runners(okushinano, "100k", 400, push_service)
     endpoints = list(
         db.session.scalars(select(PushSubscription.endpoint).order_by(PushSubscription.id))
@@ -438,7 +439,7 @@ def test_endpoints_that_never_answer_do_not_hold_up_healthy_ones(
     alert = alerts.post_alert(
         organizer, okushinano, AlertDraft("info", "Water at CP2"), now=datetime.now(timezone.utc)
     )
-    app.config["PUSH_TIMEOUT_SECONDS"] = 3
+    app.config["PUSH_TIMEOUT_SECONDS"] = 6
     started = time.monotonic()
     done = threading.Thread(target=worker.drain, args=(app,), daemon=True)
     done.start()
@@ -453,10 +454,10 @@ def test_endpoints_that_never_answer_do_not_hold_up_healthy_ones(
         done.join(30)  # the hanging ones time out: retried later
     finally:
         push_service.release()
-    assert took < 2, f"healthy devices waited {took:.1f} s"
+    assert took < 4, f"healthy devices waited {took:.1f} s"
     db.session.rollback()
     assert statuses(alert.id) == {"sent": 100, "pending": 300}
-    assert "no answer within 3 s" in db.session.scalar(
+    assert "no answer within 6 s" in db.session.scalar(
         select(Delivery.last_error).where(Delivery.status == "pending").limit(1)
     )
 

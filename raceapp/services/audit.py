@@ -38,7 +38,8 @@ def record(event: Event, user: User | None, action: str, *, now: datetime, **det
         AuditRecord(
             event_id=event.id,
             user_id=user.id if user is not None else None,
-            actor=user.email if user is not None else "command line",
+            # Empty: the command line (pages say so in the reader's language).
+            actor=user.email if user is not None else "",
             at=now,
             action=action,
             details={key: str(value) for key, value in details.items()},

@@ -4,15 +4,16 @@ first look at a machine where `make run` just imported the seed races."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from raceapp.database import write_transaction
 from raceapp.errors import NotFound
 from raceapp.extensions import db
-from raceapp.models import Event, User
-from raceapp.services import accounts, catalog
+from raceapp.models import Entry, Event, User
+from raceapp.services import accounts, catalog, entry_import
 
 DEMO_RUNNER = ("runner@example.com", "Demo Runner", "kijimadaira-trail-2024")
 DEMO_ORGANIZER = ("organizer@example.com", "Demo Organizer", "race-committee-2024")
@@ -57,6 +58,23 @@ def set_up(*, now: datetime) -> None:
     if accounts.entry_for(runner, event) is None:
         accounts.join_category(runner, event, DEMO_CATEGORY, DEMO_BIB, now=now)
     email, name, password = DEMO_ORGANIZER
-    accounts.create_organizer(
+    organizer = accounts.create_organizer(
         email, name, password, list(db.session.scalars(select(Event.slug))), now=now
     )
+    _entry_list(event, organizer, now=now)
+
+
+DEMO_ENTRIES = Path(__file__).resolve().parent.parent / "data" / "demo-entries.csv"
+
+
+def _entry_list(event: Event, organizer: User, *, now: datetime) -> None:
+    """The demo race's entry list, as a registration site would export it (made-up runners),
+    so the console has entries to show, claim codes to print and a runner to claim one."""
+    listed = db.session.scalar(
+        select(func.count()).select_from(Entry).where(Entry.event_id == event.id)
+    )
+    if listed and listed > 1:  # imported already (the demo runner's own entry is the one)
+        return
+    table = entry_import.read_table(DEMO_ENTRIES.read_bytes(), DEMO_ENTRIES.name)
+    plan = entry_import.check(event, table, entry_import.guess_mapping(table.headers))
+    entry_import.apply(event, plan, organizer, filename=DEMO_ENTRIES.name, now=now)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from raceapp.database import write_transaction
 from raceapp.errors import DomainError
 from raceapp.extensions import db
+from raceapp.i18n import LANGUAGES, speaking
 from raceapp.localized import primary, translations
 from raceapp.models import (
     Booking,
@@ -58,6 +59,8 @@ class ImportResult:
     # What this import changed, each in one sentence in the language in force
     # ("Start of 100 km: Sat 05:00 → Sat 05:30"): services.race_diff.
     changes: list[Change] = field(default_factory=list)
+    # The same sentences in every language, kept with the version for readers of either.
+    changes_in: dict[str, list[str]] = field(default_factory=dict)
 
 
 def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[ImportResult]:
@@ -122,7 +125,7 @@ def record_version(
         published_at=now,
         restored_from=restored_from,
         summary={
-            "changes": [str(change) for change in result.changes],
+            "changes": result.changes_in,
             "warnings": [str(w) for w in result.warnings],
         },
     )
@@ -210,7 +213,13 @@ def _apply(
     db.session.flush()
     if before is not None:
         db.session.expire(event)
-        result.changes = describe_changes(before, snapshot(event), norm)
+        after = snapshot(event)
+        result.changes = describe_changes(before, after, norm)
+        for language in LANGUAGES:
+            with speaking(language):
+                result.changes_in[language] = [
+                    str(change) for change in describe_changes(before, after, norm)
+                ]
         # Start days, reminder time, buses: the runners' reminders follow the new file.
         reminders.reschedule(event, now=now)
     return result, refused

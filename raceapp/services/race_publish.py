@@ -171,6 +171,15 @@ def publish(
     return row, result
 
 
+def changes_in(saved: RaceFileVersion, language: str) -> list[str]:
+    """What a version changed, in the reader's language (kept in each language it was
+    described in)."""
+    changes = (saved.summary or {}).get("changes") or {}
+    if isinstance(changes, list):  # one language only
+        return [str(change) for change in changes]
+    return list(changes.get(language) or next(iter(changes.values()), []))
+
+
 def report_of(saved: RaceFileVersion) -> RaceFileReport:
     """A stored version, checked again (the checker may have learnt something since)."""
     return check_text(saved.text, saved.source_name)
