@@ -158,6 +158,7 @@ ROLE_PERMISSIONS = {
     HEADQUARTERS: frozenset(
         {VIEW, MANIFESTS, ENTRIES, PERSONAL_DATA, EDIT_ENTRIES, PUBLISH, ALERTS, TEAM}
     ),
-    SHUTTLE_STAFF: frozenset({VIEW, MANIFESTS}),
+    # At the bus door: the manifests and the ticket check, nothing of the race's console.
+    SHUTTLE_STAFF: frozenset({MANIFESTS}),
     READ_ONLY: frozenset({VIEW, ENTRIES}),
 }

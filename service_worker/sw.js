@@ -8,8 +8,9 @@
      offline page. htmx requests are never cached nor answered from the cache, so a fragment
      can never stand in for a page. Each cached copy records when it was fetched.
    - Logging out deletes the cached pages. A runner who has no race any more (withdrawn by the
-     organizer, or they left) loses the private pages of the kit at the next sync: /api/kit
-     answering 409, or a kit page redirecting away, purges them.
+     organizer, or they left) loses the private pages of the kit at the next sync: the kit
+     home saying "no race" (a message from the page), /api/kit answering 409, or a kit page
+     redirecting away, purges them.
    - The reader's language (the last page's <html lang>) is kept, so the offline page and a
      notification that cannot be read are in it; a change of language refreshes the cached
      pages, which are then in the new language. */
@@ -152,6 +153,7 @@ self.addEventListener("message", (event) => {
     event.waitUntil(caches.delete(PAGES_CACHE));
   }
   if (data.type === "flush-ticks") event.waitUntil(TickQueue.flush());
+  if (data.type === "forget-kit") event.waitUntil(purgePrivate());
   if (data.type === "language") event.waitUntil(rememberLanguage(data.lang));
 });
 

@@ -44,6 +44,13 @@
     }).catch(function () {});
   }
 
+  /* --- no race any more (left, or withdrawn by the organizer): the kit the phone kept goes -- */
+  if (sw && document.body.hasAttribute("data-no-race")) {
+    sw.ready.then(function (registration) {
+      if (registration.active) registration.active.postMessage({ type: "forget-kit" });
+    }).catch(function () {});
+  }
+
   /* --- the kit, cached ahead -------------------------------------------------------------- */
   var REFRESH_KIT_MS = 10 * 60 * 1000;
   function cacheKit(force) {

@@ -577,3 +577,28 @@ def test_a_category_removed_after_the_check_refuses_the_whole_import(okushinano,
         entry_import.apply(okushinano, plan, organizer, filename="a.csv", now=NOW)
     assert db.session.scalar(select(func.count()).select_from(Entry)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditRecord).where(ENTRY_LOG)) == 0
+
+
+def test_a_reimport_without_a_column_keeps_what_the_list_had(okushinano, make_organizer):
+    """An export without phones (or e-mails) updates names and categories and erases nothing."""
+    from raceapp.services import entry_import as ei
+
+    organizer = make_organizer(okushinano)
+    first = b"bib,name,email,category,phone\r\n7,Aki,aki@example.com,100k,090-1\r\n"
+    table = ei.read_table(first, "first.csv")
+    ei.apply(
+        okushinano,
+        ei.check(okushinano, table, ei.guess_mapping(table.headers)),
+        organizer,
+        filename="first.csv",
+        now=NOW,
+    )
+    second = b"bib,name,category\r\n7,Aki Tanaka,50k\r\n"
+    table = ei.read_table(second, "second.csv")
+    plan = ei.check(okushinano, table, ei.guess_mapping(table.headers))
+    assert plan.ok and plan.to_update == 1
+    assert any("keep what they have" in note for note in plan.notes)
+    ei.apply(okushinano, plan, organizer, filename="second.csv", now=NOW)
+    entry = db.session.scalar(select(Entry).where(Entry.bib == "7"))
+    assert (entry.name, entry.category.code) == ("Aki Tanaka", "50k")
+    assert (entry.email, entry.phone) == ("aki@example.com", "090-1")

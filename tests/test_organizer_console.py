@@ -80,7 +80,8 @@ def test_a_file_with_errors_shows_them_with_lines_and_writes_nothing(client, org
     assert response.status_code == 400
     assert "line 7" in html or "line " in html
     assert "time_zone" in html and "Publish version" not in html
-    for bad in (b"\x00\x01\x02binary", b"[event\nslug = ", b"x" * (300 * 1024)):
+    nested = ("a = " + "[" * 5000 + "]" * 5000).encode()
+    for bad in (b"\x00\x01\x02binary", b"[event\nslug = ", b"x" * (300 * 1024), nested):
         response = client.post(
             f"{CONSOLE}/race-file",
             data={"csrf_token": token(client), "file": (io.BytesIO(bad), "bad.toml")},
@@ -230,7 +231,7 @@ def test_a_bad_entry_file_is_refused_with_a_message(client, organizer):
 @pytest.mark.parametrize(
     "role,allowed,refused",
     [
-        ("shuttle_staff", ["", "/race-file"], ["/entries", "/race-file#post", "/team", "/alerts"]),
+        ("shuttle_staff", [], ["", "/entries", "/race-file", "/race-file#post", "/team", "/log"]),
         ("read_only", ["", "/entries", "/log"], ["/team", "/race-file#post", "/alerts"]),
     ],
 )
@@ -261,6 +262,15 @@ def test_each_role_opens_only_its_pages(
         assert response.status_code == 403, path
     if role == "read_only":
         assert "private@example.com" not in client.get(CONSOLE + "/entries").get_data(as_text=True)
+        # Nor can the search tell whether an address is on the list.
+        found = client.get(CONSOLE + "/entries?q=private@example.com").get_data(as_text=True)
+        assert "Runner" not in found
+    if role == "shuttle_staff":
+        # The dashboard leads them to the manifests, and only there.
+        desk = client.get("/organizer/").get_data(as_text=True)
+        manifest = re.search(r'href="(/organizer/departures/\d+/manifest)"', desk).group(1)
+        assert client.get(manifest).status_code == 200
+        assert CONSOLE + '"' not in desk
 
 
 def test_a_team_invitation_is_accepted_by_the_invited_address_only(
@@ -294,3 +304,73 @@ def test_a_team_invitation_is_accepted_by_the_invited_address_only(
         select(AuditRecord.action).where(AuditRecord.action.like("team.%")).order_by(AuditRecord.id)
     ).all()
     assert actions == ["team.invited", "team.joined"]
+
+
+def test_claim_codes_are_e_mailed_and_each_claims_its_entry(
+    client, organizer, okushinano, app, auth, make_user
+):
+    from raceapp.services import claims
+    from tests.helpers import sent_mail
+
+    category = okushinano.categories[0]
+    for bib, email in (("11", "one@example.com"), ("12", "two@example.com"), ("13", None)):
+        entry = Entry(
+            event_id=okushinano.id,
+            category_id=category.id,
+            bib=bib,
+            name=f"Runner {bib}",
+            email=email,
+            created_at=BEFORE,
+        )
+        db.session.add(entry)
+        db.session.flush()
+        claims.assign_code(entry)
+    db.session.commit()
+    refused = client.post(f"{CONSOLE}/entries/codes/send", data={"csrf_token": token(client)})
+    assert refused.status_code == 400 and sent_mail(app) == []  # the confirm box
+    response = client.post(
+        f"{CONSOLE}/entries/codes/send", data={"csrf_token": token(client), "confirm": "1"}
+    )
+    assert response.status_code == 302
+    mails = {m.to[0]: m for m in sent_mail(app)}
+    assert sorted(mails) == ["one@example.com", "two@example.com"]
+    code = re.search(r"[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}", mails["two@example.com"].body).group(0)
+    assert "Okushinano 100" in mails["two@example.com"].subject
+    auth.logout()
+    runner = make_user("someone@example.com")
+    auth.login("someone@example.com")
+    page = client.get(f"/events/{SLUG}/join").get_data(as_text=True)
+    client.post(f"/events/{SLUG}/join", data={"csrf_token": csrf_from(page), "code": code})
+    assert db.session.scalar(select(Entry.bib).where(Entry.user_id == runner.id)) == "12"
+    # The printed sheet shows the codes of the entries still to be claimed, and only those.
+    auth.logout()
+    auth.login("organizer@example.com")
+    sheet = client.get(f"{CONSOLE}/entries/codes").get_data(as_text=True)
+    assert "Runner 11" in sheet and "Runner 13" in sheet and "Runner 12" not in sheet
+    assert code not in sheet
+
+
+def test_team_rules_a_removed_member_cannot_come_back_through_an_old_link(
+    okushinano, make_organizer, make_user
+):
+    from raceapp.errors import Conflict, NotFound
+    from raceapp.services import team
+
+    boss = make_organizer(okushinano)
+    first = team.invite(okushinano, boss, "helper@example.com", "headquarters", now=BEFORE)
+    second = team.invite(okushinano, boss, "helper@example.com", "read_only", now=BEFORE)
+    helper = make_user("helper@example.com")
+    with pytest.raises(NotFound):  # the later invitation replaced the first
+        team.accept(first, helper, now=BEFORE)
+    team.accept(second, helper, now=BEFORE)
+    assert team.role_of(helper, okushinano) == "read_only"
+    # Invited again while a member (a stale link from before): refused at the invitation.
+    with pytest.raises(Conflict):
+        team.invite(okushinano, boss, "helper@example.com", "headquarters", now=BEFORE)
+    role = db.session.scalar(select(OrganizerRole).where(OrganizerRole.user_id == helper.id))
+    team.remove_member(okushinano, boss, role.id, now=BEFORE)
+    assert team.role_of(helper, okushinano) is None
+    # The last headquarters member stays.
+    boss_role = db.session.scalar(select(OrganizerRole).where(OrganizerRole.user_id == boss.id))
+    with pytest.raises(Conflict):
+        team.remove_member(okushinano, boss, boss_role.id, now=BEFORE)

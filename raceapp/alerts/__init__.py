@@ -9,12 +9,12 @@ from jinja2_fragments.flask import render_block
 
 from raceapp import clock
 from raceapp.errors import DomainError
-from raceapp.i18n import LANGUAGES, NATIVE_NAMES, text_of
+from raceapp.i18n import LANGUAGES, NATIVE_NAMES, speaking, text_of
 from raceapp.mail import worker as mail_worker
 from raceapp.models import Event
 from raceapp.push import worker
 from raceapp.push.vapid import vapid_for
-from raceapp.services import alerts, catalog, race_state, subscriptions
+from raceapp.services import alerts, catalog, race_publish, race_state, subscriptions
 from raceapp.services.alerts import AlertDraft, CheckpointChange
 from raceapp.services.timing import parse_duration
 from raceapp.vocabulary import ALERT_KINDS, CHECKPOINT_STATUSES
@@ -155,8 +155,19 @@ def _desk(event: Event, **context):
 @login_required
 def desk(slug: str):
     """Post an alert to the event or a category; every alert with its delivery figures."""
-    # A link may fill the form in (after publishing a change runners must know about).
-    return _desk(_organized_event(slug), form=request.args)
+    event = _organized_event(slug)
+    number = request.args.get("from_version", "")
+    if number.isdecimal() and len(number) < 7:
+        # Right after publishing a change runners must know about: the alert, written.
+        saved = race_publish.version(event, int(number))
+        form = {"kind": "rule_change"}
+        for language in LANGUAGES:
+            with speaking(language):
+                form[f"title_{language}"] = _("Race information updated")
+            changes = race_publish.changes_in(saved, language, for_runners=True)
+            form[f"body_{language}"] = "\n".join(changes)
+        return _desk(event, form=form)
+    return _desk(event, form={})
 
 
 @bp.post("/organizer/events/<slug>/alerts")

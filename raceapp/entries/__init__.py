@@ -71,7 +71,7 @@ def claim_email(slug: str):
     """Claim the entry the organizer listed with the runner's verified e-mail address."""
     event = catalog.event_by_slug(slug)
     entry_id = request.form.get("entry", "")
-    if not entry_id.isdigit():
+    if not entry_id.isdecimal() or len(entry_id) > 9:
         return _page(event, error=_("Choose your entry."), status=400)
     try:
         entry = claims.claim_by_email(current_user, event, int(entry_id), now=clock.real_utcnow())

@@ -9,6 +9,7 @@ retried with backoff; a permanent one (5xx) is logged and not retried.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from flask_mailman import EmailMultiAlternatives
 from jinja2_fragments.flask import render_block
 
 from raceapp.errors import DomainError
+from raceapp.extensions import mailman
 from raceapp.i18n import speaking
 
 # Seconds to wait before the second and third tries after a temporary failure.
@@ -91,6 +93,53 @@ def _threads() -> ThreadPoolExecutor:
         if _pool is None:  # made in the process that sends (gunicorn forks before requests)
             _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mail")
         return _pool
+
+
+def _deliver_batch(messages: list[EmailMultiAlternatives]) -> int:
+    """Send over one SMTP connection; a message that fails there is sent on its own, with
+    the retries of `deliver`. The number that could not be sent."""
+    failed, connection = 0, None
+    try:
+        for message in messages:
+            try:
+                if connection is None:
+                    connection = mailman.get_connection()
+                    connection.open()
+                connection.send_messages([message])
+            except (smtplib.SMTPException, OSError):
+                _close_quietly(connection)
+                connection = None
+                message.connection = None
+                failed += 0 if deliver(message) else 1
+    finally:
+        _close_quietly(connection)
+    return failed
+
+
+def _close_quietly(connection) -> None:
+    if connection is not None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+
+
+def _batch_in_background(app: Flask, messages: list[EmailMultiAlternatives]) -> None:
+    with app.app_context():
+        try:
+            _deliver_batch(messages)
+        except Exception:  # a thread of ours must never die silently
+            app.logger.exception("a batch of %d e-mails failed", len(messages))
+
+
+def send_batch(messages: list[EmailMultiAlternatives]) -> None:
+    """Send many messages (claim codes to an entry list) over one connection, after the
+    answer or now, like `send`."""
+    for message in messages:
+        message.connection = None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["MAIL_SEND_AFTER_RESPONSE"]:
+        _threads().submit(_batch_in_background, app, messages)
+    elif _deliver_batch(messages):
+        raise MailNotSent(_("We could not send the e-mail just now. Try again in a few minutes."))
 
 
 def send(message: EmailMultiAlternatives) -> None:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from raceapp.web.http import never_stored
+
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
+# Entry lists hold e-mails and phones, claim-code sheets are secrets: no copy stays on the
+# device (a member removed from the team keeps nothing).
+bp.after_request(never_stored)
 
 # The views register themselves on the blueprint.
 from raceapp.organizer import console, entry_pages, race_files, team_pages  # noqa: E402,F401

@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from raceapp.models import Event
 from raceapp.services import catalog, team
-from raceapp.vocabulary import ROLE_PERMISSIONS
 
 
 def event_for(slug: str, permission: str) -> tuple[Event, str]:
@@ -19,5 +18,4 @@ def event_for(slug: str, permission: str) -> tuple[Event, str]:
 
 def permissions(event: Event) -> set[str]:
     """What the caller may do in this event, for the page to offer only that."""
-    role = team.role_of(current_user, event)
-    return set(ROLE_PERMISSIONS[role]) if role else set()
+    return set(team.permissions(current_user, event))

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 
@@ -21,7 +22,7 @@ from raceapp.models import PendingUpload
 from raceapp.organizer import bp
 from raceapp.organizer.common import event_for, permissions
 from raceapp.services import audit, entry_import, entry_list
-from raceapp.vocabulary import EDIT_ENTRIES, ENTRIES
+from raceapp.vocabulary import EDIT_ENTRIES, ENTRIES, PERSONAL_DATA
 
 UPLOAD_HOURS = 24
 
@@ -31,8 +32,15 @@ UPLOAD_HOURS = 24
 def entries(slug: str):
     """The entry list, searchable by bib, name or e-mail."""
     event, _role = event_for(slug, ENTRIES)
-    page = entry_list.search(event, request.args.get("q", ""))
-    return render_template("organizer/entries.html", event=event, page=page, may=permissions(event))
+    may = permissions(event)
+    number = request.args.get("page", "1")
+    page = entry_list.search(
+        event,
+        request.args.get("q", ""),
+        by_email=PERSONAL_DATA in may,
+        page=int(number) if number.isdecimal() and len(number) < 7 else 1,
+    )
+    return render_template("organizer/entries.html", event=event, page=page, may=may)
 
 
 @bp.route("/events/<slug>/entries/<int:entry_id>", methods=["GET", "POST"])
@@ -58,7 +66,7 @@ def entry_edit(slug: str, entry_id: int):
         except DomainError as exc:
             error = exc.message
         else:
-            flash(_("Bib %(bib)s is saved.", bib=entry.bib or "—"))
+            flash(_("The entry of %(who)s is saved.", who=_who(entry)))
             return redirect(url_for("organizer.entries", slug=slug, q=entry.bib or ""))
     return (
         render_template(
@@ -80,7 +88,7 @@ def entry_withdraw(slug: str, entry_id: int):
     if request.form.get("confirm") != "1":
         raise DomainError(_("Tick “I confirm” to withdraw this entry."))
     entry = entry_list.withdraw(event, current_user, entry_id, now=clock.real_utcnow())
-    flash(_("Bib %(bib)s is withdrawn.", bib=entry.bib or "—"))
+    flash(_("The entry of %(who)s is withdrawn.", who=_who(entry)))
     return redirect(url_for("organizer.entries", slug=slug))
 
 
@@ -92,6 +100,13 @@ def entry_reinstate(slug: str, entry_id: int):
     entry = entry_list.reinstate(event, current_user, entry_id, now=clock.real_utcnow())
     flash(_("Bib %(bib)s is back on the list, with a new claim code.", bib=entry.bib))
     return redirect(url_for("organizer.entries", slug=slug, q=entry.bib))
+
+
+def _who(entry) -> str:
+    """An entry as the organizer knows it: its bib, or the follower's name."""
+    if entry.bib:
+        return _("bib %(bib)s", bib=entry.bib)
+    return entry.name or (entry.user.name if entry.user else _("a runner without a bib"))
 
 
 # --- Import -----------------------------------------------------------------------------------
@@ -150,6 +165,7 @@ def _pending(event, upload_id: int) -> PendingUpload:
             PendingUpload.id == upload_id,
             PendingUpload.event_id == event.id,
             PendingUpload.user_id == current_user.id,
+            PendingUpload.created_at > clock.real_utcnow() - timedelta(hours=UPLOAD_HOURS),
         )
     )
     if pending is None:
@@ -184,7 +200,9 @@ def entries_apply(slug: str, upload_id: int):
     mapping: dict[str, int | None] = {}
     for name in entry_import.MAPPABLE:
         value = request.form.get(f"map_{name}", "")
-        mapping[name] = int(value) if value.isdigit() and int(value) < len(table.headers) else None
+        mapping[name] = (
+            int(value) if value.isdecimal() and int(value) < len(table.headers) else None
+        )
     if request.form.get("apply") != "1":
         return _review(event, pending, table, mapping)
     plan = entry_import.check(event, table, mapping)
@@ -217,7 +235,7 @@ def claim_codes(slug: str):
     return render_template(
         "organizer/claim_codes.html",
         event=event,
-        rows=entry_list.unclaimed_with_codes(event),
+        rows=entry_list.unclaimed_with_codes(event, current_user, now=clock.real_utcnow()),
         join_url=url_for("entries.join", slug=slug, _external=True),
     )
 
@@ -229,10 +247,16 @@ def claim_codes_send(slug: str):
     event, _role = event_for(slug, EDIT_ENTRIES)
     if request.form.get("confirm") != "1":
         raise DomainError(_("Tick “I confirm” to e-mail the codes."))
-    rows = [(e, e.email, code) for e, code in entry_list.unclaimed_with_codes(event) if e.email]
+    rows = [
+        (e, e.email, code)
+        for e, code in entry_list.unclaimed_with_codes(event, current_user, now=clock.real_utcnow())
+        if e.email
+    ]
     language = event.language or current_language()
-    for entry, address, code in rows:
-        sending.send(
+    link = url_for("entries.join", slug=slug, _external=True)
+    # One SMTP connection for the whole list, after the answer.
+    sending.send_batch(
+        [
             sending.compose(
                 "claim_code",
                 address,
@@ -240,13 +264,21 @@ def claim_codes_send(slug: str):
                 event=event,
                 entry=entry,
                 code=code,
-                link=url_for("entries.join", slug=slug, _external=True),
+                link=link,
             )
-        )
+            for entry, address, code in rows
+        ]
+    )
     with write_transaction():
         audit.record(
             event, current_user, "entry.code_sent", now=clock.real_utcnow(), count=len(rows)
         )
     current_app.logger.info("claim codes e-mailed for %s: %d", slug, len(rows))
-    flash(_("Claim codes e-mailed to %(count)s entries.", count=len(rows)))
+    flash(
+        ngettext(
+            "The claim code was e-mailed to %(num)d entry.",
+            "Claim codes were e-mailed to %(num)d entries.",
+            len(rows),
+        )
+    )
     return redirect(url_for("organizer.entries", slug=slug))

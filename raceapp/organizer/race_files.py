@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 
 from raceapp import clock
 from raceapp.errors import DomainError
-from raceapp.i18n import current_language
 from raceapp.organizer import bp
 from raceapp.organizer.common import event_for
 from raceapp.racefile.loader import RaceFileReport, check_text
@@ -94,13 +93,13 @@ def race_file_publish(slug: str):
     event, _role = event_for(slug, PUBLISH)
     text = _lf(request.form.get("text", ""))
     name = request.form.get("filename", "")[:255] or _("pasted text")
-    try:
-        base = int(request.form.get("base_version", ""))
-        restored_from = (
-            int(request.form["restored_from"]) if request.form.get("restored_from") else None
-        )
-    except ValueError:
-        raise DomainError(_("The form was incomplete. Upload the file again.")) from None
+    base, restored = request.form.get("base_version", ""), request.form.get("restored_from", "")
+    numbers = [base] + ([restored] if restored else [])
+    if not all(n.isdecimal() and len(n) <= 6 for n in numbers):
+        raise DomainError(_("The form was incomplete. Upload the file again."))
+    # A restore names a version of this race (NotFound for any other number).
+    restored_from = race_publish.version(event, int(restored)).number if restored else None
+    base_number = int(base)
     if _digest(text) != request.form.get("digest"):
         raise DomainError(_("The file changed after its preview. Upload it again."))
     report = check_text(text, name)
@@ -108,7 +107,7 @@ def race_file_publish(slug: str):
         saved, result = race_publish.publish(
             event,
             report,
-            base_version=base,
+            base_version=base_number,
             by=current_user,
             now=clock.real_utcnow(),
             restored_from=restored_from,
@@ -131,16 +130,7 @@ def race_file_published(slug: str, number: int):
     """After publishing a change runners must know about: offer the matching alert."""
     event, _role = event_for(slug, PUBLISH)
     saved = race_publish.version(event, number)
-    language = current_language()
-    # The desk's form, filled in: the changes as the organizer read them, in their language.
-    alert = {
-        "kind": "rule_change",
-        f"title_{language}": _("Race information updated"),
-        f"body_{language}": "\n".join(race_publish.changes_in(saved, language)),
-    }
-    return render_template(
-        "organizer/race_file_published.html", event=event, saved=saved, alert=alert
-    )
+    return render_template("organizer/race_file_published.html", event=event, saved=saved)
 
 
 @bp.get("/events/<slug>/race-file/versions/<int:number>")

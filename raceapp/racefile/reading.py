@@ -46,6 +46,9 @@ def parse(text: str) -> tuple[dict[str, Any] | None, Problem | None]:
     """TOML data, or the first syntax error with its line."""
     try:
         return tomllib.loads(text), None
+    except RecursionError:
+        # Arrays or tables nested thousands deep: no race file looks like that.
+        return None, error("", "toml-syntax", detail="nested too deeply")
     except tomllib.TOMLDecodeError as exc:
         detail = str(exc)
         match = re.search(r"line (\d+)", detail)

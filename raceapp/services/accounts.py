@@ -471,8 +471,11 @@ def may_preview(user) -> bool:
 
 
 def entry_for(user: User, event: Event) -> Entry | None:
+    """The runner's entry in the event (a withdrawn one is not theirs any more)."""
     return db.session.scalar(
-        select(Entry).where(Entry.user_id == user.id, Entry.event_id == event.id)
+        select(Entry).where(
+            Entry.user_id == user.id, Entry.event_id == event.id, Entry.withdrawn_at.is_(None)
+        )
     )
 
 

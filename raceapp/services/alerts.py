@@ -44,7 +44,7 @@ from raceapp.models import (
     User,
     UTCDateTime,
 )
-from raceapp.services import accounts, race_state, reminders, team
+from raceapp.services import accounts, audit, race_state, reminders, team
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import parse_local, zone_of
 from raceapp.vocabulary import ALERT_KINDS, ALERTS, BYPASSED, CHECKPOINT_STATUSES, OPEN, VIEW
@@ -395,6 +395,7 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
         )
         db.session.add(alert)
         db.session.flush()
+        audit.record(event, author, "alert.posted", now=now, title=alert.title, kind=draft.kind)
         if ALERT_KINDS[draft.kind].changes_race:
             after = race_state.of_event(event, now)
             if draft.kind == "course_change":

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from raceapp.extensions import db
 from raceapp.models import AuditRecord, Event, User
+from raceapp.vocabulary import ALERT_KINDS, TEAM_ROLES
 
 # Each action's sentence; `details` fills it. Shown in the reader's language.
 ACTIONS = {
@@ -22,8 +23,9 @@ ACTIONS = {
     "entry.moved": _l("Moved bib %(bib)s from %(from)s to %(to)s"),
     "entry.withdrawn": _l("Withdrew bib %(bib)s"),
     "entry.reinstated": _l("Reinstated bib %(bib)s"),
-    "entry.code_sent": _l("E-mailed claim codes to %(count)s entries"),
-    "entry.codes_printed": _l("Made new claim codes for %(count)s entries"),
+    "entry.code_sent": _l("Claim codes e-mailed: %(count)s"),
+    "alert.posted": _l("Posted the alert “%(title)s” (%(kind)s)"),
+    "entry.codes_made": _l("Made claim codes for entries that had none: %(count)s"),
     "team.invited": _l("Invited %(email)s as %(role)s"),
     "team.joined": _l("%(email)s joined the team as %(role)s"),
     "team.revoked": _l("Removed %(email)s from the team"),
@@ -52,8 +54,14 @@ def sentence(row: AuditRecord) -> str:
     template = ACTIONS.get(row.action)
     if template is None:
         return row.action
+    details = dict(row.details)
+    # Codes kept in the log read as words in the reader's language.
+    if details.get("role") in TEAM_ROLES:
+        details["role"] = str(TEAM_ROLES[details["role"]])
+    if details.get("kind") in ALERT_KINDS:
+        details["kind"] = str(ALERT_KINDS[details["kind"]].label)
     try:
-        return str(template) % row.details
+        return str(template) % details
     except (KeyError, TypeError, ValueError):
         return str(template)
 

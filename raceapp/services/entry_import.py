@@ -34,8 +34,9 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -404,7 +405,9 @@ def _is_control(ch: str) -> bool:
 def _delimiter(text: str) -> str:
     """Comma, tab or semicolon: what csv.Sniffer finds, if the header has it; else the one the
     header has most of; else a comma (a file of one column)."""
-    sample_lines = [line for line in text[:65536].splitlines()[:50] if line.strip()]
+    # A small sample: the sniffer's work grows fast with its input (a crafted 64 KB line takes
+    # seconds), and a few lines tell the delimiter.
+    sample_lines = [line for line in text[:4096].splitlines()[:20] if line.strip()]
     if not sample_lines:
         return ","
     header = sample_lines[0]
@@ -605,6 +608,7 @@ def check(event: Event, table: Table, mapping: Mapping[str, int | None]) -> Plan
     )
     exact = {entry.bib: entry for entry in existing}
     folded = {str(entry.bib).upper(): entry for entry in existing}
+    kept = [name for name in OPTIONAL_KEPT if columns.get(name) is None]
     bib_lines: dict[str, list[int]] = {}
 
     for line, cells in table.numbered():
@@ -615,6 +619,11 @@ def check(event: Event, table: Table, mapping: Mapping[str, int | None]) -> Plan
         if bib is None or values is None or problems:
             continue
         entry = exact.get(bib) or folded.get(bib.upper())
+        if entry is not None and kept:
+            # A column the file does not have keeps what the list had (an export without
+            # phones must not erase them).
+            kept_values: dict[str, Any] = {name: _current(entry, name) for name in kept}
+            values = replace(values, **kept_values)
         changes = () if entry is None else _changes(entry, values)
         if entry is None:
             action = "add"
@@ -840,6 +849,16 @@ def _category_of(text: str, context: _Context, problem: Callable[[str, str], Non
     return None
 
 
+# Fields a re-import leaves as they are when the file has no column for them.
+OPTIONAL_KEPT = ("email", "phone", "emergency_contact")
+
+
+def _current(entry: Entry, name: str) -> str | None:
+    """An entry's value of a field, as the file's would be written."""
+    value = getattr(entry, name)
+    return normalise_email(value) if name == "email" and value else value
+
+
 def _changes(entry: Entry, values: _Values) -> tuple[str, ...]:
     """The fields whose value in the file differs from the entry's."""
     pairs = {
@@ -857,6 +876,15 @@ def _notes(plan: Plan, mapping: Mapping[str, int | None]) -> list[str]:
     notes = []
     no_email = sum(row.email is None for row in plan.rows)
     withdrawn = sum(row.withdrawn for row in plan.rows)
+    kept = [name for name in OPTIONAL_KEPT if mapping.get(name) is None]
+    if kept and any(row.entry_id is not None for row in plan.rows):
+        notes.append(
+            _(
+                "Entries already on the list keep what they have for what this file does not "
+                "hold: %(fields)s.",
+                fields=", ".join(str(FIELD_LABELS[name]) for name in kept),
+            )
+        )
     if mapping.get("email") is None:
         notes.append(
             _(

@@ -26,35 +26,46 @@ class Page:
     entries: list[Entry]
     total: int
     query: str
+    number: int = 1
+    per_page: int = PAGE
+
+    @property
+    def last(self) -> int:
+        return max(1, 1 + (self.total - 1) // self.per_page)
 
 
-def search(event: Event, query: str = "", *, limit: int = PAGE) -> Page:
-    """Entries of the event whose bib, name or e-mail contains the query, by bib."""
+def search(
+    event: Event, query: str = "", *, by_email: bool, page: int = 1, per_page: int = PAGE
+) -> Page:
+    """Entries of the event whose bib or name (and, for those who may see e-mails, e-mail)
+    contains the query, by bib, a page at a time."""
     query = query.strip()[:100]
     where = [Entry.event_id == event.id]
     if query:
-        pattern = f"%{query.lower()}%"
-        where.append(
-            or_(
-                func.lower(Entry.bib).like(pattern),
-                func.lower(Entry.name).like(pattern),
-                func.lower(Entry.email).like(pattern),
-            )
-        )
+        # LIKE's own wildcards in the query are searched for as they are.
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        fields = [Entry.bib, Entry.name] + ([Entry.email] if by_email else [])
+        where.append(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields)))
     total = db.session.scalar(select(func.count()).select_from(Entry).where(*where)) or 0
+    page = max(1, min(page, 1 + max(0, total - 1) // per_page))
     rows = db.session.scalars(
         select(Entry)
         .where(*where)
         .options(selectinload(Entry.category), selectinload(Entry.user))
         # Numbers sort as numbers ("9" before "10"), whatever else a bib holds.
         .order_by(func.length(Entry.bib), Entry.bib, Entry.id)
-        .limit(limit)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
-    return Page(list(rows), total, query)
+    return Page(list(rows), total, query, page, per_page)
 
 
-def entry_of(event: Event, entry_id: int) -> Entry:
-    entry = db.session.scalar(select(Entry).where(Entry.id == entry_id, Entry.event_id == event.id))
+def entry_of(event: Event, entry_id: int, *, for_update: bool = False) -> Entry:
+    """An entry of this event (NotFound for any other); locked when it is about to change, so
+    a runner's claim and the organizer's change take turns."""
+    query = select(Entry).where(Entry.id == entry_id, Entry.event_id == event.id)
+    entry = db.session.scalar(query.with_for_update() if for_update else query)
     if entry is None:
         raise NotFound(_("This race has no such entry."))
     return entry
@@ -87,7 +98,7 @@ def correct(
     if category is None:
         raise NotFound(_("Choose one of this event's categories."))
     with write_transaction():
-        entry = entry_of(event, entry_id)
+        entry = entry_of(event, entry_id, for_update=True)
         moved_from = entry.category
         entry.name, entry.email = name, email or None
         entry.phone, entry.emergency_contact = phone or None, emergency_contact or None
@@ -116,7 +127,7 @@ def withdraw(event: Event, by: User, entry_id: int, *, now: datetime) -> Entry:
     """Withdraw an entry: the runner loses the race's kit at the next sync, their runner-only
     bus places go back, and the bib cannot be claimed until it is reinstated."""
     with write_transaction():
-        entry = entry_of(event, entry_id)
+        entry = entry_of(event, entry_id, for_update=True)
         if entry.withdrawn_at is not None:
             return entry
         if entry.user_id is not None:
@@ -135,7 +146,7 @@ def withdraw(event: Event, by: User, entry_id: int, *, now: datetime) -> Entry:
 def reinstate(event: Event, by: User, entry_id: int, *, now: datetime) -> Entry:
     """Put a withdrawn entry back on the list, with a new claim code."""
     with write_transaction():
-        entry = entry_of(event, entry_id)
+        entry = entry_of(event, entry_id, for_update=True)
         if entry.withdrawn_at is None:
             return entry
         entry.withdrawn_at = None
@@ -145,9 +156,9 @@ def reinstate(event: Event, by: User, entry_id: int, *, now: datetime) -> Entry:
     return entry
 
 
-def unclaimed_with_codes(event: Event) -> list[tuple[Entry, str]]:
+def unclaimed_with_codes(event: Event, by: User, *, now: datetime) -> list[tuple[Entry, str]]:
     """Entries still to be claimed, with their codes (to print or e-mail); entries without a
-    code get one."""
+    code (made before codes, or whose code the app's new secret voided) get one, logged."""
     with write_transaction():
         rows = db.session.scalars(
             select(Entry)
@@ -160,8 +171,12 @@ def unclaimed_with_codes(event: Event) -> list[tuple[Entry, str]]:
             .options(selectinload(Entry.category))
             .order_by(func.length(Entry.bib), Entry.bib)
         ).all()
-        out = []
+        out, made = [], 0
         for entry in rows:
-            code = claims.code_for(entry) or claims.assign_code(entry)
+            code = claims.code_for(entry)
+            if code is None:
+                code, made = claims.assign_code(entry), made + 1
             out.append((entry, code))
+        if made:
+            audit.record(event, by, "entry.codes_made", now=now, count=made)
     return out

@@ -74,7 +74,7 @@ def runner_races(user: User, now: datetime) -> list[RaceChoice]:
     entries = (
         db.session.scalars(
             select(Entry)
-            .where(Entry.user_id == user.id)
+            .where(Entry.user_id == user.id, Entry.withdrawn_at.is_(None))
             .options(
                 joinedload(Entry.event),
                 joinedload(Entry.category).selectinload(Category.checkpoints),

@@ -61,6 +61,8 @@ class ImportResult:
     changes: list[Change] = field(default_factory=list)
     # The same sentences in every language, kept with the version for readers of either.
     changes_in: dict[str, list[str]] = field(default_factory=dict)
+    # Those of them runners must know about (what an alert after publishing says).
+    for_runners_in: dict[str, list[str]] = field(default_factory=dict)
 
 
 def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[ImportResult]:
@@ -107,6 +109,8 @@ def record_version(
     caller's transaction, after the event's row lock where publishers may race)."""
     event = db.session.scalar(select(Event).where(Event.slug == slug))
     assert event is not None
+    # The event's row lock: a console publish and a command-line import take turns.
+    db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
     number = (
         db.session.scalar(
             select(func.coalesce(func.max(RaceFileVersion.number), 0)).where(
@@ -126,6 +130,7 @@ def record_version(
         restored_from=restored_from,
         summary={
             "changes": result.changes_in,
+            "for_runners": result.for_runners_in,
             "warnings": [str(w) for w in result.warnings],
         },
     )
@@ -217,9 +222,11 @@ def _apply(
         result.changes = describe_changes(before, after, norm)
         for language in LANGUAGES:
             with speaking(language):
-                result.changes_in[language] = [
-                    str(change) for change in describe_changes(before, after, norm)
-                ]
+                described = describe_changes(before, after, norm)
+            result.changes_in[language] = [str(change) for change in described]
+            result.for_runners_in[language] = [
+                str(change) for change in described if change.affects_runners
+            ]
         # Start days, reminder time, buses: the runners' reminders follow the new file.
         reminders.reschedule(event, now=now)
     return result, refused

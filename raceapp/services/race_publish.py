@@ -14,6 +14,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import write_transaction
 from raceapp.errors import Conflict, DomainError, NotFound
@@ -146,6 +147,23 @@ def publish(
         raise DomainError(_("The file has errors: nothing was published."))
     if _same_race(event, report):
         raise DomainError(_("This file is for another race: nothing was published."))
+    try:
+        return _publish(event, report, base_version, by, now, restored_from)
+    except IntegrityError:  # another version got this number first (the command line)
+        raise VersionChanged(
+            _("Another version was published while you were reviewing: review the changes again.")
+        ) from None
+
+
+def _publish(
+    event: Event,
+    report: RaceFileReport,
+    base_version: int,
+    by: User | None,
+    now: datetime,
+    restored_from: int | None,
+) -> tuple[RaceFileVersion, ImportResult]:
+    assert report.normalized is not None
     event_id = event.id
     with write_transaction():
         # The event's row lock: two organizers publishing at once take turns here.
@@ -171,10 +189,10 @@ def publish(
     return row, result
 
 
-def changes_in(saved: RaceFileVersion, language: str) -> list[str]:
-    """What a version changed, in the reader's language (kept in each language it was
-    described in)."""
-    changes = (saved.summary or {}).get("changes") or {}
+def changes_in(saved: RaceFileVersion, language: str, *, for_runners: bool = False) -> list[str]:
+    """What a version changed (or only what runners must know of it), in the reader's
+    language (kept in each language it was described in)."""
+    changes = (saved.summary or {}).get("for_runners" if for_runners else "changes") or {}
     if isinstance(changes, list):  # one language only
         return [str(change) for change in changes]
     return list(changes.get(language) or next(iter(changes.values()), []))

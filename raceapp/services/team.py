@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from raceapp.database import write_transaction
 from raceapp.errors import Conflict, DomainError, Forbidden, NotFound
@@ -30,6 +30,12 @@ def role_of(user, event: Event) -> str | None:
             OrganizerRole.user_id == user.id, OrganizerRole.event_id == event.id
         )
     )
+
+
+def permissions(user, event: Event) -> frozenset[str]:
+    """Everything the user's role in the event's team allows (nothing outside the team)."""
+    role = role_of(user, event)
+    return ROLE_PERMISSIONS[role] if role else frozenset()
 
 
 def may(user, event: Event, permission: str) -> bool:
@@ -103,6 +109,8 @@ def invite(event: Event, by: User, email: str, role: str, *, now: datetime) -> s
         )
         if member is not None:
             raise Conflict(_("%(email)s is already in this race's team.", email=email))
+        # One open invitation per address: a new one (another role) replaces the earlier.
+        _cancel_open(event.id, email, now=now)
         db.session.add(
             TeamInvitation(
                 event_id=event.id,
@@ -135,10 +143,33 @@ def open_invitation(token: str, *, now: datetime) -> TeamInvitation:
     return invitation
 
 
+def _lock_event(event_id: int) -> None:
+    """The event's row lock: team changes of one race take turns (so two members removing
+    each other cannot leave it without headquarters)."""
+    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+
+
+def _cancel_open(event_id: int, email: str, *, now: datetime) -> None:
+    """Cancel the open invitations of an address to a race (their links stop working)."""
+    db.session.execute(
+        update(TeamInvitation)
+        .where(
+            TeamInvitation.event_id == event_id,
+            TeamInvitation.email == email,
+            TeamInvitation.accepted_at.is_(None),
+            TeamInvitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def accept(token: str, user: User, *, now: datetime) -> Event:
-    """Join the team with the invitation's role. Only the invited address may accept."""
+    """Join the team with the invitation's role. Only the invited address may accept; an
+    existing member keeps their role (an invitation never changes one)."""
     with write_transaction():
         invitation = open_invitation(token, now=now)
+        _lock_event(invitation.event_id)
         if normalise_email(user.email) != invitation.email:
             raise Forbidden(
                 _(
@@ -152,12 +183,11 @@ def accept(token: str, user: User, *, now: datetime) -> Event:
                 OrganizerRole.user_id == user.id, OrganizerRole.event_id == invitation.event_id
             )
         )
-        if existing is None:
-            db.session.add(
-                OrganizerRole(user_id=user.id, event_id=invitation.event_id, role=invitation.role)
-            )
-        else:
-            existing.role = invitation.role
+        if existing is not None:
+            return invitation.event
+        db.session.add(
+            OrganizerRole(user_id=user.id, event_id=invitation.event_id, role=invitation.role)
+        )
         audit.record(
             invitation.event, user, "team.joined", now=now, email=user.email, role=invitation.role
         )
@@ -167,6 +197,7 @@ def accept(token: str, user: User, *, now: datetime) -> Event:
 def remove_member(event: Event, by: User, role_id: int, *, now: datetime) -> None:
     """Take someone off the team. The last headquarters member cannot leave it headless."""
     with write_transaction():
+        _lock_event(event.id)
         role = db.session.scalar(
             select(OrganizerRole).where(
                 OrganizerRole.id == role_id, OrganizerRole.event_id == event.id
@@ -190,6 +221,8 @@ def remove_member(event: Event, by: User, role_id: int, *, now: datetime) -> Non
                     )
                 )
         audit.record(event, by, "team.revoked", now=now, email=role.user.email)
+        # An invitation still open for the address would let them back in.
+        _cancel_open(event.id, normalise_email(role.user.email), now=now)
         db.session.delete(role)
 
 

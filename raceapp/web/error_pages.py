@@ -40,6 +40,12 @@ HEADINGS = {
     413: _l("Too large"),
     429: _l("Slow down"),
 }
+# Uploads and the limit a person is told when a file is over it (docs/organizers.md).
+UPLOAD_LIMITS = {
+    "organizer.entries_upload": "2 MB",
+    "organizer.race_file_preview": "200 KB",
+    "organizer.race_file_publish": "200 KB",
+}
 EXPIRED = _l("This form has expired or was not sent from this site. Reload the page and try again.")
 
 
@@ -106,6 +112,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = exc.code or 500
+        if code == 413 and request.endpoint in UPLOAD_LIMITS:
+            # An upload over its documented limit: say the limit.
+            return render_error(
+                413,
+                _(
+                    "The file is too large: at most %(size)s. Check that it is the right file.",
+                    size=UPLOAD_LIMITS[request.endpoint],
+                ),
+            )
         return render_error(code, MESSAGES.get(code) or exc.description)
 
     @app.errorhandler(500)

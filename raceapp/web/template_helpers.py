@@ -13,7 +13,7 @@ from flask_login import current_user
 from raceapp import clock, i18n, localized, vocabulary
 from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
-from raceapp.services import accounts, race_publish, timing
+from raceapp.services import accounts, race_publish, team, timing
 from raceapp.vocabulary import alert_kind
 
 
@@ -141,8 +141,13 @@ def register(app: Flask) -> None:
     app.add_template_filter(i18n.format_pace, "pace")
     app.add_template_global(vocabulary.race_state, "state_word")
     app.add_template_filter(
-        lambda version: race_publish.changes_in(version, reader_language()), "version_changes"
+        lambda version, for_runners=False: race_publish.changes_in(
+            version, reader_language(), for_runners=for_runners
+        ),
+        "version_changes",
     )
+    # What the reader's role in a race's team allows: the console shows only those pages.
+    app.add_template_global(lambda event: team.permissions(current_user, event), "console_may")
     app.add_template_filter(lambda kind: alert_kind(kind).label, "alert_label")
     app.add_template_filter(lambda grade: vocabulary.PACE_GRADES[grade], "grade_label")
     app.add_template_filter(lambda code: i18n.NATIVE_NAMES.get(code, code), "language_name")

@@ -240,3 +240,33 @@ def test_logging_out_removes_the_runners_cached_pages(gunicorn, phone, race):
     context.set_offline(True)
     page.goto(base + "/me")
     assert "60 km" not in page.inner_text("main")
+
+
+def test_a_withdrawn_runner_loses_the_kit_the_phone_kept(gunicorn, phone, race):
+    """The organizer withdraws the entry: at the phone's next sync the kit's private pages
+    (kit, its JSON, the bus ticket) leave the cache; public race pages may stay."""
+    from raceapp.services import entry_list
+
+    base = gunicorn.start().url
+    page = phone().new_page()
+    visit_kit_online(page, base, race)
+    ticket = f"/shuttles/tickets/{race['booking'].reference}"
+    cached = page.evaluate(CACHED_URLS)
+    assert "/me" in cached and "/api/kit" in cached and ticket in cached
+    organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    entry_list.withdraw(race["event"], organizer, race["entry"].id, now=datetime.now(timezone.utc))
+    db.session.commit()
+    # The next sync: the app asks for the kit (as it does when it opens or comes back online).
+    page.goto(base + "/me")
+    eventually(
+        page,
+        """async () => {
+          const cache = await caches.open('raceapp-pages');
+          const paths = (await cache.keys()).map(r => new URL(r.url).pathname);
+          return !paths.some(p => p === '/me' || p.startsWith('/me/') || p === '/api/kit'
+                                  || p.startsWith('/shuttles/tickets/'));
+        }""",
+    )
+    page.context.set_offline(True)
+    page.goto(base + "/me")
+    assert "Aki" not in page.inner_text("main") and "60 km" not in page.inner_text("main")
