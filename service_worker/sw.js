@@ -143,6 +143,28 @@ async function cacheKit(urls) {
   const askedAt = Date.now();
   await Promise.all(urls.map((url) => fetch(url, { credentials: "same-origin" })
     .then((response) => remember(new Request(url), response, askedAt)).catch(() => null)));
+  await dropWhatIsNotKept(urls);
+}
+
+// Tickets and alert pages the fresh kit does not list as the runner's (a race they were
+// withdrawn from, a seat given up) leave the phone; /api/kit lists what may stay.
+async function dropWhatIsNotKept(urls) {
+  const cache = await caches.open(PAGES_CACHE);
+  const kit = await cache.match("/api/kit", { ignoreVary: true });
+  if (!kit) return;
+  let keep;
+  try {
+    keep = (await kit.json()).keep;
+  } catch (error) {
+    return;
+  }
+  if (!Array.isArray(keep)) return;
+  const kept = new Set(keep.concat(urls).map((url) => new URL(url, self.location.origin).pathname));
+  const requests = await cache.keys();
+  await Promise.all(requests
+    .filter((r) => /^\/(shuttles\/tickets\/|me\/alerts\/\d)/.test(new URL(r.url).pathname))
+    .filter((r) => !kept.has(new URL(r.url).pathname))
+    .map((r) => cache.delete(r)));
 }
 
 self.addEventListener("message", (event) => {

@@ -379,5 +379,12 @@ def api_kit():
         # The phone's service worker drops the kit it kept when it reads this.
         return {"error": _("Join a race category first.")}, 409
     kit.note_synced(choice.entry, now=clock.real_utcnow())
-    body = json.dumps(kit.kit(current_user, choice), ensure_ascii=False, sort_keys=True)
+    data = kit.kit(current_user, choice)
+    # What the phone may keep of the runner's own pages, every race included: the service
+    # worker drops the others (a race they were withdrawn from, a cancelled seat).
+    references, alert_ids = kit.private_pages(current_user)
+    data["keep"] = [url_for("shuttles.ticket", reference=r) for r in references] + [
+        url_for("alerts.show", alert_id=i) for i in alert_ids
+    ]
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True)
     return Response(body, mimetype="application/json")

@@ -32,7 +32,7 @@ from raceapp.models import (
 from raceapp.services import alerts, gear, race_state, shuttles
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import zone_of
-from raceapp.vocabulary import FINISHED, IN_PROGRESS
+from raceapp.vocabulary import BOOKED, FINISHED, IN_PROGRESS
 from raceapp.vocabulary import race_state as state_word
 
 
@@ -342,3 +342,14 @@ def note_synced(entry: Entry, *, now: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+def private_pages(user: User) -> tuple[list[str], list[int]]:
+    """The runner's own pages a phone may keep, across all their races: the tickets of their
+    live bookings and the alerts they can read. Anything else the phone kept of that kind
+    (a race they were withdrawn from, a cancelled seat) goes at the next sync."""
+    references = db.session.scalars(
+        select(Booking.reference).where(Booking.user_id == user.id, Booking.status == BOOKED)
+    ).all()
+    alert_ids = [item.alert.id for item in alerts.feed(user, limit=50)]
+    return list(references), alert_ids

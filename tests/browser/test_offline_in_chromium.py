@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from raceapp.extensions import db
-from raceapp.models import GearItem, GearTick, User
+from raceapp.models import Event, GearItem, GearTick, User
 from raceapp.services import alerts, gear
 from raceapp.services.alerts import AlertDraft
 from tests.browser.helpers import CACHED_URLS, eventually, log_in, visit_kit_online
@@ -270,3 +270,39 @@ def test_a_withdrawn_runner_loses_the_kit_the_phone_kept(gunicorn, phone, race):
     page.context.set_offline(True)
     page.goto(base + "/me")
     assert "Aki" not in page.inner_text("main") and "60 km" not in page.inner_text("main")
+
+
+def test_a_runner_withdrawn_from_one_of_two_races_keeps_only_the_other(
+    gunicorn, phone, race, make_entry
+):
+    """Withdrawn from the race whose bus they booked, still entered in another: at the next
+    sync the phone drops that race's ticket and alert pages and keeps the rest of the kit."""
+    from raceapp.services import entry_list
+    from tests.helpers import import_files
+
+    base = gunicorn.start().url
+    page = phone().new_page()
+    visit_kit_online(page, base, race)
+    # Entered in a second race too (after the first race's kit was kept).
+    import_files(DATA / "state-race.toml")
+    other = db.session.scalar(select(Event).where(Event.slug == "state-test"))
+    make_entry(race["runner"], other, "long", "77")
+    db.session.commit()
+    ticket = f"/shuttles/tickets/{race['booking'].reference}"
+    alert = f"/me/alerts/{race['alert'].id}"
+    organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    entry_list.withdraw(race["event"], organizer, race["entry"].id, now=datetime.now(timezone.utc))
+    db.session.commit()
+    # The next sync: the kit home of the race that is left, cached ahead again.
+    page.goto(base + "/me")
+    assert "state trail" in page.inner_text("main").lower()
+    page.evaluate("localStorage.clear()")  # the kit is fetched ahead at once, not in ten minutes
+    page.reload()
+    eventually(
+        page,
+        f"""async () => {{
+          const cached = await ({CACHED_URLS})();
+          return cached.includes('/me') && !cached.includes({ticket!r})
+                 && !cached.includes({alert!r});
+        }}""",
+    )
