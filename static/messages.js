@@ -49,7 +49,14 @@
       push_failed: "Alerts are not on: {error}.",
       push_off_failed: "Could not turn alerts off: {error}",
       // A push whose message cannot be read (service_worker/sw.js)
-      race_alert: "Race alert"
+      race_alert: "Race alert",
+      // The Help page (static/help.js)
+      position: "{lat}, {lon} (within {accuracy} m, at {time})",
+      last_position: "Last found: {lat}, {lon} (within {accuracy} m, at {time})",
+      position_finding: "Finding your position…",
+      position_denied: "The phone was not allowed to tell your position: allow it in the settings, or read out the nearest checkpoint.",
+      position_failed: "The phone could not find your position. Try again in the open, or read out the nearest checkpoint.",
+      position_unsupported: "This browser cannot find your position: read out the nearest checkpoint."
     },
     ja: {
       countdown: "{h}時間{m}分{s}秒",
@@ -79,7 +86,13 @@
       push_not_allowed: "通知が許可されませんでした。ブラウザの設定で変更できます",
       push_failed: "通知をオンにできませんでした：{error}",
       push_off_failed: "通知をオフにできませんでした：{error}",
-      race_alert: "大会からのお知らせ"
+      race_alert: "大会からのお知らせ",
+      position: "緯度・経度 {lat}, {lon}（誤差 約{accuracy}m、{time}時点）",
+      last_position: "最後に取得した位置：{lat}, {lon}（誤差 約{accuracy}m、{time}時点）",
+      position_finding: "現在地を取得しています…",
+      position_denied: "位置情報の利用が許可されていません。設定で許可するか、最寄りの関門・エイドを伝えてください。",
+      position_failed: "現在地を取得できませんでした。空の見える場所でもう一度試すか、最寄りの関門・エイドを伝えてください。",
+      position_unsupported: "このブラウザでは現在地を取得できません。最寄りの関門・エイドを伝えてください。"
     }
   };
   var FALLBACK = "en";

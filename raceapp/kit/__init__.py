@@ -34,7 +34,7 @@ from raceapp.errors import DomainError
 from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
 from raceapp.push.vapid import vapid_for
-from raceapp.services import gear, kit, pace, race_state, schedule, timing
+from raceapp.services import gear, kit, pace, race_state, safety, schedule, timing
 from raceapp.services.kit import RaceChoice
 from raceapp.vocabulary import PACE_GRADES
 from raceapp.web import assets
@@ -288,6 +288,14 @@ def calendar_feed(token: str):
     return _ics_response(kit.entry_by_id(entry_id))
 
 
+@bp.get("/me/help")
+@race_required
+def help_page(choice: RaceChoice):
+    """Who to call, what to tell them, where the runner is (on tap): one tap from every kit
+    page, kept for offline use."""
+    return render_template("kit/help.html", **_page(choice), numbers=safety.numbers(choice.event))
+
+
 @bp.get("/me/cutoffs")
 @race_required
 def cutoffs(choice: RaceChoice):
@@ -357,6 +365,7 @@ def _kit_urls(entry: Entry, booking, feed) -> list[str]:
         url_for("kit.checklist"),
         url_for("kit.schedule_page"),
         url_for("kit.cutoffs"),
+        url_for("kit.help_page"),
         url_for("alerts.feed"),
         url_for("kit.api_kit"),
         url_for("events.show", slug=entry.event.slug),

@@ -87,6 +87,9 @@ class EventSection(Checked):
     reminder_time: ClockTime | None = None
     # Runners not on the entry list may still follow the race in the app (kit without a bib).
     open_signup: bool = False
+    # The country the race is in (ISO 3166, "JP"): its emergency numbers are on the Help
+    # page. Without it, the country of the time zone.
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     status: Literal[FILE_STATUSES] = "on"  # type: ignore[valid-type]
     status_note: Text | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None

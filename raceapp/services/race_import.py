@@ -198,6 +198,7 @@ def _apply(
         "notes": ev_data.notes,
         "reminder_time": ev_data.reminder_time,
         "open_signup": ev_data.open_signup,
+        "country": ev_data.country,
         "support_points": [p.model_dump() for p in race.support_points],
         "contacts": [c.model_dump() for c in race.contacts],
         "rules": race.rules.model_dump(),

@@ -25,6 +25,7 @@ SHELL_FILES = (
     "race-rules.js",
     "countdown.js",
     "pace.js",
+    "help.js",
     "vendor/htmx/htmx-2.0.11.min.js",
 )
 YEAR = 365 * 24 * 3600

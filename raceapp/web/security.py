@@ -35,7 +35,8 @@ def add_headers(response: Response) -> Response:
     # Secret URLs (the calendar feed) must not leak to other sites through the Referer.
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # The Help page asks for the phone's position when the runner taps (this site only).
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response

@@ -38,6 +38,7 @@ def visit_kit_online(page, base: str, race) -> None:
         "/me/gear",
         "/me/schedule",
         "/me/cutoffs",
+        "/me/help",
         "/me/alerts",
         "/api/kit",
         f"/shuttles/tickets/{race['booking'].reference}",

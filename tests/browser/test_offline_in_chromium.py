@@ -306,3 +306,29 @@ def test_a_runner_withdrawn_from_one_of_two_races_keeps_only_the_other(
                  && !cached.includes({alert!r});
         }}""",
     )
+
+
+def test_help_opens_offline_and_finds_the_position_only_on_a_tap(gunicorn, phone, race):
+    base = gunicorn.start().url
+    context = phone(
+        geolocation={"latitude": 36.75012, "longitude": 138.41234, "accuracy": 12},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    context.set_offline(True)
+    page.goto(base + "/me/help")
+    main = page.inner_text("main")
+    assert "Aki" in main and "42" in main and "Call 119" in main
+    assert "Tap the button below" in main  # nothing asked for the position yet
+    page.click("[data-find-position]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-position]').textContent.includes('36.75012')"
+    )
+    assert "138.41234" in page.inner_text("[data-position]")
+    assert "within 12 m" in page.inner_text("[data-position]")
+    if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
+        page.screenshot(path=str(SCREENSHOTS / "help-offline.png"), full_page=True)
+    # Offline, later: the last position found is still there to read out.
+    page.reload()
+    assert page.inner_text("[data-position]").startswith("Last found: 36.75012")
