@@ -35,6 +35,7 @@ from raceapp.vocabulary import (
     DELIVERY_STATUSES,
     EMAIL_LINK_PURPOSES,
     FILE_STATUSES,
+    GETTING_BACK,
     HEADQUARTERS,
     REMINDER_KINDS,
     REMINDER_STATUSES,
@@ -427,6 +428,43 @@ class Entry(Model):
     user: Mapped[User | None] = relationship(back_populates="entries")
     event: Mapped[Event] = relationship()
     category: Mapped[Category] = relationship(back_populates="entries")
+
+
+class DropOut(Model):
+    """A runner's report that they stopped: where, how they get back; headquarters marks them
+    accounted for. Made on the phone (perhaps offline), so it carries the moment it was made
+    and a key that makes a replayed report the same one."""
+
+    __tablename__ = "drop_outs"
+    __table_args__ = (
+        UniqueConstraint("entry_id"),
+        UniqueConstraint("client_key"),
+        CheckConstraint(sql_in("getting_back", GETTING_BACK), name="getting_back"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    client_key: Mapped[str] = mapped_column(String(64))
+    # When the runner made the report (the phone's clock), and when it reached the server.
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checkpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkpoints.id", ondelete="SET NULL")
+    )
+    # The checkpoint's name when it was reported (checkpoints are replaced on re-import).
+    place: Mapped[str | None] = mapped_column(String(300))
+    getting_back: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    # Only when the runner chose to attach the position their phone found.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    accounted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accounted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    entry: Mapped[Entry] = relationship()
 
 
 class GearTick(Model):

@@ -193,3 +193,11 @@ EMERGENCY_NUMBERS = {
     "AU": (("000", EMERGENCY), ("112", EMERGENCY)),
     "NZ": (("111", EMERGENCY),),
 }
+
+# How a runner who stopped gets back (their drop-out report says it to headquarters).
+GETTING_BACK = {
+    "shuttle": _l("By the race's shuttle or staff car"),
+    "own": _l("On my own (walking, car, taxi, train)"),
+    "with_staff": _l("With the staff of the aid station"),
+    "not_yet": _l("I do not know yet"),
+}

@@ -43,3 +43,41 @@
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
   });
 })();
+
+/* The drop-out report: sent at once with signal; with none, kept on this phone and sent when
+   there is (on the next opening of the app, or when the connection returns). The key makes a
+   report sent twice one report. */
+(function () {
+  "use strict";
+  var KEY = "raceapp-drop-out";
+  var form = document.querySelector("[data-drop-out]");
+  var state = document.querySelector("[data-drop-out-state]");
+
+  function key() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
+  }
+  // Sending a kept report is offline.js's job (every page of the app runs it).
+  if (!form) return;
+  try {
+    if (localStorage.getItem(KEY) && state) state.textContent = RaceText.t("drop_out_waiting");
+  } catch (error) { /* nothing kept */ }
+  form.addEventListener("submit", function (event) {
+    form.elements.key.value = form.elements.key.value || key();
+    form.elements.made_at.value = new Date().toISOString();
+    try {
+      var last = JSON.parse(localStorage.getItem("raceapp-last-position") || "null");
+      if (last && form.elements.attach_position.checked) {
+        form.elements.latitude.value = last.lat;
+        form.elements.longitude.value = last.lon;
+        form.elements.accuracy.value = last.accuracy;
+      }
+    } catch (error) { /* no position kept */ }
+    if (navigator.onLine) return;  // the form goes as it is
+    event.preventDefault();
+    var fields = {};
+    new FormData(form).forEach(function (value, name) { fields[name] = String(value); });
+    localStorage.setItem(KEY, JSON.stringify({ url: form.action, fields: fields }));
+    if (state) state.textContent = RaceText.t("drop_out_waiting");
+  });
+})();

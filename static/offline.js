@@ -70,6 +70,27 @@
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
   }
 
+  /* --- a drop-out report made with no signal (static/help.js keeps it) -------------------- */
+  var DROP_OUT = "raceapp-drop-out";
+  function sendDropOut() {
+    var queued = null;
+    try { queued = JSON.parse(localStorage.getItem(DROP_OUT) || "null"); } catch (error) { queued = null; }
+    if (!queued || !navigator.onLine) return;
+    fetch(queued.url, {
+      method: "POST", body: new URLSearchParams(queued.fields), credentials: "same-origin",
+      redirect: "manual",
+      headers: { "X-CSRFToken": queued.fields.csrf_token, "X-Raceapp-Queued": "1" }
+    }).then(function (response) {
+      // Received, or refused for good (resending cannot change that): done with it.
+      if (response.ok || (response.status >= 400 && response.status < 500)) {
+        localStorage.removeItem(DROP_OUT);
+        if (document.querySelector("[data-drop-out]")) location.reload();
+      }
+    }).catch(function () {});
+  }
+  window.addEventListener("online", sendDropOut);
+  sendDropOut();
+
   /* --- gear ticks while offline ----------------------------------------------------------- */
   var TICK_FORMS = ".gear-row > form:not(.remove)";
 

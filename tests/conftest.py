@@ -453,6 +453,22 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
     world = World(event, clients, values, own.id, gear_item_id, runner.id, entry.id)
     world.values["full_departure_id"] = full.id
     world.values.update(console_things(event, organizer, make_user, AUDIT_RACE, now=now))
+    # The other runner reported they stopped (headquarters' list has one line).
+    from raceapp.services import drop_outs
+
+    other_entry = accounts.entry_for(other, event)
+    assert other_entry is not None
+    stopped = drop_outs.report(
+        other_entry,
+        key="audit-drop-out",
+        made_at=None,
+        checkpoint_id="",
+        getting_back="own",
+        note="",
+        position=None,
+        now=now,
+    )
+    world.values["drop_out_id"] = stopped.id
     # Members of the race's team with the narrower roles (made with the console's things).
     clients["shuttle staff"] = _logged_in(app, "staff@example.com")
     clients["read-only"] = _logged_in(app, "member@example.com")

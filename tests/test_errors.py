@@ -78,6 +78,7 @@ def test_no_form_answers_5xx_to_garbage(client, auth, okushinano, make_user, mak
             "filename",
         ),
         "/organizer/events/okushinano-100-2024/team": ("email", "role"),
+        "/me/drop-out": ("getting_back", "key", "note", "checkpoint", "made_at", "latitude"),
         "/preview": ("event", "as_of"),
         "/events/okushinano-100-2024/leave": ("anything",),
     }
@@ -117,6 +118,7 @@ def test_every_post_route_requires_a_csrf_token(
         "upload_id": 1,
         "role_id": 1,
         "invitation_id": 1,
+        "drop_out_id": 1,
     }
     changes = [
         (r, m)

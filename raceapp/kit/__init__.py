@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import datetime
 from functools import wraps
 
@@ -16,6 +17,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     make_response,
     redirect,
@@ -34,9 +36,9 @@ from raceapp.errors import DomainError
 from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
 from raceapp.push.vapid import vapid_for
-from raceapp.services import gear, kit, pace, race_state, safety, schedule, timing
+from raceapp.services import drop_outs, gear, kit, pace, race_state, safety, schedule, timing
 from raceapp.services.kit import RaceChoice
-from raceapp.vocabulary import PACE_GRADES
+from raceapp.vocabulary import GETTING_BACK, PACE_GRADES
 from raceapp.web import assets
 from raceapp.web.http import is_htmx, not_modified, revalidate
 from raceapp.web.qr import qr_svg
@@ -293,7 +295,39 @@ def calendar_feed(token: str):
 def help_page(choice: RaceChoice):
     """Who to call, what to tell them, where the runner is (on tap): one tap from every kit
     page, kept for offline use."""
-    return render_template("kit/help.html", **_page(choice), numbers=safety.numbers(choice.event))
+    return render_template(
+        "kit/help.html",
+        **_page(choice),
+        numbers=safety.numbers(choice.event),
+        dropped=drop_outs.of_entry(choice.entry),
+        getting_back=GETTING_BACK,
+    )
+
+
+@bp.post("/me/drop-out")
+@race_required
+def drop_out(choice: RaceChoice):
+    """Tell headquarters the runner stopped (sent at once, or later by the phone's queue)."""
+    form = request.form
+    position = (
+        (form.get("latitude", ""), form.get("longitude", ""), form.get("accuracy", "0"))
+        if form.get("attach_position") == "1" and form.get("latitude")
+        else None
+    )
+    drop_outs.report(
+        choice.entry,
+        key=form.get("key", "") or uuid.uuid4().hex,
+        made_at=_made_at(),
+        checkpoint_id=form.get("checkpoint", ""),
+        getting_back=form.get("getting_back", ""),
+        note=form.get("note", "")[: drop_outs.NOTE_MAX + 1],
+        position=position,
+        now=clock.real_utcnow(),
+    )
+    if request.headers.get("X-Raceapp-Queued"):
+        return "", 204
+    flash(_("Headquarters has your report. Take care on your way back."))
+    return redirect(url_for("kit.help_page"), code=303)
 
 
 @bp.get("/me/cutoffs")

@@ -14,4 +14,4 @@ bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 bp.after_request(never_stored)
 
 # The views register themselves on the blueprint.
-from raceapp.organizer import console, entry_pages, race_files, team_pages  # noqa: E402,F401
+from raceapp.organizer import console, drop_out_pages, entry_pages, race_files, team_pages  # noqa: E402,F401

@@ -24,6 +24,7 @@ ACTIONS = {
     "entry.withdrawn": _l("Withdrew bib %(bib)s"),
     "entry.reinstated": _l("Reinstated bib %(bib)s"),
     "entry.code_sent": _l("Claim codes e-mailed: %(count)s"),
+    "drop_out.accounted": _l("Marked bib %(bib)s, who dropped out, as accounted for"),
     "alert.posted": _l("Posted the alert “%(title)s” (%(kind)s)"),
     "entry.codes_made": _l("Made claim codes for entries that had none: %(count)s"),
     "team.invited": _l("Invited %(email)s as %(role)s"),

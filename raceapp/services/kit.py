@@ -20,6 +20,7 @@ from raceapp.models import (
     AlertRead,
     Booking,
     Category,
+    DropOut,
     Entry,
     Event,
     GearTick,
@@ -115,6 +116,8 @@ class KitHome:
     booking: Booking | None
     alerts: alerts.KitAlerts
     notices: list[Notice]
+    # The runner reported they stopped (the kit says so first).
+    dropped: DropOut | None = None
 
     @property
     def entry(self) -> Entry:
@@ -144,6 +147,7 @@ def home(user: User, choice: RaceChoice, races: list[RaceChoice], *, now: dateti
         shuttles.next_booking(user, entry.event, now),
         alerts.for_kit(user, entry),
         shuttles.unread_notices(user),
+        db.session.scalar(select(DropOut).where(DropOut.entry_id == entry.id)),
     )
 
 
@@ -197,6 +201,12 @@ _FINGERPRINT = select(
     *_each(func.max(Event.updated_at), where=[Event.id.in_(_entered_events)]),
     # The navigation shows organizers their desk.
     *_each(func.count(), where=[OrganizerRole.user_id == _uid]),
+    # "You have stopped", and when headquarters accounted for the runner.
+    *_each(
+        func.max(DropOut.client_key),
+        func.max(DropOut.accounted_at),
+        where=[DropOut.entry_id == _eid],
+    ),
 )
 
 

@@ -332,3 +332,45 @@ def test_help_opens_offline_and_finds_the_position_only_on_a_tap(gunicorn, phone
     # Offline, later: the last position found is still there to read out.
     page.reload()
     assert page.inner_text("[data-position]").startswith("Last found: 36.75012")
+
+
+def test_a_drop_out_reported_offline_reaches_headquarters_when_signal_returns(
+    gunicorn, phone, race
+):
+    import time
+
+    from raceapp.models import DropOut
+
+    base = gunicorn.start().url
+    context = phone()
+    page = context.new_page()
+    visit_kit_online(page, base, race)
+    context.set_offline(True)
+    page.goto(base + "/me/help")
+    page.select_option("select[name=checkpoint]", index=1)
+    page.check("input[name=getting_back][value=shuttle]")
+    page.fill("textarea[name=note]", "Knee pain, walking down.")
+    page.click("text=I have stopped: tell headquarters")
+    page.wait_for_selector("[data-drop-out-state]:has-text('No signal')")
+    db.session.rollback()
+    assert db.session.scalar(select(DropOut)) is None
+    # Signal again: the report goes by itself.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    deadline = time.monotonic() + 15
+    while True:
+        db.session.rollback()
+        row = db.session.scalar(select(DropOut))
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert row is not None and row.note == "Knee pain, walking down."
+    assert row.getting_back == "shuttle" and row.place
+    # Headquarters' list shows it.
+    hq = phone().new_page()
+    log_in(hq, base, "organizer@example.com", PASSWORD)
+    hq.goto(f"{base}/organizer/events/{race['event'].slug}/drop-outs")
+    assert "Knee pain, walking down." in hq.inner_text("main")
+    # The runner's kit now says they stopped.
+    page.goto(base + "/me")
+    assert "You have stopped" in page.inner_text("main")
