@@ -461,6 +461,8 @@ class DropOut(Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
+    # When the phone found that position (it may be older than the report).
+    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accounted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accounted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -168,13 +168,14 @@ ROLE_PERMISSIONS = {
 # The numbers to call in an emergency, by the country the race is in (ISO 3166 code: the race
 # file's `country`, else its time zone's). Offered on the Help page whatever the race
 # publishes; a country not listed here gets no number rather than a guess.
-AMBULANCE_FIRE, AMBULANCE, FIRE, POLICE, MOUNTAIN_RESCUE, EMERGENCY = (
+AMBULANCE_FIRE, AMBULANCE, FIRE, POLICE, MOUNTAIN_RESCUE, EMERGENCY, FROM_A_MOBILE = (
     _l("Ambulance and fire"),
     _l("Ambulance"),
     _l("Fire"),
     _l("Police"),
-    _l("Mountain rescue (helicopter)"),
+    _l("Mountain rescue"),
     _l("Emergency (all services)"),
+    _l("Emergency, from a mobile phone"),
 )
 EMERGENCY_NUMBERS = {
     "JP": (("119", AMBULANCE_FIRE), ("110", POLICE)),
@@ -183,14 +184,20 @@ EMERGENCY_NUMBERS = {
     "HK": (("999", EMERGENCY),),
     "US": (("911", EMERGENCY),),
     "CA": (("911", EMERGENCY),),
-    "GB": (("999", EMERGENCY), ("112", EMERGENCY)),
+    "GB": (("999", EMERGENCY), ("112", FROM_A_MOBILE)),
     "FR": (("15", AMBULANCE), ("18", FIRE), ("17", POLICE), ("112", EMERGENCY)),
     "IT": (("112", EMERGENCY), ("118", AMBULANCE)),
     "ES": (("112", EMERGENCY),),
     "DE": (("112", AMBULANCE_FIRE), ("110", POLICE)),
-    "AT": (("144", AMBULANCE), ("122", FIRE), ("133", POLICE), ("112", EMERGENCY)),
+    "AT": (
+        ("144", AMBULANCE),
+        ("140", MOUNTAIN_RESCUE),
+        ("122", FIRE),
+        ("133", POLICE),
+        ("112", EMERGENCY),
+    ),
     "CH": (("144", AMBULANCE), ("118", FIRE), ("117", POLICE), ("1414", MOUNTAIN_RESCUE)),
-    "AU": (("000", EMERGENCY), ("112", EMERGENCY)),
+    "AU": (("000", EMERGENCY), ("112", FROM_A_MOBILE)),
     "NZ": (("111", EMERGENCY),),
 }
 

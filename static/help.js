@@ -38,46 +38,63 @@
       };
       localStorage.setItem(KEY, JSON.stringify(position));
       show(position, false);
+      document.dispatchEvent(new Event("raceapp:position"));
     }, function (error) {
       shown.textContent = RaceText.t(error && error.code === 1 ? "position_denied" : "position_failed");
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
   });
 })();
 
-/* The drop-out report: sent at once with signal; with none, kept on this phone and sent when
-   there is (on the next opening of the app, or when the connection returns). The key makes a
-   report sent twice one report. */
+/* The drop-out report: kept on this phone first (static/offline.js sends it, now or when
+   signal returns, and forgets it only once the server has it). A key makes a report sent
+   twice one report; the server ignores a copy older than the report it has. */
 (function () {
   "use strict";
-  var KEY = "raceapp-drop-out";
   var form = document.querySelector("[data-drop-out]");
   var state = document.querySelector("[data-drop-out-state]");
+  var attach = document.querySelector("[data-attach-position]");
+  var FRESH_MS = 30 * 60 * 1000;  // an older position would send people to the wrong place
+  if (!form || !window.RaceDropOut) return;
+
+  function lastPosition() {
+    try {
+      var last = JSON.parse(localStorage.getItem("raceapp-last-position") || "null");
+      return last && Date.now() - last.at < FRESH_MS ? last : null;
+    } catch (error) { return null; }
+  }
+  function enableAttach() { if (attach) attach.disabled = !lastPosition(); }
+  enableAttach();
+  document.addEventListener("raceapp:position", enableAttach);
+
+  function showKept() {
+    var kept = RaceDropOut.kept();
+    if (!kept || !state) return;
+    state.textContent = RaceText.t(kept.refused ? "drop_out_refused" : "drop_out_waiting");
+  }
+  showKept();
 
   function key() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
   }
-  // Sending a kept report is offline.js's job (every page of the app runs it).
-  if (!form) return;
-  try {
-    if (localStorage.getItem(KEY) && state) state.textContent = RaceText.t("drop_out_waiting");
-  } catch (error) { /* nothing kept */ }
   form.addEventListener("submit", function (event) {
-    form.elements.key.value = form.elements.key.value || key();
-    form.elements.made_at.value = new Date().toISOString();
-    try {
-      var last = JSON.parse(localStorage.getItem("raceapp-last-position") || "null");
-      if (last && form.elements.attach_position.checked) {
-        form.elements.latitude.value = last.lat;
-        form.elements.longitude.value = last.lon;
-        form.elements.accuracy.value = last.accuracy;
-      }
-    } catch (error) { /* no position kept */ }
-    if (navigator.onLine) return;  // the form goes as it is
     event.preventDefault();
+    form.elements.key.value = key();
+    form.elements.made_at.value = new Date().toISOString();
+    var last = lastPosition();
+    if (last && attach && attach.checked) {
+      form.elements.latitude.value = last.lat;
+      form.elements.longitude.value = last.lon;
+      form.elements.accuracy.value = last.accuracy;
+      form.elements.position_at.value = new Date(last.at).toISOString();
+    }
     var fields = {};
     new FormData(form).forEach(function (value, name) { fields[name] = String(value); });
-    localStorage.setItem(KEY, JSON.stringify({ url: form.action, fields: fields }));
-    if (state) state.textContent = RaceText.t("drop_out_waiting");
+    localStorage.setItem(RaceDropOut.KEY, JSON.stringify({ url: form.action, fields: fields }));
+    showKept();
+    RaceDropOut.send().then(function (status) {
+      if (status && status >= 200 && status < 300) location.reload();
+      else showKept();
+    });
   });
 })();

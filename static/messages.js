@@ -57,7 +57,8 @@
       position_denied: "The phone was not allowed to tell your position: allow it in the settings, or read out the nearest checkpoint.",
       position_failed: "The phone could not find your position. Try again in the open, or read out the nearest checkpoint.",
       position_unsupported: "This browser cannot find your position: read out the nearest checkpoint.",
-      drop_out_waiting: "No signal: your report is kept on this phone and goes to headquarters as soon as there is signal. If you can, also call them."
+      drop_out_waiting: "No signal: your report is kept on this phone and goes to headquarters as soon as there is signal. If you can, also call them.",
+      drop_out_refused: "Your report could not be delivered. Send it again with the form, and call headquarters to tell them you stopped."
     },
     ja: {
       countdown: "{h}時間{m}分{s}秒",
@@ -94,7 +95,8 @@
       position_denied: "位置情報の利用が許可されていません。設定で許可するか、最寄りの関門・エイドを伝えてください。",
       position_failed: "現在地を取得できませんでした。空の見える場所でもう一度試すか、最寄りの関門・エイドを伝えてください。",
       position_unsupported: "このブラウザでは現在地を取得できません。最寄りの関門・エイドを伝えてください。",
-      drop_out_waiting: "電波がありません。報告はこの端末に保存され、電波が届きしだい大会本部に送られます。可能なら電話でも伝えてください。"
+      drop_out_waiting: "電波がありません。報告はこの端末に保存され、電波が届きしだい大会本部に送られます。可能なら電話でも伝えてください。",
+      drop_out_refused: "報告を送信できませんでした。フォームからもう一度送り、大会本部にも電話でリタイアを伝えてください。"
     }
   };
   var FALLBACK = "en";

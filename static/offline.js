@@ -70,24 +70,36 @@
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
   }
 
-  /* --- a drop-out report made with no signal (static/help.js keeps it) -------------------- */
+  /* --- a drop-out report (static/help.js keeps it until the server has it) ---------------- */
+  // Kept on the phone from the moment it is made; sent now or when signal returns; dropped only
+  // once the server took it. A refusal (an expired page, another race) stays, marked, so the
+  // runner is told to call rather than believe it went.
   var DROP_OUT = "raceapp-drop-out";
+  function keptDropOut() {
+    try { return JSON.parse(localStorage.getItem(DROP_OUT) || "null"); } catch (error) { return null; }
+  }
   function sendDropOut() {
-    var queued = null;
-    try { queued = JSON.parse(localStorage.getItem(DROP_OUT) || "null"); } catch (error) { queued = null; }
-    if (!queued || !navigator.onLine) return;
-    fetch(queued.url, {
+    var queued = keptDropOut();
+    if (!queued || queued.refused || !navigator.onLine) return Promise.resolve(null);
+    return fetch(queued.url, {
       method: "POST", body: new URLSearchParams(queued.fields), credentials: "same-origin",
       redirect: "manual",
       headers: { "X-CSRFToken": queued.fields.csrf_token, "X-Raceapp-Queued": "1" }
     }).then(function (response) {
-      // Received, or refused for good (resending cannot change that): done with it.
-      if (response.ok || (response.status >= 400 && response.status < 500)) {
+      if (response.ok) {
         localStorage.removeItem(DROP_OUT);
-        if (document.querySelector("[data-drop-out]")) location.reload();
+        // The kit's copies kept for offline must say the runner stopped.
+        if (sw) sw.ready.then(function (r) {
+          if (r.active) r.active.postMessage({ type: "cache-kit", urls: ["/me", "/me/help"] });
+        });
+      } else if (response.status >= 400 && response.status < 500) {
+        queued.refused = response.status;
+        localStorage.setItem(DROP_OUT, JSON.stringify(queued));
       }
-    }).catch(function () {});
+      return response.status;
+    }).catch(function () { return null; });
   }
+  window.RaceDropOut = { send: sendDropOut, kept: keptDropOut, KEY: DROP_OUT };
   window.addEventListener("online", sendDropOut);
   sendDropOut();
 
@@ -205,6 +217,9 @@
     if (!form.matches("[data-logout]") || form.dataset.cleared) return;
     event.preventDefault();
     localStorage.removeItem("raceapp-kit-cached");
+    // What this runner kept on the phone is not for the next one to see or send.
+    localStorage.removeItem("raceapp-last-position");
+    localStorage.removeItem(DROP_OUT);
     var sendFirst = Promise.race([flushTicks(), new Promise(function (r) { setTimeout(r, 3000); })]);
     sendFirst.then(function () {
       // The worker forgets too: a page still on its way is not kept after this.

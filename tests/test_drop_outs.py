@@ -55,7 +55,7 @@ def test_a_report_reaches_headquarters_and_the_kit_says_the_runner_stopped(
     assert row.reported_at == DURING - timedelta(minutes=20)  # when it was made on the phone
     assert (row.latitude, row.longitude, row.accuracy_m) == (36.75012, 138.41234, 12)
     assert "You have stopped" in client.get("/me").get_data(as_text=True)
-    assert "headquarters has your report" in client.get(HELP).get_data(as_text=True)
+    assert "your report reached headquarters" in client.get(HELP).get_data(as_text=True)
     # Headquarters' list.
     auth.logout()
     organizer = make_organizer(okushinano)
@@ -130,3 +130,45 @@ def test_only_the_runner_and_the_race_s_team_see_a_report(
     db.session.commit()
     auth.login("staff@example.com")
     assert client.get(f"/organizer/events/{okushinano.slug}/drop-outs").status_code == 403
+
+
+def test_a_late_copy_does_not_undo_a_correction_and_followers_cannot_report(
+    client, auth, runner, okushinano, make_user
+):
+    from raceapp.services import claims
+
+    later = DURING.isoformat()
+    earlier = (DURING - timedelta(minutes=30)).isoformat()
+    assert (
+        report(client, key="report-late", getting_back="with_staff", made_at=later).status_code
+        == 303
+    )
+    # The phone's copy of an earlier report arrives after it: headquarters keeps the later one.
+    assert (
+        report(client, key="report-early", getting_back="own", made_at=earlier).status_code == 303
+    )
+    assert db.session.scalar(select(DropOut.getting_back)) == "with_staff"
+    # A position carries when it was found.
+    found = (DURING - timedelta(minutes=5)).isoformat()
+    report(
+        client,
+        key="report-third",
+        made_at=later,
+        attach_position="1",
+        latitude="36.7",
+        longitude="138.4",
+        accuracy="30",
+        position_at=found,
+    )
+    row = db.session.scalar(select(DropOut))
+    assert row.position_at == DURING - timedelta(minutes=5)
+    # Someone following an open race without a bib cannot send people out looking for them.
+    auth.logout()
+    okushinano.details = {**okushinano.details, "open_signup": True}
+    db.session.commit()
+    follower = make_user("fan@example.com", name="Bib 1001 · Aki Tanaka")
+    claims.follow(follower, okushinano, "100k", now=DURING)
+    auth.login("fan@example.com")
+    response = report(client, key="report-fan1")
+    assert response.status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(DropOut)) == 1

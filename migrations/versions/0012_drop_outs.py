@@ -32,6 +32,7 @@ def upgrade():
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.Column("accuracy_m", sa.Float(), nullable=True),
+        sa.Column("position_at", sa.DateTime(), nullable=True),
         sa.Column("accounted_at", sa.DateTime(), nullable=True),
         sa.Column("accounted_by_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(

@@ -309,6 +309,10 @@ def help_page(choice: RaceChoice):
 def drop_out(choice: RaceChoice):
     """Tell headquarters the runner stopped (sent at once, or later by the phone's queue)."""
     form = request.form
+    if form.get("entry") and form.get("entry") != str(choice.entry.id):
+        # Made for the runner's other race (the kit shows another one now).
+        abort(409)
+    raw_found = form.get("position_at", "").strip()
     position = (
         (form.get("latitude", ""), form.get("longitude", ""), form.get("accuracy", "0"))
         if form.get("attach_position") == "1" and form.get("latitude")
@@ -322,11 +326,12 @@ def drop_out(choice: RaceChoice):
         getting_back=form.get("getting_back", ""),
         note=form.get("note", "")[: drop_outs.NOTE_MAX + 1],
         position=position,
+        position_at=timing.parse_instant(raw_found) if raw_found and position else None,
         now=clock.real_utcnow(),
     )
     if request.headers.get("X-Raceapp-Queued"):
         return "", 204
-    flash(_("Headquarters has your report. Take care on your way back."))
+    flash(_("Your report was sent to headquarters. Take care on your way back."))
     return redirect(url_for("kit.help_page"), code=303)
 
 

@@ -20,7 +20,7 @@ from raceapp.models import Checkpoint, DropOut, Entry, Event, User
 from raceapp.services import audit
 from raceapp.vocabulary import GETTING_BACK
 
-KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
 NOTE_MAX = 1000
 # A report made on the phone is trusted to have been made up to this long ago (a week with no
 # signal is not a race); a clock ahead of the server's counts as now.
@@ -48,10 +48,17 @@ def report(
     getting_back: str,
     note: str,
     position: tuple[str, str, str] | None,
+    position_at: datetime | None = None,
     now: datetime,
 ) -> DropOut:
-    """Record (or correct) that the runner stopped; the same key again changes nothing."""
-    if not KEY.match(key):
+    """Record (or correct) that the runner stopped; the same key again changes nothing, and
+    a report made before the one headquarters has (a late copy from the phone) neither."""
+    if entry.bib is None:
+        # Anyone may follow an open race; only a listed runner's report can send people out.
+        raise Conflict(
+            _("Only runners on the entry list can report here: call headquarters instead.")
+        )
+    if not KEY.fullmatch(key):
         raise DomainError(_("The report was incomplete. Send it again from the Help page."))
     if getting_back not in GETTING_BACK:
         raise DomainError(_("Choose how you are getting back."))
@@ -62,7 +69,12 @@ def report(
     if checkpoint_id:
         checkpoint = db.session.scalar(
             select(Checkpoint).where(
-                Checkpoint.id == (int(checkpoint_id) if checkpoint_id.isdecimal() else -1),
+                Checkpoint.id
+                == (
+                    int(checkpoint_id)
+                    if checkpoint_id.isdecimal() and len(checkpoint_id) <= 9
+                    else -1
+                ),
                 Checkpoint.category_id == entry.category_id,
             )
         )
@@ -82,8 +94,8 @@ def report(
             row = db.session.scalar(
                 select(DropOut).where(DropOut.entry_id == entry_id).with_for_update()
             )
-            if row is not None and row.client_key == key:
-                return row  # sent twice (a retry after a lost answer)
+            if row is not None and (row.client_key == key or reported < row.reported_at):
+                return row  # sent twice, or an older copy arriving after a correction
             if row is None:
                 row = DropOut(entry_id=entry_id, event_id=event_id, received_at=now)
             elif row.accounted_at is not None:
@@ -95,6 +107,9 @@ def report(
             row.place = place
             row.getting_back, row.note = getting_back, note or None
             row.latitude, row.longitude, row.accuracy_m = latitude, longitude, accuracy
+            row.position_at = (
+                min(position_at, now) if latitude is not None and position_at else None
+            )
             db.session.add(row)
     except IntegrityError:
         # The same key for another entry, or two sends at once: the first one stands.

@@ -4,6 +4,7 @@ that published none is said to have published none."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from babel import Locale, UnknownLocaleError
@@ -24,7 +25,9 @@ class Number:
 
     @classmethod
     def of(cls, label: str, phone: str) -> Number:
-        return cls(label, phone, "".join(ch for ch in phone if ch.isdigit() or ch == "+"))
+        # "+41 (0)27 …": the trunk 0 is not dialled after a country code.
+        dialled = re.sub(r"^(\+\d+)\s*\(0\)", r"\1", phone.strip())
+        return cls(label, phone, "".join(ch for ch in dialled if ch.isdigit() or ch == "+"))
 
 
 @dataclass(frozen=True)

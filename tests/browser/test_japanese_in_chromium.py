@@ -129,10 +129,11 @@ def test_a_japanese_runner_meets_no_english(
         "alerts": "/me/alerts",
         "alert": f"/me/alerts/{alert.id}",
         "race": f"/events/{okushinano.slug}",
+        "help": "/me/help",
     }
     for name, path in screens.items():
         page.goto(f"{live_server}{path}")
-        page.screenshot(path=str(out / f"{name}.png"), full_page=name in ("cutoffs",))
+        page.screenshot(path=str(out / f"{name}.png"), full_page=name in ("cutoffs", "help"))
         text = visible_text(page).replace(booking.reference, "")
         assert english_words(text, race_words) == [], (name, english_words(text, race_words))
         assert page.evaluate(WIDER_THAN_THE_PHONE) == [], name

@@ -321,12 +321,14 @@ def test_help_opens_offline_and_finds_the_position_only_on_a_tap(gunicorn, phone
     main = page.inner_text("main")
     assert "Aki" in main and "42" in main and "Call 119" in main
     assert "Tap the button below" in main  # nothing asked for the position yet
+    assert page.is_disabled("[data-attach-position]")  # no position to add to a report
     page.click("[data-find-position]")
     page.wait_for_function(
         "() => document.querySelector('[data-position]').textContent.includes('36.75012')"
     )
     assert "138.41234" in page.inner_text("[data-position]")
     assert "within 12 m" in page.inner_text("[data-position]")
+    assert page.is_enabled("[data-attach-position]")
     if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
         page.screenshot(path=str(SCREENSHOTS / "help-offline.png"), full_page=True)
     # Offline, later: the last position found is still there to read out.
