@@ -84,6 +84,8 @@ def team_remove(slug: str, role_id: int):
 def team_cancel_invitation(slug: str, invitation_id: int):
     """Cancel an invitation: its link stops working."""
     event, _role = event_for(slug, TEAM)
+    if request.form.get("confirm") != "1":
+        raise DomainError(_("Tick “I confirm” to cancel this invitation."))
     team.cancel_invitation(event, current_user, invitation_id, now=clock.real_utcnow())
     flash(_("Invitation cancelled."))
     return redirect(url_for("organizer.team_page", slug=slug))

@@ -100,8 +100,9 @@ def test_turn_on_alerts_receive_a_push_and_open_it(
         "payload => self.dispatchEvent(new PushEvent('push', {data: payload}))",
         json.dumps(received.payload),
     )
+    # Up to 20 s: a loaded machine can take seconds to show it.
     notifications = page.evaluate("""async () => {
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 200; i++) {
         const list = await (await navigator.serviceWorker.ready).getNotifications();
         if (list.length) return list.map(n => ({title: n.title, body: n.body, tag: n.tag,
                                                 url: n.data.url}));
