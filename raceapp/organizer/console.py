@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from raceapp import clock
 from raceapp.organizer import bp
 from raceapp.organizer.common import event_for, permissions
-from raceapp.services import accounts, audit, catalog, race_publish, race_state
+from raceapp.services import accounts, audit, catalog, race_publish, race_state, team
 from raceapp.services import dashboard as counts
 from raceapp.vocabulary import VIEW
 
@@ -25,7 +25,7 @@ def dashboard():
         "organizer/dashboard.html",
         events=events,
         figures=counts.figures_for(every),
-        roles={e.id: permissions(e) for e in every},
+        roles={e.id: team.permissions(current_user, e) for e in every},
     )
 
 

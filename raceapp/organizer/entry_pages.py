@@ -20,7 +20,7 @@ from raceapp.i18n import current_language
 from raceapp.mail import sending
 from raceapp.models import PendingUpload
 from raceapp.organizer import bp
-from raceapp.organizer.common import event_for, permissions
+from raceapp.organizer.common import event_for, permissions, require_confirmed
 from raceapp.services import audit, entry_import, entry_list
 from raceapp.vocabulary import EDIT_ENTRIES, ENTRIES, PERSONAL_DATA
 
@@ -85,8 +85,7 @@ def entry_edit(slug: str, entry_id: int):
 def entry_withdraw(slug: str, entry_id: int):
     """Withdraw an entry (asked to confirm on the page first)."""
     event, _role = event_for(slug, EDIT_ENTRIES)
-    if request.form.get("confirm") != "1":
-        raise DomainError(_("Tick “I confirm” to withdraw this entry."))
+    require_confirmed(_("Tick “I confirm” to withdraw this entry."))
     entry = entry_list.withdraw(event, current_user, entry_id, now=clock.real_utcnow())
     flash(_("The entry of %(who)s is withdrawn.", who=_who(entry)))
     return redirect(url_for("organizer.entries", slug=slug))
@@ -245,8 +244,7 @@ def claim_codes(slug: str):
 def claim_codes_send(slug: str):
     """E-mail each unclaimed entry with an address its claim code."""
     event, _role = event_for(slug, EDIT_ENTRIES)
-    if request.form.get("confirm") != "1":
-        raise DomainError(_("Tick “I confirm” to e-mail the codes."))
+    require_confirmed(_("Tick “I confirm” to e-mail the codes."))
     rows = [
         (e, e.email, code)
         for e, code in entry_list.unclaimed_with_codes(event, current_user, now=clock.real_utcnow())

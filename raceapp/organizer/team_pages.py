@@ -12,7 +12,7 @@ from raceapp.errors import DomainError
 from raceapp.i18n import current_language
 from raceapp.mail import sending
 from raceapp.organizer import bp
-from raceapp.organizer.common import event_for
+from raceapp.organizer.common import event_for, require_confirmed
 from raceapp.services import team
 from raceapp.vocabulary import TEAM, TEAM_ROLES
 
@@ -72,8 +72,7 @@ def team_invite(slug: str):
 def team_remove(slug: str, role_id: int):
     """Take someone off the team (asked to confirm on the page first)."""
     event, _role = event_for(slug, TEAM)
-    if request.form.get("confirm") != "1":
-        raise DomainError(_("Tick “I confirm” to remove this person from the team."))
+    require_confirmed(_("Tick “I confirm” to remove this person from the team."))
     team.remove_member(event, current_user, role_id, now=clock.real_utcnow())
     flash(_("Removed from the team."))
     return redirect(url_for("organizer.team_page", slug=slug))
@@ -84,8 +83,7 @@ def team_remove(slug: str, role_id: int):
 def team_cancel_invitation(slug: str, invitation_id: int):
     """Cancel an invitation: its link stops working."""
     event, _role = event_for(slug, TEAM)
-    if request.form.get("confirm") != "1":
-        raise DomainError(_("Tick “I confirm” to cancel this invitation."))
+    require_confirmed(_("Tick “I confirm” to cancel this invitation."))
     team.cancel_invitation(event, current_user, invitation_id, now=clock.real_utcnow())
     flash(_("Invitation cancelled."))
     return redirect(url_for("organizer.team_page", slug=slug))

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from raceapp.database import write_transaction
 from raceapp.errors import DomainError
 from raceapp.extensions import db
-from raceapp.i18n import LANGUAGES, speaking
+from raceapp.i18n import LANGUAGES, current_language, speaking
 from raceapp.localized import primary, translations
 from raceapp.models import (
     Booking,
@@ -96,6 +96,18 @@ def import_reports(reports: list[RaceFileReport], *, now: datetime) -> list[Impo
     return results
 
 
+def latest_version(event_id: int) -> int:
+    """The number of the event's newest kept version (0: none yet)."""
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.max(RaceFileVersion.number), 0)).where(
+                RaceFileVersion.event_id == event_id
+            )
+        )
+        or 0
+    )
+
+
 def record_version(
     slug: str,
     report: RaceFileReport,
@@ -111,14 +123,7 @@ def record_version(
     assert event is not None
     # The event's row lock: a console publish and a command-line import take turns.
     db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
-    number = (
-        db.session.scalar(
-            select(func.coalesce(func.max(RaceFileVersion.number), 0)).where(
-                RaceFileVersion.event_id == event.id
-            )
-        )
-        or 0
-    ) + 1
+    number = latest_version(event.id) + 1
     row = RaceFileVersion(
         event_id=event.id,
         number=number,
@@ -220,7 +225,7 @@ def _apply(
     if before is not None:
         db.session.expire(event)
         after = snapshot(event)
-        result.changes = describe_changes(before, after, norm)
+        # Said once in each language (kept with the version); the reader's are the result's.
         for language in LANGUAGES:
             with speaking(language):
                 described = describe_changes(before, after, norm)
@@ -228,6 +233,8 @@ def _apply(
             result.for_runners_in[language] = [
                 str(change) for change in described if change.affects_runners
             ]
+            if language == current_language():
+                result.changes = described
         # Start days, reminder time, buses: the runners' reminders follow the new file.
         reminders.reschedule(event, now=now)
     return result, refused

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import write_transaction
@@ -22,7 +22,13 @@ from raceapp.extensions import db
 from raceapp.models import Event, RaceFileVersion, User
 from raceapp.racefile.loader import RaceFileReport, check_bytes, check_text
 from raceapp.racefile.messages import Problem, error
-from raceapp.services.race_import import ImportRefused, ImportResult, _apply, record_version
+from raceapp.services.race_import import (
+    ImportRefused,
+    ImportResult,
+    _apply,
+    latest_version,
+    record_version,
+)
 
 # Uploads larger than this are refused before they are read (a race file is a few KB).
 MAX_BYTES = 200 * 1024
@@ -56,14 +62,7 @@ class Preview:
 
 def current_version(event: Event) -> int:
     """The number of the version in force (0: none kept, for a race imported before versions)."""
-    return (
-        db.session.scalar(
-            select(func.coalesce(func.max(RaceFileVersion.number), 0)).where(
-                RaceFileVersion.event_id == event.id
-            )
-        )
-        or 0
-    )
+    return latest_version(event.id)
 
 
 def versions(event: Event) -> list[RaceFileVersion]:
