@@ -42,9 +42,11 @@ ALLOWED = {"raceapp", "English", "JSON", "TOML"}
 # A word: four Latin letters or more, not part of a code with digits (a ticket "P3Y-BG4").
 WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z'-]{3,}(?![\w-])")
 # Not words: e-mail and web addresses, paths (an example link), file names, ticket references
-# ("JPM-PCS") and the placeholders a page hands its scripts ("{km}").
+# ("JPM-PCS"), claim codes ("EMXN-TGEP-DWDC-MNRE", random, so sometimes all letters) and the
+# placeholders a page hands its scripts ("{km}").
 NOT_WORDS = re.compile(
-    r"\S+@\S+|\S*://\S*|(?<!\S)/\S*|\S+\.toml\b|\b[A-Z0-9]{3}-[A-Z0-9]{3}\b|\{\w+\}"
+    r"\S+@\S+|\S*://\S*|(?<!\S)/\S*|\S+\.toml\b|\b[A-Z0-9]{3}-[A-Z0-9]{3}\b"
+    r"|\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b|\{\w+\}"
 )
 SHOWN_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", "data-done"}
 # Routes that are not pages: the files, and data for programs (/api/kit's words are the race's
