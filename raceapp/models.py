@@ -209,6 +209,9 @@ class Category(Model):
         back_populates="category", cascade="all, delete-orphan", order_by="GearItem.position"
     )
     entries: Mapped[list[Entry]] = relationship(back_populates="category")
+    track: Mapped[CourseTrack | None] = relationship(
+        back_populates="category", cascade="all, delete-orphan", uselist=False
+    )
 
 
 class Checkpoint(Model):
@@ -226,11 +229,41 @@ class Checkpoint(Model):
     cutoff_minutes: Mapped[int | None] = mapped_column(Integer)
     is_finish: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    # The climb and descent of the leg that ends here, where the race publishes them.
+    gain_m: Mapped[int | None] = mapped_column(Integer)
+    loss_m: Mapped[int | None] = mapped_column(Integer)
+    # Where the aid station stands, if the race file says: checked against the course track.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     # Texts the race file gives in several languages: {"name": {"ja": "…", "en": "…"}}; the
     # columns hold the text in the race's own language.
     texts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     category: Mapped[Category] = relationship(back_populates="checkpoints")
+
+
+class CourseTrack(Model):
+    """A category's course from its GPX file, simplified to what a phone needs."""
+
+    __tablename__ = "course_tracks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), unique=True
+    )
+    source_name: Mapped[str] = mapped_column(String(200))
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    # A drawn track standing in for the real route (the demo race): the pages say so.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    distance_km: Mapped[float] = mapped_column(Float)  # measured on the full track
+    gain_m: Mapped[int] = mapped_column(Integer)
+    loss_m: Mapped[int] = mapped_column(Integer)
+    # [[lat, lon, km, elevation or null, climb so far in m], ...]: see services.course.
+    points: Mapped[list] = mapped_column(JSON)
+    tolerance_m: Mapped[float] = mapped_column(Float)  # how far the simplified line may stray
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    category: Mapped[Category] = relationship(back_populates="track")
 
 
 class GearItem(Model):

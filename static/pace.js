@@ -27,11 +27,20 @@
     });
   }
   function paceCell(leg) {
-    if (leg.pace === null) return fill("pace-passed", {});
-    if (leg.grade === "out of reach") {
-      return fill("pace-unreachable", { value: say("needs", { pace: RaceRules.formatPace(leg.pace) }) });
+    var cell;
+    if (leg.pace === null) cell = fill("pace-passed", {});
+    else if (leg.grade === "out of reach") {
+      cell = fill("pace-unreachable", { value: say("needs", { pace: RaceRules.formatPace(leg.pace) }) });
+    } else {
+      cell = fill("pace-grade", { value: RaceRules.formatPace(leg.pace), grade: data.grades[leg.grade] });
     }
-    return fill("pace-grade", { value: RaceRules.formatPace(leg.pace), grade: data.grades[leg.grade] });
+    if (leg.arrival !== null) {
+      var time = RaceRules.formatClock(leg.arrival, data.time_zone);
+      var arrival = fill("pace-arrival", { value: say(leg.margin < 0 ? "arrival_late" : "arrival", { time: time }) });
+      if (leg.margin < 0) arrival.querySelector(".arrival").classList.add("late");
+      cell.appendChild(arrival);
+    }
+    return cell;
   }
   function show(form) {
     var section = document.getElementById("pace");
@@ -57,7 +66,8 @@
     message.textContent = "";
     input.removeAttribute("aria-invalid");
     input.closest(".field").classList.remove("has-error");
-    var legs = RaceRules.legs(data.start, now(), atKm, cutoffs, data.comfortable, data.out_of_reach);
+    var legs = RaceRules.legs(data.start, now(), atKm, cutoffs, data.comfortable, data.out_of_reach,
+                              data.climb);
     if (!legs.length) {
       var none = document.createElement("p");
       none.className = "pace-none";
@@ -77,7 +87,8 @@
     legs.forEach(function (leg) {
       var cp = cutoffs.find(function (c) { return c.km === leg.km; });
       var row = fill("pace-row", { name: cp.name, detail: say("detail", { km: cp.km, time: cp.cutoff_label }),
-                                   distance: leg.distance.toFixed(1) });
+                                   distance: leg.distance.toFixed(1),
+                                   climb: leg.climb >= 1 ? say("climb", { metres: Math.round(leg.climb).toLocaleString("en-US") }) : "" });
       row.querySelector("tr").className = "grade-" + leg.grade.replace(/ /g, "-");
       row.querySelector("[data-pace]").appendChild(paceCell(leg));
       body.appendChild(row);

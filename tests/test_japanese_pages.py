@@ -94,11 +94,15 @@ class ReadableText(HTMLParser):
             self.parts.append(data)
 
 
+# Data a page hands its scripts that nobody reads: the race's time zone ("Asia/Tokyo").
+NOT_READ_KEYS = {"time_zone"}
+
+
 def strings_in(value) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return [s for v in value.values() for s in strings_in(v)]
+        return [s for k, v in value.items() if k not in NOT_READ_KEYS for s in strings_in(v)]
     if isinstance(value, list):
         return [s for v in value for s in strings_in(v)]
     return []

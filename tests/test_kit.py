@@ -99,48 +99,85 @@ def plan(event, at_km, now):
     return pace.plan(race_state.of_event(event, now).category("100k"), at_km, now)
 
 
+# Okushinano publishes only the total climb of the 100 km, 4,800 m: 48 m a km, so each km of
+# the course is 1.48 flat km (100 m of climb = 1 flat km).
+FLAT = 1.48
+
+
 def test_pace_hand_computed(okushinano):
-    # 11:00 at km 30: Kayanodaira 1 (48 km, 16:30) is 18 km in 330 min = 18:20 min/km.
+    # 11:00 at km 30: Kayanodaira 1 (48 km, 16:30) is 18 km and 864 m up, 26.64 flat km, in
+    # 330 min = 12:23 per flat km.
     rows = plan(okushinano, 30, jst(2024, 6, 8, 11, 0))
     first = rows[0].leg
     assert first.km == 48 and first.distance_km == 18
-    assert first.pace_min_per_km == pytest.approx(330 / 18)
-    assert format_pace(first.pace_min_per_km) == "18:20 min/km"
+    assert first.climb_m == pytest.approx(864) and first.effort_km == pytest.approx(26.64)
+    assert first.pace_min_per_km == pytest.approx(330 / 26.64)
+    assert format_pace(first.pace_min_per_km) == "12:23 min/km"
     assert first.grade == "comfortable"
-    # Every later cut-off too: finish is 70 km in 15 h = 900 min -> 12:51 min/km.
-    assert rows[-1].leg.pace_min_per_km == pytest.approx(900 / 70)
+    # 6 h for the first 44.4 flat km: 8.108 min each, so the 26.64 to come take 216 min and the
+    # runner would be there at 14:36, 114 min before the cut-off.
+    assert first.arrival == jst(2024, 6, 8, 14, 36)
+    assert first.margin_minutes == pytest.approx(114)
+    # Every later cut-off too: finish is 70 km (103.6 flat km) in 15 h = 900 min.
+    assert rows[-1].leg.pace_min_per_km == pytest.approx(900 / (70 * FLAT))
     assert [r.checkpoint.checkpoint.km for r in rows] == [48, 58, 72, 84, 95, 100]
 
 
 def test_pace_tight_out_of_reach_and_passed(okushinano):
-    # 15:30 at km 40: 8 km to km 48 in 60 min = 7:30 -> tight.
+    # 15:30 at km 40: 8 km, 11.84 flat km, to km 48 in 60 min = 5:04 -> tight.
     tight = plan(okushinano, 40, jst(2024, 6, 8, 15, 30))[0].leg
-    assert tight.pace_min_per_km == pytest.approx(7.5) and tight.grade == "tight"
-    # 16:00 at km 40: 8 km in 30 min = 3:45 -> out of reach.
+    assert tight.pace_min_per_km == pytest.approx(60 / (8 * FLAT)) and tight.grade == "tight"
+    # 16:00 at km 40: 30 min for the same -> out of reach.
     hard = plan(okushinano, 40, jst(2024, 6, 8, 16, 0))[0].leg
-    assert hard.pace_min_per_km == pytest.approx(3.75) and hard.grade == "out of reach"
+    assert hard.pace_min_per_km == pytest.approx(30 / (8 * FLAT))
+    assert hard.grade == "out of reach"
     # 17:00 at km 40: the 48 km cut-off (16:30) has passed.
     late = plan(okushinano, 40, jst(2024, 6, 8, 17, 0))
     assert late[0].leg.grade == "passed" and late[0].leg.pace_min_per_km is None
-    assert late[1].leg.km == 58 and late[1].leg.pace_min_per_km == pytest.approx(90 / 18)
+    assert late[1].leg.km == 58 and late[1].leg.pace_min_per_km == pytest.approx(90 / (18 * FLAT))
+    # At 12 h for 40 km the runner is slower than the cut-offs: the estimate says too late.
+    assert late[0].leg.margin_minutes < 0
 
 
 def test_pace_beyond_the_next_checkpoint(okushinano):
     # At km 61 (past Kayanodaira 2 at 58) at 18:00: next is Nukasen 2 (72 km, 20:30).
     rows = plan(okushinano, 61, jst(2024, 6, 8, 18, 0))
     assert rows[0].leg.km == 72
-    assert rows[0].leg.pace_min_per_km == pytest.approx(150 / 11)
+    assert rows[0].leg.pace_min_per_km == pytest.approx(150 / (11 * FLAT))
 
 
 def test_pace_before_the_start_counts_from_the_gun(okushinano):
     rows = plan(okushinano, 0, jst(2024, 6, 7, 20, 0))
-    assert rows[0].leg.pace_min_per_km == pytest.approx(360 / 27)
+    assert rows[0].leg.pace_min_per_km == pytest.approx(360 / (27 * FLAT))
+    assert rows[0].leg.arrival is None  # no pace so far to go by
+
+
+def test_pace_counts_the_climb_of_each_leg_where_published(okushinano):
+    category = next(c for c in okushinano.categories if c.code == "100k")
+    # Published climbs per leg: the first leg has most of it.
+    for cp, gain in zip(category.checkpoints, (2000, 500, 300, 600, 400, 600, 400), strict=True):
+        cp.gain_m = gain
+    rows = plan(okushinano, 27, jst(2024, 6, 8, 11, 0))
+    assert rows[0].leg.climb_m == pytest.approx(500)  # 27 -> 48 km
+    assert rows[0].leg.effort_km == pytest.approx(26)
+    # Half-way through a leg, half its climb.
+    rows = plan(okushinano, 37.5, jst(2024, 6, 8, 11, 0))
+    assert rows[0].leg.climb_m == pytest.approx(250)
+
+
+def test_pace_on_distance_alone_when_no_climb_is_published(okushinano):
+    category = next(c for c in okushinano.categories if c.code == "100k")
+    category.elevation_gain_m = None
+    rows = plan(okushinano, 30, jst(2024, 6, 8, 11, 0))
+    assert rows[0].leg.climb_m == 0 and rows[0].leg.pace_min_per_km == pytest.approx(330 / 18)
 
 
 def test_pace_helper_page_and_fragment(client, hundred, frozen_clock):
     frozen_clock(jst(2024, 6, 8, 18, 0))
     page = text(client.get("/me/cutoffs?km=61"))
-    assert "13:38 min/km" in page and "Nukasen Aid Station 2" in page
+    # 11 km and 528 m up (16.28 flat km) in 150 min.
+    assert "9:13 min/km" in page and "Nukasen Aid Station 2" in page
+    assert "+528 m" in page and "spread evenly" in page
     fragment = client.get("/me/cutoffs?km=61", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert text(fragment).lstrip().startswith('<div id="pace-helper"')

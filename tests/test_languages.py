@@ -147,7 +147,7 @@ def test_the_cutoffs_page_in_japanese(client, hundred):
     assert "5時間30分00秒" in html  # counting down to 16:30 from 11:00
     assert "時刻は日本時間の現地時刻です。" in html
     page = text(client.get("/me/cutoffs?km=30"))
-    assert "18分20秒/km" in page and "余裕あり" in page
+    assert "12分23秒/km" in page and "余裕あり" in page
 
 
 def test_the_same_page_in_english(client, hundred):
@@ -160,7 +160,7 @@ def test_the_pace_helper_offline_gets_the_pages_language(client, hundred):
     client.set_cookie(COOKIE, "ja")
     html = text(client.get("/me/cutoffs"))
     assert '"needs": "必要ペース {pace}"' in html and '"comfortable": "余裕あり"' in html
-    assert '"headings": ["関門", "残り km", "必要ペース"]' in html
+    assert '"headings": ["関門", "残り km", "必要ペース（平地換算）"]' in html
 
 
 # --- Which language -------------------------------------------------------------------------

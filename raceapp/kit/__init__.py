@@ -36,7 +36,17 @@ from raceapp.errors import DomainError
 from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
 from raceapp.push.vapid import vapid_for
-from raceapp.services import drop_outs, gear, kit, pace, race_state, safety, schedule, timing
+from raceapp.services import (
+    course,
+    drop_outs,
+    gear,
+    kit,
+    pace,
+    race_state,
+    safety,
+    schedule,
+    timing,
+)
 from raceapp.services.kit import RaceChoice
 from raceapp.vocabulary import GETTING_BACK, PACE_GRADES
 from raceapp.web import assets
@@ -346,6 +356,7 @@ def cutoffs(choice: RaceChoice):
         now=now,
         comfortable=pace.COMFORTABLE_AT_LEAST,
         out_of_reach=pace.OUT_OF_REACH_BELOW,
+        climb_source=course.climb_source(choice.entry.category),
         pace_data=_pace_data(choice),
     )
     status = 200
@@ -372,6 +383,8 @@ def _pace_data(choice: RaceChoice) -> dict:
         "preview_now": clock.utcnow().isoformat() if g.get("preview_as_of") else None,
         "comfortable": pace.COMFORTABLE_AT_LEAST,
         "out_of_reach": pace.OUT_OF_REACH_BELOW,
+        "climb": course.climb_profile(choice.entry.category),
+        "time_zone": choice.event.time_zone,
         # The server's own sentences, so that the offline answer reads the same.
         "messages": {
             **{
@@ -381,9 +394,12 @@ def _pace_data(choice: RaceChoice) -> dict:
             "none_ahead": _("No cut-off lies ahead of km %(km)s.", km="{km}"),
             "needs": _("needs %(pace)s", pace="{pace}"),
             "detail": _("%(km)s km · cut-off %(time)s", km="{km}", time="{time}"),
+            "climb": _("+%(metres)s m", metres="{metres}"),
+            "arrival": _("at your pace so far: %(time)s", time="{time}"),
+            "arrival_late": _("at your pace so far: %(time)s, too late", time="{time}"),
         },
         "grades": {code: str(label) for code, label in PACE_GRADES.items()},
-        "headings": [_("To"), _("km to go"), _("Pace needed")],
+        "headings": [_("To"), _("km to go"), _("Pace needed, per flat km")],
         "checkpoints": [
             {
                 "id": cp.checkpoint.id,

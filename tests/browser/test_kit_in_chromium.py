@@ -96,7 +96,9 @@ def test_pace_helper_with_htmx(live_server, phone, runner_in_100k):
     page.fill("input[name=km]", "30")
     page.click(".pace-form button")
     page.wait_for_selector("#pace table")
-    assert "18:20 min/km" in page.inner_text("#pace")
+    # 18 km and 864 m up (26.64 flat km) in 5 h 30 min.
+    assert "12:23 min/km" in page.inner_text("#pace")
+    assert "+864 m" in page.inner_text("#pace")
     assert page.locator("#pace .pill.grade").first.inner_text().lower() == "comfortable"
 
 
