@@ -36,6 +36,10 @@ class NormalizedCheckpoint:
     cutoff_minutes: int | None
     is_finish: bool
     notes: Localized | None
+    gain_m: int | None = None
+    loss_m: int | None = None
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass
@@ -316,8 +320,32 @@ class Checker:
                 if cat.start is None and not warned_no_start:
                     self.add(warning(f"{base}.start", "cutoffs-without-start"))
                     warned_no_start = True
+            if (cp.lat is None) != (cp.lon is None):
+                self.add(error(f"{path}.{'lon' if cp.lon is None else 'lat'}", "position-half"))
             checkpoints.append(
-                NormalizedCheckpoint(cp.name, cp.km, cp.label, minutes, False, cp.notes)
+                NormalizedCheckpoint(
+                    cp.name,
+                    cp.km,
+                    cp.label,
+                    minutes,
+                    False,
+                    cp.notes,
+                    cp.gain_m,
+                    cp.loss_m,
+                    cp.lat if cp.lon is not None else None,
+                    cp.lon if cp.lat is not None else None,
+                )
+            )
+        climbed = sum(cp.gain_m or 0 for cp in cat.checkpoints)
+        # A tenth over is rounding between sources; more is a mistake in one of the two.
+        if cat.elevation_gain_m and climbed > cat.elevation_gain_m * 1.1:
+            self.add(
+                warning(
+                    f"{base}.elevation_gain_m",
+                    "leg-climbs-exceed",
+                    sum=f"{climbed:,}",
+                    total=f"{cat.elevation_gain_m:,}",
+                )
             )
         if checkpoints:
             last = checkpoints[-1]

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from raceapp.localized import primary
+from raceapp.racefile import gpx as course_files
 from raceapp.racefile import lines as line_map
 from raceapp.racefile import reading
 from raceapp.racefile.checks import (
@@ -64,6 +66,10 @@ class RaceFileReport:
     sha256: str | None = None
     # The file's text as read (kept as a published version of the race).
     text: str | None = None
+    # The GPX tracks the file names, read from beside it, by category code. A race file sent
+    # from the browser comes alone: its categories keep the tracks they have.
+    tracks: dict[str, course_files.Track] = field(default_factory=dict)
+    tracks_read: bool = False
 
     @property
     def errors(self) -> list[Problem]:
@@ -191,4 +197,40 @@ def check_file(path: str | Path) -> RaceFileReport:
         report = RaceFileReport(str(path))
         report.problems.append(error("", "cannot-read", reason=exc.strerror or "unknown error"))
         return report
-    return check_bytes(raw, str(path))
+    report = check_bytes(raw, str(path))
+    if report.race is not None and report.text is not None:
+        _read_tracks(report, path.parent)
+    return report
+
+
+def _read_tracks(report: RaceFileReport, folder: Path) -> None:
+    """Read and check the GPX file each category names, beside the race file."""
+    assert report.race is not None and report.text is not None
+    lines = line_map.locate_lines(report.text)
+    language = report.race.event.language
+    report.tracks_read = True
+    for i, cat in enumerate(report.race.categories):
+        if cat.gpx is None:
+            continue
+        base = f"categories[{i}]"
+        found: list[Problem] = []
+        try:
+            path = folder / cat.gpx
+            if path.stat().st_size > course_files.MAX_GPX_BYTES:
+                raise course_files.TrackProblem("gpx-too-large", limit="20 MB")
+            track = course_files.read_gpx(path.read_bytes())
+        except OSError as exc:
+            found.append(error(f"{base}.gpx", "gpx-missing", reason=exc.strerror or str(exc)))
+        except course_files.TrackProblem as problem:
+            found.append(error(f"{base}.gpx", problem.code, **problem.params))
+        else:
+            aid_stations = [
+                (primary(cp.name, language), cp.km, cp.lat, cp.lon) for cp in cat.checkpoints
+            ]
+            for where, code, params in course_files.check(track, cat.distance_km, aid_stations):
+                found.append(error(f"{base}.{where or 'gpx'}", code, **params))
+            if not found:
+                report.tracks[cat.code] = track
+        report.problems.extend(p.at(line_map.line_for(p.path, lines)) for p in found)
+    if report.errors:
+        report.normalized = None

@@ -91,6 +91,36 @@ TEMPLATES: dict[str, str] = {
         "list checkpoints in course order."
     ),
     "km-beyond-distance": N_("{km} km is beyond the category's distance ({distance} km)."),
+    "position-half": N_("Give both lat and lon of the aid station, or neither."),
+    "leg-climbs-exceed": N_(
+        "The climbs of the legs add up to {sum} m, more than the category's elevation gain "
+        "({total} m): check both."
+    ),
+    "wrong-gpx-name": N_(
+        "should be the name of a .gpx file next to the race file, such as “100k.gpx”, not {got}."
+    ),
+    "gpx-missing": N_("The GPX file cannot be read: {reason}. Put it next to the race file."),
+    "gpx-too-large": N_(
+        "The GPX file is larger than {limit}: export the course track alone, without photos or "
+        "heart rate."
+    ),
+    "gpx-not-gpx": N_("The GPX file cannot be read as GPX: {reason}."),
+    "gpx-no-track": N_("The GPX file has no track or route of two points or more."),
+    "gpx-distance": N_(
+        "The GPX track measures {measured} km but the category is {distance} km (at most "
+        "{allowed} km apart is accepted): is it the file of this category?"
+    ),
+    "gpx-checkpoint-beyond": N_(
+        "{name} at {km} km lies beyond the end of the GPX track ({measured} km)."
+    ),
+    "gpx-checkpoint-off": N_(
+        "{name} stands {off} km away from the GPX track at its {km} km: check its km or its "
+        "position."
+    ),
+    "gpx-not-uploaded": N_(
+        "The GPX file “{name}” cannot come with a race file sent from the browser: upload it on "
+        "the category's course page. Until then the course keeps the track it has."
+    ),
     "cutoff-not-increasing": N_(
         "This cut-off ({cutoff}) is not later than the previous one ({previous})."
     ),
@@ -251,6 +281,7 @@ _PATTERNS = (
     (r"\[01\]", "wrong-clock-time"),
     (r":\[0-5\]", "wrong-duration"),
     (r"\{1,79\}", "wrong-slug"),
+    (r"\\\.gpx", "wrong-gpx-name"),
     (r"\{0,39\}", "wrong-code"),
     (r"\[0-9 \(\)-\]", "wrong-phone"),
     (r"https\?", "wrong-url"),

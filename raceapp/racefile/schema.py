@@ -41,6 +41,13 @@ ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
 Km = Annotated[float, Field(ge=0, le=1000)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+# A GPX file next to the race file (or in a folder below it): never a path out of it.
+GpxName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_-]+(?:[./][A-Za-z0-9_-]+)*\.gpx$", max_length=150),
+]
 
 SCHEDULE_KINDS = (
     "registration",
@@ -106,6 +113,12 @@ class CheckpointSection(Model):
     cutoff_after: Duration | None = None
     cutoff_at: datetime | None = None
     notes: Text | None = None
+    # The climb and descent of the leg that ends here, where the race publishes them.
+    gain_m: Count | None = None
+    loss_m: Count | None = None
+    # Where the aid station stands: checked against the GPX track at its km.
+    lat: Latitude | None = None
+    lon: Longitude | None = None
 
 
 class CategorySection(Checked):
@@ -114,6 +127,9 @@ class CategorySection(Checked):
     distance_km: Annotated[float, Field(gt=0, le=1000)] | None = None
     distance_text: Name | None = None
     elevation_gain_m: Count | None = None
+    elevation_gain_over: bool = False  # the race says "over 5,000 m"
+    gpx: GpxName | None = None
+    gpx_illustrative: bool = False  # a drawn track, not the real route (the demo race)
     start: datetime | date | None = None
     start_location: Name | None = None
     time_limit: Duration | None = None

@@ -1,5 +1,5 @@
-"""The course's shape: a GPX track read and checked against the race file, simplified to what a
-phone needs, and the climb along it, which the effort pace counts.
+"""The course as the runner's phone uses it: the stored track (read by racefile.gpx), the climb
+along it, which the effort pace counts, and a position matched to it.
 
 Matching a position to the track and the climb between two kilometres also run offline on the
 phone (static/race-rules.js); both are tested from tests/vectors/race-rules.json.
@@ -7,268 +7,21 @@ phone (static/race-rules.js); both are tested from tests/vectors/race-rules.json
 
 from __future__ import annotations
 
-import hashlib
 import math
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import gpxpy
-import gpxpy.geo
-import gpxpy.gpx
-
-from raceapp.errors import DomainError
 from raceapp.models import Category, CourseTrack
+from raceapp.racefile.gpx import EARTH_RADIUS_M, Track
 
-MAX_GPX_BYTES = 20 * 1024 * 1024  # a 100-mile track logged every second is under 10 MB
-MAX_POINTS = 400  # a few hundred points draw a 100 km course and match a position to 50 m
-FIRST_TOLERANCE_M = 2.0  # the simplified line strays at most this, doubled until it fits
-# A measured track is rarely the published distance to the km: 8 % (at least 2 km) apart is
-# refused as the wrong file or the wrong category.
-DISTANCE_TOLERANCE = 0.08
-DISTANCE_TOLERANCE_MIN_KM = 2.0
-# An aid station whose published position lies further than this from the track at its km.
-CHECKPOINT_OFF_TRACK_M = 300.0
-# A climb counts once the altitude has risen this much: GPS and DEM noise is a few metres, and
-# counting every wobble would double the published gain.
-CLIMB_THRESHOLD_M = 5.0
 # Matching a position: further than this (or than the fix's accuracy) is off the course; two
 # passes of the course (a loop, an out-and-back) further apart than PASS_GAP_KM are told apart.
 OFF_COURSE_M = 100.0
 PASS_GAP_KM = 1.0
-EARTH_RADIUS_M = 6371000.0
-
-Point = tuple[float, float, float, float | None, float]  # lat, lon, km, elevation, climb so far
-
-
-class TrackProblem(DomainError):
-    """A GPX file that cannot stand for the course: `code` and `params` say why, in the race
-    file checker's words (racefile.messages)."""
-
-    status = 422
-
-    def __init__(self, code: str, **params: Any):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-@dataclass
-class Track:
-    """A course read from GPX, before it is stored."""
-
-    points: list[Point]
-    distance_km: float
-    gain_m: int
-    loss_m: int
-    tolerance_m: float
-    sha256: str
-    source_points: int = 0
-    warnings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
-# --- Reading ------------------------------------------------------------------------------------
-
-
-def read_gpx(raw: bytes) -> Track:
-    """A GPX file's track(s), joined in order, measured and simplified; TrackProblem otherwise."""
-    if len(raw) > MAX_GPX_BYTES:
-        raise TrackProblem("gpx-too-large", limit="20 MB")
-    # GPX has no use for entity declarations; refusing them keeps entity expansion out.
-    if b"<!ENTITY" in raw or b"<!DOCTYPE" in raw:
-        raise TrackProblem("gpx-not-gpx", reason="DOCTYPE")
-    try:
-        gpx = gpxpy.parse(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise TrackProblem("gpx-not-gpx", reason="not UTF-8") from None
-    except (gpxpy.gpx.GPXException, ValueError) as exc:
-        raise TrackProblem("gpx-not-gpx", reason=_short(str(exc))) from None
-    raw_points: list[Any] = [p for t in gpx.tracks for s in t.segments for p in s.points]
-    if not raw_points:  # some planners export the course as a route
-        raw_points = [p for r in gpx.routes for p in r.points]
-    if len(raw_points) < 2:
-        raise TrackProblem("gpx-no-track")
-    lat_lon = [(p.latitude, p.longitude) for p in raw_points]
-    if any(not (-90 <= la <= 90 and -180 <= lo <= 180) for la, lo in lat_lon):
-        raise TrackProblem("gpx-not-gpx", reason="coordinates out of range")
-    kms = [0.0]
-    for (la1, lo1), (la2, lo2) in zip(lat_lon, lat_lon[1:], strict=False):
-        kms.append(kms[-1] + gpxpy.geo.haversine_distance(la1, lo1, la2, lo2) / 1000)
-    elevations = [p.elevation for p in raw_points]
-    climbs, gain, loss = _climbs(elevations)
-    full: list[Point] = [
-        (la, lo, km, ele, climb)
-        for (la, lo), km, ele, climb in zip(lat_lon, kms, elevations, climbs, strict=True)
-    ]
-    kept, tolerance = simplify(full)
-    return Track(
-        points=[_rounded(p) for p in kept],
-        distance_km=round(kms[-1], 3),
-        gain_m=round(gain),
-        loss_m=round(loss),
-        tolerance_m=tolerance,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        source_points=len(full),
-    )
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 120 else text[:117] + "…"
-
-
-def _rounded(p: Point) -> Point:
-    # About a metre of position, ten metres of distance, a metre of height: what the phone needs.
-    lat, lon, km, ele, climb = p
-    return (
-        round(lat, 5),
-        round(lon, 5),
-        round(km, 3),
-        None if ele is None else round(ele),
-        round(climb),
-    )
-
-
-def _climbs(elevations: list[float | None]) -> tuple[list[float], float, float]:
-    """The climb so far at each point, and the total gain and loss, counting a rise or a fall
-    only once it passes CLIMB_THRESHOLD_M (so that noise is not counted as climbing)."""
-    climbs: list[float] = []
-    gain = loss = 0.0
-    reference: float | None = None
-    for ele in elevations:
-        if ele is not None:
-            if reference is None:
-                reference = ele
-            elif ele - reference >= CLIMB_THRESHOLD_M:
-                gain += ele - reference
-                reference = ele
-            elif reference - ele >= CLIMB_THRESHOLD_M:
-                loss += reference - ele
-                reference = ele
-        climbs.append(gain)
-    return climbs, gain, loss
-
-
-# --- Simplifying --------------------------------------------------------------------------------
-
-
-def _local_xyz(points: list[Point]) -> list[tuple[float, float, float]]:
-    """Metres east, north and up from the first point: flat enough at a course's scale."""
-    lat0, lon0 = points[0][0], points[0][1]
-    scale = math.radians(1) * EARTH_RADIUS_M
-    cos0 = math.cos(math.radians(lat0))
-    return [
-        ((lon - lon0) * scale * cos0, (lat - lat0) * scale, ele or 0.0)
-        for lat, lon, _km, ele, _c in points
-    ]
-
-
-def _off_segment(p, a, b) -> float:
-    """How far p lies from the segment a–b, in metres (3D: a lost summit counts too)."""
-    ab = [b[i] - a[i] for i in range(3)]
-    length2 = sum(c * c for c in ab)
-    t = (
-        0.0
-        if length2 == 0
-        else max(0.0, min(1.0, sum((p[i] - a[i]) * ab[i] for i in range(3)) / length2))
-    )
-    return math.dist(p, [a[i] + t * ab[i] for i in range(3)])
-
-
-def _douglas_peucker(xyz: list[tuple[float, float, float]], tolerance: float) -> list[int]:
-    keep = {0, len(xyz) - 1}
-    stack = [(0, len(xyz) - 1)]
-    while stack:
-        first, last = stack.pop()
-        worst, worst_at = 0.0, -1
-        for i in range(first + 1, last):
-            off = _off_segment(xyz[i], xyz[first], xyz[last])
-            if off > worst:
-                worst, worst_at = off, i
-        if worst > tolerance:
-            keep.add(worst_at)
-            stack += [(first, worst_at), (worst_at, last)]
-    return sorted(keep)
-
-
-def simplify(points: list[Point], max_points: int = MAX_POINTS) -> tuple[list[Point], float]:
-    """At most `max_points` of the track, none further than the returned tolerance (metres,
-    position and height) from the full track; each kept point keeps its km measured on the full
-    track, so distances stay true."""
-    xyz = _local_xyz(points)
-    tolerance = FIRST_TOLERANCE_M
-    while True:
-        kept = _douglas_peucker(xyz, tolerance)
-        if len(kept) <= max_points:
-            return [points[i] for i in kept], tolerance
-        tolerance *= 2
-
-
-# --- Checking against the race file ------------------------------------------------------------
-
-
-def check(
-    track: Track,
-    distance_km: float | None,
-    checkpoints: list[tuple[str, float, float | None, float | None]],
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """Problems of a track for a category: (where, code, params), where "" is the track itself
-    and "checkpoints[i]" an aid station. `checkpoints` are (name, km, lat, lon)."""
-    problems: list[tuple[str, str, dict[str, Any]]] = []
-    if distance_km:
-        allowed = max(distance_km * DISTANCE_TOLERANCE, DISTANCE_TOLERANCE_MIN_KM)
-        if abs(track.distance_km - distance_km) > allowed:
-            problems.append(
-                (
-                    "",
-                    "gpx-distance",
-                    {
-                        "measured": f"{track.distance_km:.1f}",
-                        "distance": f"{distance_km:g}",
-                        "allowed": f"{allowed:.1f}",
-                    },
-                )
-            )
-    for i, (name, km, lat, lon) in enumerate(checkpoints):
-        if km > track.distance_km + DISTANCE_TOLERANCE_MIN_KM:
-            problems.append(
-                (
-                    f"checkpoints[{i}]",
-                    "gpx-checkpoint-beyond",
-                    {"name": name, "km": f"{km:g}", "measured": f"{track.distance_km:.1f}"},
-                )
-            )
-            continue
-        if lat is None or lon is None:
-            continue
-        at = point_at(track.points, km)
-        off = gpxpy.geo.haversine_distance(lat, lon, at[0], at[1])
-        if off > CHECKPOINT_OFF_TRACK_M:
-            problems.append(
-                (
-                    f"checkpoints[{i}]",
-                    "gpx-checkpoint-off",
-                    {"name": name, "km": f"{km:g}", "off": f"{off / 1000:.1f}"},
-                )
-            )
-    return problems
-
 
 # --- Reading the stored track -----------------------------------------------------------------
-
-
-def point_at(points: list[Point] | list[list], km: float) -> tuple[float, float, float | None]:
-    """Latitude, longitude and elevation at `km` along the track (interpolated)."""
-    kms = [p[2] for p in points]
-    i = bisect_left(kms, km)
-    if i <= 0:
-        return points[0][0], points[0][1], points[0][3]
-    if i >= len(points):
-        return points[-1][0], points[-1][1], points[-1][3]
-    a, b = points[i - 1], points[i]
-    t = 0.0 if b[2] == a[2] else (km - a[2]) / (b[2] - a[2])
-    ele = None if a[3] is None or b[3] is None else a[3] + t * (b[3] - a[3])
-    return a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), ele
 
 
 def climb_profile(category: Category) -> list[tuple[float, float]]:
@@ -321,7 +74,7 @@ def store(
     category: Category, track: Track, *, source_name: str, illustrative: bool, now: datetime
 ) -> CourseTrack:
     """Keep `track` as the category's course (replacing any earlier one)."""
-    row = category.track or CourseTrack(category=category)
+    row = category.track or CourseTrack()
     row.source_name = source_name[:200]
     row.source_sha256 = track.sha256
     row.illustrative = illustrative

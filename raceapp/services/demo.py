@@ -1,5 +1,6 @@
-"""The demo: a runner entered in the Okushinano 100 km and an organizer of every race, for a
-first look at a machine where `make run` just imported the seed races."""
+"""The demo: a runner entered in the Okushinano 100 km and in its upcoming demo copy (next
+weekend, with an illustrative course track), and an organizer of every race, for a first look at
+a machine where `make run` just imported the seed races."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from raceapp.database import write_transaction
-from raceapp.errors import NotFound
+from raceapp.errors import DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.models import Entry, Event, User
-from raceapp.services import accounts, catalog, entry_import
+from raceapp.racefile.loader import check_file
+from raceapp.services import accounts, catalog, demo_race, entry_import, race_import
 
 DEMO_RUNNER = ("runner@example.com", "Demo Runner", "kijimadaira-trail-2024")
 DEMO_ORGANIZER = ("organizer@example.com", "Demo Organizer", "race-committee-2024")
@@ -42,8 +44,25 @@ def production_problems() -> list[str]:
     return problems
 
 
-def set_up(*, now: datetime) -> None:
-    """Create (or keep) the demo accounts; run it as often as you like."""
+SEED_RACES = Path(__file__).resolve().parent.parent.parent / "races"
+
+
+def import_upcoming(folder: Path, *, now: datetime) -> Event:
+    """Write and import the demo copy of the demo race, moved to next weekend (again each
+    time the weekend has passed)."""
+    path = demo_race.write_demo(SEED_RACES / f"{DEMO_EVENT}.toml", folder, now.date())
+    report = check_file(path)
+    if not report.ok:
+        raise DomainError(
+            "The demo race file does not pass the check: " + "; ".join(report.lines())
+        )
+    race_import.import_reports([report], now=now)
+    return catalog.event_by_slug(DEMO_EVENT + demo_race.DEMO_SUFFIX)
+
+
+def set_up(*, now: datetime, folder: Path | None = None) -> None:
+    """Create (or keep) the demo accounts and, given a folder to write it in, the upcoming demo
+    race; run it as often as you like."""
     email, name, password = DEMO_RUNNER
     runner = db.session.scalar(select(User).where(User.email == email))
     if runner is None:
@@ -57,6 +76,10 @@ def set_up(*, now: datetime) -> None:
         raise NotFound(_("Import races/%(slug)s.toml first.", slug=DEMO_EVENT)) from None
     if accounts.entry_for(runner, event) is None:
         accounts.join_category(runner, event, DEMO_CATEGORY, DEMO_BIB, now=now)
+    if folder is not None:
+        upcoming = import_upcoming(folder, now=now)
+        if accounts.entry_for(runner, upcoming) is None:
+            accounts.join_category(runner, upcoming, DEMO_CATEGORY, DEMO_BIB, now=now)
     email, name, password = DEMO_ORGANIZER
     organizer = accounts.create_organizer(
         email, name, password, list(db.session.scalars(select(Event.slug))), now=now

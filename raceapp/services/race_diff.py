@@ -244,6 +244,13 @@ def _category_snapshot(c: Any, entries: int) -> CategorySnapshot:
             "fee": c.fee,
             "field_size": c.field_size,
             "start_location": _text(c, "start_location"),
+            "track": (c.track.source_sha256, c.track.illustrative) if c.track else None,
+            # Only where the file gives them: adding a checkpoint is said on its own.
+            "leg_climbs": tuple(
+                (cp.km, cp.gain_m, cp.loss_m, cp.latitude, cp.longitude)
+                for cp in c.checkpoints
+                if (cp.gain_m, cp.loss_m, cp.latitude) != (None, None, None)
+            ),
             **copy.deepcopy(dict(c.details or {})),
         },
     )
@@ -294,6 +301,9 @@ _CATEGORY_FIELDS = {
     "checkpoint_labels": _l("checkpoint labels"),
     "checkpoint_notes": _l("checkpoint notes"),
     "gear_texts": _l("gear texts"),
+    "elevation_gain_over": _l("elevation gain"),
+    "track": _l("course track (GPX)"),
+    "leg_climbs": _l("climbs and positions of the aid stations"),
 }
 _SCHEDULE_FIELDS = {
     "title": _l("title"),

@@ -38,7 +38,7 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
-from raceapp.services import audit, reminders
+from raceapp.services import audit, course, reminders
 from raceapp.services.race_diff import Change, day_time, describe_changes, snapshot
 from raceapp.vocabulary import BOOKED
 
@@ -218,7 +218,7 @@ def _apply(
 
     refused: list[str] = []
     result = ImportResult(ev_data.slug, created, list(report.lines()))
-    _apply_categories(event, norm, refused, result)
+    _apply_categories(event, norm, refused, result, report, now)
     _apply_schedule(event, norm)
     _apply_shuttles(event, norm, refused, result)
     db.session.flush()
@@ -241,7 +241,12 @@ def _apply(
 
 
 def _apply_categories(
-    event: Event, norm: NormalizedRace, refused: list[str], result: ImportResult
+    event: Event,
+    norm: NormalizedRace,
+    refused: list[str],
+    result: ImportResult,
+    report: RaceFileReport,
+    now: datetime,
 ) -> None:
     existing = {c.code: c for c in event.categories}
     wanted = {c.section.code for c in norm.categories}
@@ -273,6 +278,35 @@ def _apply_categories(
             event.categories.append(kept)
         kept.position = position
         _fill_category(kept, ncat, gear_notes.get(ncat.section.code, []), norm)
+        _apply_track(kept, ncat, report, now)
+
+
+def _apply_track(
+    category: Category, ncat: NormalizedCategory, report: RaceFileReport, now: datetime
+) -> None:
+    """The category's course track: the GPX file the race file names, read beside it. A file
+    sent from the browser comes without its GPX: the category keeps the track it has."""
+    sec = ncat.section
+    if sec.gpx is None:
+        category.track = None
+        return
+    track = report.tracks.get(sec.code)
+    if track is None:
+        return
+    stored = category.track
+    if (
+        stored is not None
+        and stored.source_sha256 == track.sha256
+        and stored.illustrative == sec.gpx_illustrative
+    ):
+        return
+    course.store(
+        category,
+        track,
+        source_name=sec.gpx.rsplit("/", 1)[-1],
+        illustrative=sec.gpx_illustrative,
+        now=now,
+    )
 
 
 def _fill_category(
@@ -301,6 +335,7 @@ def _fill_category(
         "gear_notes": [note for i, note in enumerate(gear_notes) if note not in gear_notes[:i]],
         "provisional": sec.provisional,
         "provisional_note": sec.provisional_note,
+        "elevation_gain_over": sec.elevation_gain_over,
     }
     # Nothing references checkpoints: replace them wholesale.
     category.checkpoints.clear()
@@ -310,6 +345,10 @@ def _fill_category(
             km=cp.km,
             cutoff_minutes=cp.cutoff_minutes,
             is_finish=cp.is_finish,
+            gain_m=cp.gain_m,
+            loss_m=cp.loss_m,
+            latitude=cp.lat,
+            longitude=cp.lon,
             texts={},
         )
         _texts(row, language, name=cp.name, label=cp.label, notes=cp.notes)
