@@ -4,8 +4,8 @@
    change to this file, the shell files or the release makes a new version.
    - App shell: precached per version; old versions are deleted on activation.
    - Static files: cache-first (their URLs carry a content hash).
-   - Pages and /api/kit: network-first with a short time limit, then the cached copy, then the
-     offline page. htmx requests are never cached nor answered from the cache, so a fragment
+   - Pages, /api/kit and the course track: network-first with a short time limit, then the
+     cached copy, then the offline page. htmx requests are never cached nor answered from the cache, so a fragment
      can never stand in for a page. Each cached copy records when it was fetched.
    - Logging out deletes the cached pages. A runner who has no race any more (withdrawn by the
      organizer, or they left) loses the private pages of the kit at the next sync: the kit
@@ -56,8 +56,11 @@ self.addEventListener("activate", (event) => {
     .then(() => self.clients.claim()));
 });
 
+// Data the kit's pages read with fetch(), kept like pages: the kit, the course track.
+const KIT_DATA = new Set(["/api/kit", "/me/course.json"]);
+
 function isPage(request, url) {
-  return request.mode === "navigate" || url.pathname === "/api/kit";
+  return request.mode === "navigate" || KIT_DATA.has(url.pathname);
 }
 
 // When the runner last logged out: a page asked for before then, still on its way, is theirs

@@ -18,6 +18,24 @@
       accuracy: Math.round(position.accuracy),
       time: time(position.at)
     });
+    courseKm(position);
+  }
+  /* The course km of the position, from the track this phone keeps (none: nothing said). */
+  function courseKm(position) {
+    var place = document.querySelector("[data-course-km]");
+    if (!place || !window.RaceRules) return;
+    fetch(place.dataset.courseUrl, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (track) {
+      if (!track || !track.points) return;
+      var last = null;
+      try { last = JSON.parse(localStorage.getItem("raceapp-last-course-km") || "null"); } catch (error) { /* none */ }
+      var previous = last && String(last.entry) === place.dataset.entry ? last.km : null;
+      var match = RaceRules.matchPosition(track.points, position.lat, position.lon, position.accuracy, previous);
+      place.textContent = match.offCourse
+        ? RaceText.t("off_course_km", { km: match.km.toFixed(1), distance: Math.round(match.off) })
+        : RaceText.t("course_km", { km: match.km.toFixed(1) });
+    }).catch(function () { /* no track on this phone: the coordinates say enough */ });
   }
   try {
     var kept = JSON.parse(localStorage.getItem(KEY) || "null");
@@ -41,7 +59,7 @@
       document.dispatchEvent(new Event("raceapp:position"));
     }, function (error) {
       shown.textContent = RaceText.t(error && error.code === 1 ? "position_denied" : "position_failed");
-    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   });
 })();
 

@@ -53,6 +53,8 @@
       // The Help page (static/help.js)
       position: "{lat}, {lon} (within {accuracy} m, at {time})",
       last_position: "Last found: {lat}, {lon} (within {accuracy} m, at {time})",
+      course_km: "· km {km} of the course",
+      off_course_km: "· off the course, {distance} m from its km {km}",
       position_finding: "Finding your position…",
       position_denied: "The phone was not allowed to tell your position: allow it in the settings, or read out the nearest checkpoint.",
       position_failed: "The phone could not find your position. Try again in the open, or read out the nearest checkpoint.",
@@ -91,6 +93,8 @@
       race_alert: "大会からのお知らせ",
       position: "緯度・経度 {lat}, {lon}（誤差 約{accuracy}m、{time}時点）",
       last_position: "最後に取得した位置：{lat}, {lon}（誤差 約{accuracy}m、{time}時点）",
+      course_km: "・コース上の{km}km地点",
+      off_course_km: "・コースから約{distance}m外れています（最寄りは{km}km地点）",
       position_finding: "現在地を取得しています…",
       position_denied: "位置情報の利用が許可されていません。設定で許可するか、最寄りの関門・エイドを伝えてください。",
       position_failed: "現在地を取得できませんでした。空の見える場所でもう一度試すか、最寄りの関門・エイドを伝えてください。",

@@ -183,15 +183,23 @@ def test_demo_setup_is_idempotent(runner, seed_races):
     for _ in range(2):
         result = runner.invoke(args=["demo", "setup"])
         assert result.exit_code == 0, result.output
-    entry = db.session.scalar(select(Entry).where(Entry.user_id.is_not(None)))
-    assert (entry.user.email, entry.category.code, entry.bib) == (
-        "runner@example.com",
-        "100k",
-        "1001",
-    )
-    assert db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    claimed = db.session.scalars(
+        select(Entry).where(Entry.user_id.is_not(None)).order_by(Entry.id)
+    ).all()
+    # The demo runner, in the seed race and in its upcoming copy (next weekend, drawn course).
+    assert [(e.event.slug, e.user.email, e.category.code, e.bib) for e in claimed] == [
+        ("okushinano-100-2024", "runner@example.com", "100k", "1001"),
+        ("okushinano-100-2024-demo", "runner@example.com", "100k", "1001"),
+    ]
+    upcoming = claimed[1].event
+    assert upcoming.categories[0].start_at > datetime.now(timezone.utc)
+    assert upcoming.categories[0].track.illustrative
+    organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    assert organizer is not None
     # The demo race's entry list, imported once: twelve entries, one claimed, eleven to claim.
-    bibs = db.session.scalars(select(Entry.bib).order_by(Entry.bib)).all()
+    bibs = db.session.scalars(
+        select(Entry.bib).where(Entry.event_id == claimed[0].event_id).order_by(Entry.bib)
+    ).all()
     assert len(bibs) == 12 and bibs[0] == "1001"
     assert db.session.scalar(select(Entry.name).where(Entry.bib == "1002")) == "山田 太郎"
 

@@ -261,3 +261,97 @@ def test_the_demo_race_is_a_labelled_copy_with_a_drawn_course(app, tmp_path):
     category = next(c for c in event.categories if c.code == "100k")
     assert category.start_at == datetime(2026, 12, 4, 20, 0, tzinfo=timezone.utc)  # Sat 05:00
     assert category.track.illustrative
+
+
+# --- The pages ---
+
+
+@pytest.fixture
+def demo_runner(app, client, auth, tmp_path, make_user, make_entry):
+    """A logged-in runner in the 100 km of the demo race, which has a (drawn) course track."""
+    import_files(demo_race.write_demo(OKUSHINANO, tmp_path, date(2026, 11, 28)))
+    event = db.session.scalar(select(Event).where(Event.slug == "okushinano-100-2024-demo"))
+    make_entry(make_user("aki@example.com"), event, "100k", "42")
+    auth.login("aki@example.com")
+    return event
+
+
+def test_the_cutoffs_page_draws_the_profile_and_offers_where_am_i(client, demo_runner):
+    html = client.get("/me/cutoffs").get_data(as_text=True)
+    assert 'class="ridge"' in html and "data-where-button" in html and "data-shape" in html
+    assert html.count('class="station cutoff') == 7
+    assert "not the real route" in html
+    # The next cut-off before the start is the first one.
+    assert 'class="station cutoff next"' in html
+
+
+def test_the_track_is_the_runners_own_and_kept_for_offline(
+    client, demo_runner, auth, make_user, make_entry
+):
+    response = client.get("/me/course.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    data = response.get_json()
+    assert data["illustrative"] is True and 2 <= len(data["points"]) <= gpx.MAX_POINTS
+    assert "/me/course.json" in client.get("/me").get_data(as_text=True)  # in the kit's list
+    assert data["distance_km"] == pytest.approx(100, abs=1)
+    # Another runner, in the 25 km, gets the 25 km's track.
+    make_entry(make_user("bo@example.com"), demo_runner, "25k", "7")
+    auth.login("bo@example.com")
+    assert client.get("/me/course.json").get_json()["distance_km"] == pytest.approx(25, abs=0.5)
+
+
+def test_the_track_needs_a_login_and_a_track(client, app, okushinano, auth, make_user, make_entry):
+    response = client.get("/me/course.json")
+    assert response.status_code in (302, 401)
+    make_entry(make_user("bo@example.com"), okushinano, "100k", "7")
+    auth.login("bo@example.com")
+    missing = client.get("/me/course.json")
+    assert missing.status_code == 404 and "no course track" in missing.get_json()["error"]
+
+
+def test_the_profile_is_drawn_as_blocks_from_leg_climbs(
+    client, okushinano, auth, make_user, make_entry
+):
+    category = next(c for c in okushinano.categories if c.code == "100k")
+    for cp, gain in zip(category.checkpoints, (1600, 500, 300, 600, 400, 600, 400), strict=True):
+        cp.gain_m = gain
+    db.session.commit()
+    make_entry(make_user("bo@example.com"), okushinano, "100k", "7")
+    auth.login("bo@example.com")
+    html = client.get("/me/cutoffs").get_data(as_text=True)
+    assert html.count('class="leg"') == 7 and 'class="ridge"' not in html
+    assert "+1,600" in html and "data-where-button" not in html  # no track: no "where am I"
+    assert "climb of each leg" in html
+
+
+def test_the_profile_with_only_the_total_climb_and_none_without(
+    client, okushinano, auth, make_user, make_entry
+):
+    make_entry(make_user("bo@example.com"), okushinano, "100k", "7")
+    auth.login("bo@example.com")
+    html = client.get("/me/cutoffs").get_data(as_text=True)
+    assert html.count('class="leg"') == 1 and "only the total climb: 4,800 m" in html
+    category = next(c for c in okushinano.categories if c.code == "100k")
+    category.elevation_gain_m = None
+    db.session.commit()
+    html = client.get("/me/cutoffs").get_data(as_text=True)
+    assert "data-profile" not in html
+
+
+def test_profile_and_track_add_at_most_40_kb_to_the_offline_kit(client, demo_runner):
+    """The budget of the issue: the profile, the course drawing and the track for a 100 km."""
+    import gzip
+
+    with_course = client.get("/me/cutoffs").get_data()
+    track = client.get("/me/course.json").get_data()
+    category = next(c for c in demo_runner.categories if c.code == "100k")
+    category.track = None
+    db.session.commit()
+    without = client.get("/me/cutoffs").get_data()
+    added = len(with_course) - len(without) + len(track)
+    assert added <= 40 * 1024, added
+    # What goes over the network is compressed: a fraction of that.
+    added_gzip = (
+        len(gzip.compress(with_course)) - len(gzip.compress(without)) + len(gzip.compress(track))
+    )
+    assert added_gzip <= 20 * 1024, added_gzip

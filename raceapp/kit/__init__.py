@@ -358,6 +358,9 @@ def cutoffs(choice: RaceChoice):
         out_of_reach=pace.OUT_OF_REACH_BELOW,
         climb_source=course.climb_source(choice.entry.category),
         pace_data=_pace_data(choice),
+        profile=course.profile(choice.entry.category, state.checkpoints),
+        shape=course.shape(choice.entry.category),
+        course_data=_course_data(choice),
     )
     status = 200
     raw_km, raw_cp = request.args.get("km"), request.args.get("checkpoint")
@@ -413,6 +416,88 @@ def _pace_data(choice: RaceChoice) -> dict:
     }
 
 
+def _course_data(choice: RaceChoice) -> dict:
+    """What static/course.js needs besides the track: the aid stations and the sentences."""
+    state = choice.state
+    return {
+        "track_url": url_for("kit.course_track"),
+        "entry": choice.entry.id,
+        "time_zone": choice.event.time_zone,
+        "checkpoints": [
+            {
+                "name": text_of(cp.checkpoint),
+                "km": cp.checkpoint.km,
+                "cutoff": cp.at.isoformat() if cp.has_cutoff and cp.at else None,
+            }
+            for cp in state.checkpoints
+            if cp.status != "bypassed"
+        ],
+        "messages": {
+            "finding": _("Finding your position…"),
+            "unsupported": _(
+                "This browser cannot tell its position: give your km in the pace helper."
+            ),
+            "denied": _(
+                "This page may not know the phone's position: allow it in the browser's settings, "
+                "or give your km in the pace helper."
+            ),
+            "failed": _(
+                "No position was found. Try again in the open, or give your km in the pace helper."
+            ),
+            "no_track": _(
+                "The course is not on this phone yet: open this page once with signal so that "
+                "it is kept."
+            ),
+            "at": _(
+                "You are at km %(km)s of the course (your position is known to within "
+                "%(accuracy)s m).",
+                km="{km}",
+                accuracy="{accuracy}",
+            ),
+            "off": _(
+                "You seem to be off the course: %(distance)s m from it. The nearest point of the "
+                "course is at km %(km)s.",
+                distance="{distance}",
+                km="{km}",
+            ),
+            "imprecise": _(
+                "The position is only known to within %(accuracy)s m, so the km may be wrong.",
+                accuracy="{accuracy}",
+            ),
+            "passes": _(
+                "The course passes here more than once (also at km %(others)s): this is the pass "
+                "after the last km found on this phone.",
+                others="{others}",
+            ),
+            "next": _(
+                "Next aid station: %(name)s, km %(km)s: %(distance)s km and %(climb)s m of "
+                "climbing from here.",
+                name="{name}",
+                km="{km}",
+                distance="{distance}",
+                climb="{climb}",
+            ),
+            "cutoff": _("Its cut-off is at %(time)s, in %(left)s.", time="{time}", left="{left}"),
+            "cutoff_passed": _("Its cut-off (%(time)s) has passed.", time="{time}"),
+            "none_ahead": _(
+                "No aid station lies ahead: the finish is %(distance)s km away.",
+                distance="{distance}",
+            ),
+            "use_km": _("Use km %(km)s in the pace helper", km="{km}"),
+        },
+    }
+
+
+@bp.get("/me/course.json")
+@race_required
+def course_track(choice: RaceChoice):
+    """The runner's course track, kept by the phone for "where am I" and Help offline."""
+    data = course.track_data(choice.entry.category)
+    if data is None:
+        return {"error": _("This category has no course track.")}, 404
+    return Response(json.dumps(data, separators=(",", ":")), mimetype="application/json")
+
+
 def _kit_urls(entry: Entry, booking, feed) -> list[str]:
     """Every page of the runner's kit, for the service worker to keep for offline use."""
     urls = [
@@ -428,6 +513,8 @@ def _kit_urls(entry: Entry, booking, feed) -> list[str]:
     ]
     if entry.event.shuttle_routes:
         urls.append(url_for("shuttles.timetable", slug=entry.event.slug))
+    if entry.category.track is not None:
+        urls.append(url_for("kit.course_track"))
     if booking:
         urls.append(url_for("shuttles.ticket", reference=booking.reference))
     urls += [url_for("alerts.show", alert_id=item.alert.id) for item in feed[:20]]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from raceapp.models import Category, CourseTrack
-from raceapp.racefile.gpx import EARTH_RADIUS_M, Track
+from raceapp.racefile.gpx import EARTH_RADIUS_M, Track, point_at
 
 # Matching a position: further than this (or than the fix's accuracy) is off the course; two
 # passes of the course (a loop, an out-and-back) further apart than PASS_GAP_KM are told apart.
@@ -160,3 +160,181 @@ def match_position(
         )
     others = tuple(km for km, _off in passes if km != chosen[0])
     return Match(chosen[0], chosen[1], False, others)
+
+
+# --- Drawing: the elevation profile and the course's shape ----------------------------------------
+
+WIDTH = 360  # SVG units: about CSS pixels on a 390 px phone
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM, PROFILE_HEIGHT = 4, 356, 74, 156, 172
+
+
+@dataclass(frozen=True)
+class Marker:
+    """An aid station with a cut-off on the profile."""
+
+    x: float
+    km: float
+    name: str
+    at: datetime | None  # the cut-off as it stands
+    phase: str  # race_state's: "passed", "next", "later" or ""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A leg drawn as a block where only its climb is published: height by metres per km."""
+
+    x: float
+    width: float
+    y: float
+    gain_m: int
+    label_fits: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything the profile's SVG draws (templates/kit/_course.html)."""
+
+    source: str  # "track", "legs" or "total"
+    distance_km: float
+    gain_m: int | None
+    gain_over: bool
+    line: str  # the path of the elevation line ("" without elevations)
+    area: str
+    top_m: int | None  # the highest and lowest points drawn
+    bottom_m: int | None
+    blocks: tuple[Block, ...]
+    markers: tuple[Marker, ...]
+    ticks: tuple[tuple[float, str], ...]  # x, km label
+    illustrative: bool
+
+
+def _x(km: float, distance: float) -> float:
+    return round(PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * max(0.0, min(km, distance)) / distance, 1)
+
+
+def profile(category: Category, checkpoints) -> Profile | None:
+    """The category's elevation profile, with its aid stations and their cut-offs as they stand
+    (`checkpoints`: race_state's CheckpointStates); None without a distance or any climb."""
+    distance = category.distance_km or (category.track.distance_km if category.track else None)
+    source = climb_source(category)
+    if not distance or not source:
+        return None
+    line = area = ""
+    top = bottom = None
+    blocks: list[Block] = []
+    track = category.track
+    if track is not None and all(p[3] is not None for p in track.points):
+        elevations = [p[3] for p in track.points]
+        top, bottom = max(elevations), min(elevations)
+        span = max(top - bottom, 50)  # a flat course is not drawn as a mountain range
+
+        def y(ele: float) -> float:
+            return round(PLOT_BOTTOM - (ele - bottom) / span * (PLOT_BOTTOM - PLOT_TOP), 1)
+
+        coords = [f"{_x(p[2], distance)} {y(p[3])}" for p in track.points]
+        line = "M" + " L".join(coords)
+        area = f"{line} L{_x(distance, distance)} {PLOT_BOTTOM} L{PLOT_LEFT} {PLOT_BOTTOM} Z"
+    elif source in ("legs", "total"):
+        legs, start = [], 0.0
+        for km, climbed in _leg_climbs(category):
+            legs.append((start, km, climbed))
+            start = km
+        steepest = max((c / (b - a) for a, b, c in legs if b > a), default=0) or 1
+        for a, b, climbed in legs:
+            if b <= a:
+                continue
+            height = (PLOT_BOTTOM - PLOT_TOP) * (climbed / (b - a)) / steepest
+            x1, x2 = _x(a, distance), _x(b, distance)
+            blocks.append(
+                Block(
+                    x1,
+                    round(x2 - x1 - 1, 1),
+                    round(PLOT_BOTTOM - height, 1),
+                    round(climbed),
+                    x2 - x1 >= 34,
+                )
+            )
+    markers = tuple(
+        Marker(
+            _x(cp.checkpoint.km, distance),
+            cp.checkpoint.km,
+            cp.checkpoint.name,
+            cp.at if cp.has_cutoff else None,
+            cp.phase,
+        )
+        for cp in checkpoints
+    )
+    step = next(s for s in (5, 10, 20, 25, 50, 100, 200, 500) if distance / s <= 6)
+    ticks = tuple((_x(km, distance), f"{km:g}") for km in range(0, int(distance) + 1, step))
+    return Profile(
+        source=source,
+        distance_km=distance,
+        gain_m=track.gain_m if track is not None else category.elevation_gain_m,
+        gain_over=bool((category.details or {}).get("elevation_gain_over")) and track is None,
+        line=line,
+        area=area,
+        top_m=round(top) if top is not None else None,
+        bottom_m=round(bottom) if bottom is not None else None,
+        blocks=tuple(blocks),
+        markers=markers,
+        ticks=ticks,
+        illustrative=bool(track and track.illustrative),
+    )
+
+
+def _leg_climbs(category: Category) -> list[tuple[float, float]]:
+    """(km at the end of a leg, its climb) from the climb profile."""
+    points = climb_profile(category)
+    return [(b[0], b[1] - a[1]) for a, b in zip(points, points[1:], strict=False)]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The course drawn from above, and how to place a position on it (static/course.js)."""
+
+    width: int
+    height: int
+    path: str
+    # x = (lon - west) * kx + pad, y = (north - lat) * ky + pad
+    west: float
+    north: float
+    kx: float
+    ky: float
+    pad: int
+    stations: tuple[tuple[float, float, float], ...]  # x, y, km of each aid station
+
+
+def shape(category: Category) -> Shape | None:
+    """The course's track seen from above, fitted to the phone's width."""
+    track = category.track
+    if track is None:
+        return None
+    pad, inner = 10, WIDTH - 20
+    lats = [p[0] for p in track.points]
+    lons = [p[1] for p in track.points]
+    north, south, west, east = max(lats), min(lats), min(lons), max(lons)
+    across = max((east - west) * math.cos(math.radians((north + south) / 2)), 1e-6)
+    tall = max(north - south, 1e-6)
+    scale = min(inner / across, 300 / tall)  # never taller than 300 units
+    kx = scale * math.cos(math.radians((north + south) / 2))
+    ky = scale
+
+    def place(lat: float, lon: float) -> tuple[float, float]:
+        return round((lon - west) * kx + pad, 1), round((north - lat) * ky + pad, 1)
+
+    path = "M" + " L".join("{} {}".format(*place(p[0], p[1])) for p in track.points)
+    stations = []
+    for cp in category.checkpoints:
+        lat, lon, _elevation = point_at(track.points, cp.km)
+        stations.append((*place(lat, lon), cp.km))
+    return Shape(
+        width=WIDTH,
+        height=round(tall * ky + 2 * pad),
+        path=path,
+        west=west,
+        north=north,
+        kx=kx,
+        ky=ky,
+        pad=pad,
+        stations=tuple(stations),
+    )
