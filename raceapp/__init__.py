@@ -23,8 +23,11 @@ from raceapp.extensions import (
 )
 from raceapp.mail.addresses import is_deliverable_address
 
-# Endpoints that take a file larger than MAX_CONTENT_LENGTH (up to UPLOAD_MAX_BYTES).
-LARGE_UPLOADS = frozenset({"organizer.entries_upload"})
+# Endpoints that take a file larger than MAX_CONTENT_LENGTH, and the setting of their limit.
+LARGE_UPLOADS = {
+    "organizer.entries_upload": "UPLOAD_MAX_BYTES",
+    "organizer.course_upload": "GPX_UPLOAD_MAX_BYTES",
+}
 
 
 def refuse_demo_data_in_production(app: Flask) -> None:
@@ -114,12 +117,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from raceapp.web import ratelimits  # noqa: F401  (registers the "database://" limit storage)
 
-    # Before CSRF's check reads the body: the entry list's upload may be larger than any other
-    # request (the limit is documented in docs/organizers.md).
+    # Before CSRF's check reads the body: the entry list and GPX uploads may be larger than any
+    # other request (the limits are documented in docs/organizers.md).
     @app.before_request
     def larger_body_for_uploads() -> None:
         if request.endpoint in LARGE_UPLOADS:
-            request.max_content_length = app.config["UPLOAD_MAX_BYTES"]
+            request.max_content_length = app.config[LARGE_UPLOADS[request.endpoint]]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -52,6 +52,7 @@ class Config:
     MAX_CONTENT_LENGTH = 256 * 1024
     # The entry list's CSV upload only (a 2 MB file and the form around it).
     UPLOAD_MAX_BYTES = 2 * 1024 * 1024 + 64 * 1024
+    GPX_UPLOAD_MAX_BYTES = 20 * 1024 * 1024 + 64 * 1024  # a course's GPX file
 
     # The language of pages when neither the reader nor the race says otherwise.
     DEFAULT_LANGUAGE = os.environ.get("DEFAULT_LANGUAGE", "en")

@@ -116,6 +116,7 @@ def app(database_url, _schema, tmp_path, vapid_pem):
     """An application bound to the test database; every row is removed afterwards."""
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, VAPID_PRIVATE_KEY=vapid_pem)
     app.instance_path = str(tmp_path / "instance")  # what a test writes there stays its own
+    (tmp_path / "instance").mkdir(exist_ok=True)
     app.jinja_env.bytecode_cache = TEMPLATE_CODE
     app.test_client_class = IsolatedClient
     with app.app_context():

@@ -4,7 +4,7 @@ pace counts; positions matched to the track; the demo race with its drawn course
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import gpxpy.gpx
@@ -355,3 +355,113 @@ def test_profile_and_track_add_at_most_40_kb_to_the_offline_kit(client, demo_run
         len(gzip.compress(with_course)) - len(gzip.compress(without)) + len(gzip.compress(track))
     )
     assert added_gzip <= 20 * 1024, added_gzip
+
+
+def test_headquarters_sees_where_on_the_course_a_runner_stopped(
+    client, demo_runner, auth, make_organizer, frozen_clock
+):
+    from tests.helpers import csrf_from
+
+    category = next(c for c in demo_runner.categories if c.code == "100k")
+    lat, lon, _elevation = gpx.point_at(category.track.points, 61.5)
+    frozen_clock(category.start_at + timedelta(hours=10))
+    token = csrf_from(client.get("/me/help").get_data(as_text=True))
+    sent = client.post(
+        "/me/drop-out",
+        data={
+            "csrf_token": token,
+            "key": "report-course-1",
+            "getting_back": "shuttle",
+            "attach_position": "1",
+            "latitude": f"{lat:.6f}",
+            "longitude": f"{lon:.6f}",
+            "accuracy": "20",
+        },
+    )
+    assert sent.status_code == 303
+    auth.logout()
+    make_organizer(demo_runner)
+    auth.login("organizer@example.com")
+    page = client.get(f"/organizer/events/{demo_runner.slug}/drop-outs").get_data(as_text=True)
+    assert "km 61.5 of the course" in page
+
+
+# --- The console ---
+
+
+def test_an_organizer_uploads_checks_and_removes_a_course_track(
+    client, auth, okushinano, make_organizer, make_user
+):
+    import io
+
+    from raceapp.models import AuditRecord
+    from tests.helpers import csrf_from
+
+    make_organizer(okushinano)
+    auth.login("organizer@example.com")
+    page_url = "/organizer/events/okushinano-100-2024/race-file"
+
+    def send(content: bytes, code="25k", name="25k.gpx"):
+        token = csrf_from(client.get(page_url).get_data(as_text=True))
+        return client.post(
+            f"/organizer/events/okushinano-100-2024/course/{code}",
+            data={"csrf_token": token, "gpx": (io.BytesIO(content), name)},
+            content_type="multipart/form-data",
+        )
+
+    # The wrong length: refused with the reason on the page, nothing kept.
+    refused = send(straight_gpx(40).encode())
+    assert refused.status_code == 422
+    assert "measures 40.0 km but the category is 25 km" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(CourseTrack)) is None
+    assert send(b"<gpx><broken").status_code == 422
+    assert send(straight_gpx(25).encode(), code="nope").status_code == 404
+    # The right one: kept, logged, shown.
+    kept = send(straight_gpx(25, climb=1500).encode())
+    assert kept.status_code == 303
+    track = db.session.scalar(select(CourseTrack))
+    assert track.category.code == "25k" and track.source_name == "25k.gpx"
+    assert db.session.scalar(
+        select(AuditRecord.action).where(AuditRecord.action == "course.uploaded")
+    )
+    page = client.get(page_url).get_data(as_text=True)
+    assert "25k.gpx: 25.0 km" in page
+    # A race file published from the browser leaves the track alone.
+    from raceapp.services import race_publish
+
+    report = race_publish.read(OKUSHINANO.read_bytes(), "okushinano.toml")
+    assert report.ok
+    # Removing asks for confirmation first.
+    token = csrf_from(page)
+    remove_url = "/organizer/events/okushinano-100-2024/course/25k/remove"
+    assert client.post(remove_url, data={"csrf_token": token}).status_code in (400, 422)
+    assert db.session.scalar(select(CourseTrack)) is not None
+    done = client.post(remove_url, data={"csrf_token": token, "confirm": "1"})
+    assert done.status_code == 303 and db.session.scalar(select(CourseTrack)) is None
+
+
+def test_only_organizers_who_publish_may_upload_a_track(
+    client, auth, okushinano, make_user, make_entry
+):
+    import io
+
+    from tests.helpers import csrf_from
+
+    make_entry(make_user("aki@example.com"), okushinano, "25k", "9")
+    auth.login("aki@example.com")
+    token = csrf_from(client.get("/me").get_data(as_text=True))
+    response = client.post(
+        "/organizer/events/okushinano-100-2024/course/25k",
+        data={"csrf_token": token, "gpx": (io.BytesIO(straight_gpx(25).encode()), "x.gpx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (403, 404)
+    assert db.session.scalar(select(CourseTrack)) is None
+
+
+def test_a_browser_race_file_naming_a_gpx_says_where_it_goes(app):
+    from raceapp.services import race_publish
+
+    text = OKUSHINANO.read_text().replace('code = "25k"\n', 'code = "25k"\ngpx = "25k.gpx"\n', 1)
+    report = race_publish.read(text.encode(), "okushinano.toml")
+    assert report.ok and [p.code for p in report.warnings] == ["gpx-not-uploaded"]

@@ -181,6 +181,13 @@ def test_kagaspa_partial_data(seed_races):
     assert sorted(c.start_date for c in cats.values()) == [date(2026, 6, 20)] * 2 + [
         date(2026, 6, 21)
     ]
+    # "The cumulative elevation gain exceeds 5,000 meters in the 100 km race."
+    assert cats["100k"].elevation_gain_m == 5000 and cats["100k"].details["elevation_gain_over"]
+
+
+def test_kagaspa_climb_reads_as_over_5000_m(client, seed_races):
+    html = client.get("/events/kagaspa-2026/100k").get_data(as_text=True)
+    assert "over 5,000 m" in html
 
 
 def test_pages_render_every_seed_event_and_category(client, seed_races):

@@ -11,7 +11,7 @@ from jinja2_fragments.flask import render_block
 from raceapp import clock
 from raceapp.organizer import bp
 from raceapp.organizer.common import event_for, permissions
-from raceapp.services import drop_outs
+from raceapp.services import course, drop_outs
 from raceapp.vocabulary import EDIT_ENTRIES, GETTING_BACK, VIEW
 from raceapp.web.http import is_htmx
 
@@ -22,9 +22,16 @@ def drop_outs_page(slug: str):
     """Every runner who reported they stopped, those to account for first; the list block is
     refreshed every 30 seconds while the page is open."""
     event, _role = event_for(slug, VIEW)
+    rows = drop_outs.for_event(event)
     context = dict(
         event=event,
-        rows=drop_outs.for_event(event),
+        rows=rows,
+        # Where on the course each reported position lies (the category's track, if any).
+        on_course={
+            d.id: course.on_course(d.entry.category, d.latitude, d.longitude, d.accuracy_m)
+            for d in rows
+            if d.latitude is not None and d.longitude is not None
+        },
         getting_back=GETTING_BACK,
         may=permissions(event),
     )

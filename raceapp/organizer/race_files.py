@@ -12,9 +12,10 @@ from flask_login import current_user, login_required
 from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.organizer import bp
-from raceapp.organizer.common import event_for
+from raceapp.organizer.common import event_for, require_confirmed
+from raceapp.racefile.gpx import MAX_GPX_BYTES
 from raceapp.racefile.loader import RaceFileReport, check_text
-from raceapp.services import race_publish, team
+from raceapp.services import course, race_publish, team
 from raceapp.services.race_import import ImportRefused
 from raceapp.vocabulary import PUBLISH, VIEW
 
@@ -61,12 +62,55 @@ def _preview_page(event, report: RaceFileReport, *, restoring: int | None = None
 def race_file(slug: str):
     """The race file's page: upload or paste a new version; the versions published so far."""
     event, _role = event_for(slug, VIEW)
+    return _race_file_page(event)
+
+
+@bp.post("/events/<slug>/course/<code>")
+@login_required
+def course_upload(slug: str, code: str):
+    """Check an uploaded GPX file against the category and keep it as its course track."""
+    event, _role = event_for(slug, PUBLISH)
+    upload = request.files.get("gpx")
+    if upload is None or not upload.filename:
+        flash(_("Choose a GPX file."))
+        return redirect(url_for("organizer.race_file", slug=slug, _anchor="course"), code=303)
+    raw = upload.stream.read(MAX_GPX_BYTES + 1)
+    try:
+        row = course.upload_track(
+            event, code, raw, upload.filename, by=current_user, now=clock.real_utcnow()
+        )
+    except course.TrackRefused as exc:
+        return _race_file_page(event, refused={code: exc.messages}), 422
+    flash(
+        _(
+            "The course track of %(category)s is kept: %(km)s km, %(metres)s m of climbing.",
+            category=row.category.name,
+            km=f"{row.distance_km:.1f}",
+            metres=f"{row.gain_m:,}",
+        )
+    )
+    return redirect(url_for("organizer.race_file", slug=slug, _anchor="course"), code=303)
+
+
+@bp.post("/events/<slug>/course/<code>/remove")
+@login_required
+def course_remove(slug: str, code: str):
+    """Take a category's course track away."""
+    event, _role = event_for(slug, PUBLISH)
+    require_confirmed(_("Tick “I confirm” to remove the course track."))
+    course.remove_track(event, code, by=current_user, now=clock.real_utcnow())
+    flash(_("The course track is removed."))
+    return redirect(url_for("organizer.race_file", slug=slug, _anchor="course"), code=303)
+
+
+def _race_file_page(event, refused: dict[str, list[str]] | None = None) -> str:
     return render_template(
         "organizer/race_file.html",
         event=event,
         versions=race_publish.versions(event),
         may_publish=_may(event),
         max_kb=race_publish.MAX_BYTES // 1024,
+        refused=refused or {},
     )
 
 

@@ -118,8 +118,8 @@ TEMPLATES: dict[str, str] = {
         "position."
     ),
     "gpx-not-uploaded": N_(
-        "The GPX file “{name}” cannot come with a race file sent from the browser: upload it on "
-        "the category's course page. Until then the course keeps the track it has."
+        "The GPX file “{name}” does not come with a race file sent from the browser: upload it "
+        "under “Course tracks” on the race file page. Publishing leaves the tracks as they are."
     ),
     "cutoff-not-increasing": N_(
         "This cut-off ({cutoff}) is not later than the previous one ({previous})."

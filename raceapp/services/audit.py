@@ -16,6 +16,8 @@ from raceapp.vocabulary import ALERT_KINDS, TEAM_ROLES
 ACTIONS = {
     "race_file.published": _l("Published race file version %(number)s (%(file)s)"),
     "race_file.restored": _l("Restored race file version %(restored)s as version %(number)s"),
+    "course.uploaded": _l("Uploaded the course track of %(category)s (%(file)s, %(km)s km)"),
+    "course.removed": _l("Removed the course track of %(category)s"),
     "entries.imported": _l(
         "Imported the entry list %(file)s: %(added)s added, %(updated)s updated"
     ),

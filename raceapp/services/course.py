@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from raceapp.models import Category, CourseTrack
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from raceapp.database import write_transaction
+from raceapp.errors import DomainError, NotFound
+from raceapp.extensions import db
+from raceapp.localized import primary
+from raceapp.models import Category, CourseTrack, Event, User
+from raceapp.racefile import gpx
 from raceapp.racefile.gpx import EARTH_RADIUS_M, Track, point_at
+from raceapp.racefile.messages import render
+from raceapp.services import audit
 
 # Matching a position: further than this (or than the fix's accuracy) is off the course; two
 # passes of the course (a loop, an out-and-back) further apart than PASS_GAP_KM are told apart.
@@ -160,6 +170,74 @@ def match_position(
         )
     others = tuple(km for km, _off in passes if km != chosen[0])
     return Match(chosen[0], chosen[1], False, others)
+
+
+class TrackRefused(DomainError):
+    """An uploaded GPX file that cannot stand for the category's course: every reason."""
+
+    status = 422
+
+    def __init__(self, messages: list[str]):
+        super().__init__(" ".join(messages))
+        self.messages = messages
+
+
+def _category(event: Event, code: str) -> Category:
+    category = db.session.scalar(
+        select(Category).where(Category.event_id == event.id, Category.code == code)
+    )
+    if category is None:
+        raise NotFound(_("This race has no such category."))
+    return category
+
+
+def upload_track(
+    event: Event, code: str, raw: bytes, filename: str, *, by: User, now: datetime
+) -> CourseTrack:
+    """Check a GPX file against the category as it stands and keep it as its course."""
+    category = _category(event, code)
+    try:
+        track = gpx.read_gpx(raw)
+    except gpx.TrackProblem as problem:
+        raise TrackRefused([render(problem.code, problem.params, _)]) from None
+    stations = [
+        (primary(cp.name, event.language or "en"), cp.km, cp.latitude, cp.longitude)
+        for cp in category.checkpoints
+    ]
+    problems = gpx.check(track, category.distance_km, stations)
+    if problems:
+        raise TrackRefused([render(code_, params, _) for _where, code_, params in problems])
+    with write_transaction():
+        row = store(
+            category, track, source_name=filename or "course.gpx", illustrative=False, now=now
+        )
+        audit.record(
+            event,
+            by,
+            "course.uploaded",
+            now=now,
+            category=category.name,
+            file=row.source_name,
+            km=f"{track.distance_km:.1f}",
+        )
+    return row
+
+
+def remove_track(event: Event, code: str, *, by: User, now: datetime) -> None:
+    """Take the category's course track away (its pages then show the published climb)."""
+    category = _category(event, code)
+    if category.track is None:
+        return
+    with write_transaction():
+        category.track = None
+        audit.record(event, by, "course.removed", now=now, category=category.name)
+
+
+def on_course(category: Category, lat: float, lon: float, accuracy_m: float | None) -> Match | None:
+    """Where a reported position lies on the category's course (None: no track)."""
+    if category.track is None:
+        return None
+    return match_position(category.track.points, lat, lon, accuracy_m or 0.0)
 
 
 # --- Drawing: the elevation profile and the course's shape ----------------------------------------

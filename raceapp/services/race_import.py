@@ -285,8 +285,11 @@ def _apply_track(
     category: Category, ncat: NormalizedCategory, report: RaceFileReport, now: datetime
 ) -> None:
     """The category's course track: the GPX file the race file names, read beside it. A file
-    sent from the browser comes without its GPX: the category keeps the track it has."""
+    sent from the browser comes without its GPX and leaves tracks alone (they are uploaded on
+    the console's race file page)."""
     sec = ncat.section
+    if not report.tracks_read:
+        return
     if sec.gpx is None:
         category.track = None
         return

@@ -21,7 +21,7 @@ from raceapp.errors import Conflict, DomainError, NotFound
 from raceapp.extensions import db
 from raceapp.models import Event, RaceFileVersion, User
 from raceapp.racefile.loader import RaceFileReport, check_bytes, check_text
-from raceapp.racefile.messages import Problem, error
+from raceapp.racefile.messages import Problem, error, warning
 from raceapp.services.race_import import (
     ImportRefused,
     ImportResult,
@@ -93,7 +93,15 @@ def read(raw: bytes, filename: str) -> RaceFileReport:
         report = RaceFileReport(filename)
         report.problems.append(error("", "cannot-read", reason=_("the file is larger than 200 KB")))
         return report
-    return check_bytes(raw, filename)
+    report = check_bytes(raw, filename)
+    if report.race is not None:
+        # GPX files named in the file do not come with it: say where they go.
+        report.problems.extend(
+            warning(f"categories[{i}].gpx", "gpx-not-uploaded", name=cat.gpx)
+            for i, cat in enumerate(report.race.categories)
+            if cat.gpx
+        )
+    return report
 
 
 def _same_race(event: Event, report: RaceFileReport) -> list[Problem]:

@@ -43,6 +43,7 @@ HEADINGS = {
 # Uploads and the limit a person is told when a file is over it (docs/organizers.md).
 UPLOAD_LIMITS = {
     "organizer.entries_upload": "2 MB",
+    "organizer.course_upload": "20 MB",
     "organizer.race_file_preview": "200 KB",
     "organizer.race_file_publish": "200 KB",
 }
