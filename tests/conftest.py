@@ -29,7 +29,8 @@ from raceapp.extensions import db
 from raceapp.kit import calendar_serializer
 from raceapp.models import Event, GearItem, TeamInvitation, User
 from raceapp.push.vapid import generate_private_key_pem
-from raceapp.services import accounts, alerts, gear, shuttles
+from raceapp.racefile.gpx import read_gpx
+from raceapp.services import accounts, alerts, course, demo_race, gear, shuttles
 from tests.helpers import (
     AUDIT_RACE,
     BEFORE,
@@ -474,6 +475,17 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
     # Members of the race's team with the narrower roles (made with the console's things).
     clients["shuttle staff"] = _logged_in(app, "staff@example.com")
     clients["read-only"] = _logged_in(app, "member@example.com")
+    # Each category has a course track, as a race that publishes GPX files does.
+    for category in event.categories:
+        drawn = demo_race.illustrative_gpx(category.distance_km, 1000, points_per_km=10)
+        course.store(
+            category,
+            read_gpx(drawn.encode()),
+            source_name=f"{category.code}.gpx",
+            illustrative=True,
+            now=now,
+        )
+    db.session.commit()
     return world
 
 

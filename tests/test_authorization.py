@@ -128,6 +128,7 @@ def form_for(method: str, rule: str, actor: str) -> dict:
         },
         "/organizer/events/<slug>/team": {"email": "new@example.com", "role": "read_only"},
         "/organizer/events/<slug>/team/<int:role_id>/remove": {"confirm": "1"},
+        "/organizer/events/<slug>/course/<code>/remove": {"confirm": "1"},
         "/organizer/events/<slug>/team/invitations/<int:invitation_id>/cancel": {"confirm": "1"},
         "/me/drop-out": {"getting_back": "own", "key": f"key-{actor.replace(' ', '-')}-drop"},
         "/me/gear/<int:item_id>": {"packed": "1"},
