@@ -14,6 +14,23 @@
         : (el.dataset.done || RaceRules.formatCountdown(0));
       el.classList.toggle("countdown-done", left <= 0);
     });
+    markNextCutoff(now);
+  }
+  /* The elevation profile (cut-offs page) marks the next cut-off; a page kept offline for
+     hours moves the mark on by itself as cut-offs close. */
+  function markNextCutoff(now) {
+    var stations = document.querySelectorAll("[data-profile] [data-station][data-at]");
+    if (!stations.length) return;
+    var clock = document.querySelector("[data-countdown][data-preview-now]");
+    var base = clock ? Date.parse(clock.dataset.previewNow) + (now - loaded) : now;
+    var next = null;
+    stations.forEach(function (station) {
+      var passed = Date.parse(station.dataset.at) <= base;
+      station.classList.toggle("passed", passed);
+      station.classList.remove("next");
+      if (!passed && next === null) next = station;
+    });
+    if (next) next.classList.add("next");
   }
   tick();
   setInterval(tick, 1000);

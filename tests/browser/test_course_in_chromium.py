@@ -91,8 +91,9 @@ def test_where_am_i_works_offline_from_the_cached_track(gunicorn, phone, demo):
     assert page.input_value(".pace-form [name=km]") == "30.0"
     assert not [r for r in sent if lat_text in r[0] or lat_text in r[1]], sent
     if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
-        page.locator(".course-profile").scroll_into_view_if_needed()
-        page.screenshot(path=str(SCREENSHOTS / "course-where-am-i.png"), full_page=True)
+        page.evaluate("document.querySelector('.topbar').style.position = 'static'")
+        page.locator("#where").screenshot(path=str(SCREENSHOTS / "course-where-am-i.png"))
+        page.locator(".course-profile").screenshot(path=str(SCREENSHOTS / "course-profile.png"))
     # Off the course, 500 m east of km 30: said honestly.
     lat, lon, _e = point_at(demo["points"], 30.0)
     context.set_geolocation({"latitude": lat, "longitude": lon + 0.0056, "accuracy": 20})
@@ -134,4 +135,5 @@ def test_the_course_in_japanese(gunicorn, phone, demo):
     assert "コース上" in result or "km地点" in result, result
     assert "関門" in result, result
     if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
+        page.evaluate("document.querySelector('.topbar').style.position = 'static'")
         page.screenshot(path=str(SCREENSHOTS / "ja" / "course.png"), full_page=True)
