@@ -97,6 +97,7 @@ bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/email_fanout.py
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/course_weight.py
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/load.py
 
 clean:

@@ -465,3 +465,21 @@ def test_a_browser_race_file_naming_a_gpx_says_where_it_goes(app):
     text = OKUSHINANO.read_text().replace('code = "25k"\n', 'code = "25k"\ngpx = "25k.gpx"\n', 1)
     report = race_publish.read(text.encode(), "okushinano.toml")
     assert report.ok and [p.code for p in report.warnings] == ["gpx-not-uploaded"]
+
+
+def test_leg_climbs_are_checked_against_the_total(app, tmp_path):
+    text = OKUSHINANO.read_text()
+    # The 25 km (1,500 m in all) with legs adding up to 2,000 m.
+    head, tail = text.split('code = "25k"', 1)
+    tail = tail.replace("  km = 13\n", "  km = 13\n  gain_m = 1200\n", 1)
+    tail = tail.replace("  km = 25\n", "  km = 25\n  gain_m = 800\n", 1)
+    path = tmp_path / "legs.toml"
+    path.write_text(head + 'code = "25k"' + tail)
+    report = check_file(path)
+    assert report.ok and [(p.path, p.code) for p in report.warnings] == [
+        ("categories[2].elevation_gain_m", "leg-climbs-exceed")
+    ]
+    assert "2,000 m" in report.warnings[0].message
+    accepted = head + 'code = "25k"\naccept_warnings = ["leg-climbs-exceed"]' + tail
+    path.write_text(accepted)
+    assert check_file(path).warnings == []

@@ -25,7 +25,12 @@ from raceapp.racefile.schema import (
 from raceapp.zones import local_candidates, offset_text
 
 # Warnings a person may accept once they have checked them (`accept_warnings`).
-ACCEPTABLE_WARNINGS = ("no-distance", "pacer-km-mismatch", "cutoffs-without-start")
+ACCEPTABLE_WARNINGS = (
+    "no-distance",
+    "pacer-km-mismatch",
+    "cutoffs-without-start",
+    "leg-climbs-exceed",
+)
 
 
 @dataclass
