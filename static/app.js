@@ -48,3 +48,8 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("htmx:afterRequest", function (event) {
   if (event.detail.successful) document.getElementById("request-error").hidden = true;
 });
+
+/* A print button (the manifest's A4 sheet): the browser's own print dialog. */
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});

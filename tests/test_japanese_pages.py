@@ -50,9 +50,16 @@ NOT_WORDS = re.compile(
 )
 SHOWN_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", "data-done"}
 # Routes that are not pages: the files, and data for programs (/api/kit's words are the race's
-# and the states' codes, the data export's are field names; their sentences are checked through
-# the pages that show them).
-NOT_PAGES = {"static", "site.service_worker", "site.healthz", "kit.api_kit", "account.export"}
+# and the states' codes, the data export's are field names, the course track is numbers; their
+# sentences are checked through the pages that show them).
+NOT_PAGES = {
+    "static",
+    "site.service_worker",
+    "site.healthz",
+    "kit.api_kit",
+    "kit.course_track",
+    "account.export",
+}
 
 
 class ReadableText(HTMLParser):

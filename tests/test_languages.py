@@ -313,7 +313,7 @@ def test_the_manifest_csv_has_japanese_headings(
     auth.login("organizer@example.com")
     client.set_cookie(COOKIE, "ja")
     csv = text(client.get(f"/organizer/departures/{departure.id}/manifest.csv"))
-    assert csv.splitlines()[0] == "\ufeff予約番号,氏名,ゼッケン,種目,予約日時（UTC）"
+    assert csv.splitlines()[0] == "\ufeff予約番号,氏名,ゼッケン,種目,電話番号,予約日時（日本時間）"
 
 
 def test_a_device_subscribes_in_the_language_of_its_pages(app, client, hundred):

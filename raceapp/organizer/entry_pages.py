@@ -16,13 +16,14 @@ from raceapp import clock
 from raceapp.database import write_transaction
 from raceapp.errors import DomainError, NotFound
 from raceapp.extensions import db
-from raceapp.i18n import current_language
+from raceapp.i18n import current_language, text_of
 from raceapp.mail import sending
 from raceapp.models import PendingUpload
 from raceapp.organizer import bp
 from raceapp.organizer.common import event_for, permissions, require_confirmed
-from raceapp.services import audit, entry_import, entry_list
+from raceapp.services import audit, entry_import, entry_list, timing
 from raceapp.vocabulary import EDIT_ENTRIES, ENTRIES, PERSONAL_DATA
+from raceapp.web.spreadsheet import csv_response
 
 UPLOAD_HOURS = 24
 
@@ -41,6 +42,33 @@ def entries(slug: str):
         page=int(number) if number.isdecimal() and len(number) < 7 else 1,
     )
     return render_template("organizer/entries.html", event=event, page=page, may=may)
+
+
+@bp.get("/events/<slug>/entries.csv")
+@login_required
+def entries_csv(slug: str):
+    """The entry list as CSV (opens right in Excel); contact columns only for those who may
+    see personal data."""
+    event, _role = event_for(slug, ENTRIES)
+    personal = PERSONAL_DATA in permissions(event)
+    header = [_("Bib"), _("Name"), _("Category"), _("Status")]
+    if personal:
+        header += [_("E-mail"), _("Phone"), _("Emergency contact")]
+    rows = []
+    for entry in entry_list.every_entry(event):
+        if entry.withdrawn_at is not None:
+            status = _("withdrawn")
+        elif entry.user_id is not None:
+            status = _("claimed")
+        else:
+            status = _("not claimed")
+        name = entry.name or (entry.user.name if entry.user else "")
+        row = [entry.bib or "", name, text_of(entry.category), status]
+        if personal:
+            row += [entry.email or "", entry.phone or "", entry.emergency_contact or ""]
+        rows.append(row)
+    day = clock.real_utcnow().astimezone(timing.zone_of(event)).strftime("%Y%m%d")
+    return csv_response(f"{event.slug}-entries-{day}.csv", header, rows)
 
 
 @bp.route("/events/<slug>/entries/<int:entry_id>", methods=["GET", "POST"])

@@ -61,6 +61,18 @@ def search(
     return Page(list(rows), total, query, page, per_page)
 
 
+def every_entry(event: Event) -> list[Entry]:
+    """The whole entry list, by bib (numbers as numbers), for an export."""
+    return list(
+        db.session.scalars(
+            select(Entry)
+            .where(Entry.event_id == event.id)
+            .options(selectinload(Entry.category), selectinload(Entry.user))
+            .order_by(func.length(Entry.bib), Entry.bib, Entry.id)
+        )
+    )
+
+
 def entry_of(event: Event, entry_id: int, *, for_update: bool = False) -> Entry:
     """An entry of this event (NotFound for any other); locked when it is about to change, so
     a runner's claim and the organizer's change take turns."""

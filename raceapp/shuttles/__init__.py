@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -14,12 +12,13 @@ from markupsafe import Markup
 
 from raceapp import clock
 from raceapp.errors import DomainError
-from raceapp.i18n import text_of
+from raceapp.i18n import format_zone, text_of
 from raceapp.models import Booking
 from raceapp.services import catalog, race_state, shuttles, timing
 from raceapp.web.http import is_htmx, private_page
 from raceapp.web.qr import qr_svg
 from raceapp.web.ratelimits import by_user, limited
+from raceapp.web.spreadsheet import csv_response
 
 bp = Blueprint("shuttles", __name__)
 
@@ -184,35 +183,32 @@ def manifest(departure_id: int):
     )
 
 
-def _csv_cell(value: str | None) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    text = value or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/organizer/departures/<int:departure_id>/manifest.csv")
 @login_required
 def manifest_csv(departure_id: int):
-    """The manifest as CSV, for printing or a spreadsheet."""
+    """The manifest as CSV, for printing or a spreadsheet (opens right in Excel)."""
     departure = shuttles.organized_departure(current_user, departure_id)
     event = departure.route.event
-    out = io.StringIO()
-    # A byte-order mark, so that spreadsheet programs read the Japanese names as UTF-8.
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow([_("Reference"), _("Name"), _("Bib"), _("Category"), _("Booked at (UTC)")])
-    for booking, entry in shuttles.manifest(departure):
-        writer.writerow(
-            [
-                _csv_cell(booking.reference),
-                _csv_cell(booking.user.name),
-                _csv_cell(entry.bib if entry else ""),
-                _csv_cell(text_of(entry.category) if entry else _("supporter")),
-                booking.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            ]
-        )
+    header = [
+        _("Reference"),
+        _("Name"),
+        _("Bib"),
+        _("Category"),
+        _("Phone"),
+        _("Booked at (%(zone)s)", zone=format_zone(event.time_zone)),
+    ]
+    zone = timing.zone_of(event)
+    rows = [
+        [
+            booking.reference,
+            (entry.name if entry and entry.name else booking.user.name),
+            entry.bib if entry else "",
+            text_of(entry.category) if entry else _("supporter"),
+            entry.phone if entry else "",
+            booking.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        ]
+        for booking, entry in shuttles.manifest(departure)
+    ]
     local = departure.departs_at.astimezone(timing.zone_of(event))
     name = f"{event.slug}-{departure.route.code}-{local:%Y%m%d-%H%M}.csv"
-    response = Response(out.getvalue(), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename=name)
-    return response
+    return csv_response(name, header, rows)
