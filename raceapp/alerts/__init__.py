@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,7 +14,7 @@ from raceapp.errors import DomainError
 from raceapp.i18n import LANGUAGES, NATIVE_NAMES, speaking, text_of
 from raceapp.mail import worker as mail_worker
 from raceapp.models import Event
-from raceapp.push import worker
+from raceapp.push import message, worker
 from raceapp.push.vapid import vapid_for
 from raceapp.services import alerts, catalog, race_publish, race_state, subscriptions
 from raceapp.services.alerts import AlertDraft, CheckpointChange
@@ -168,6 +170,59 @@ def desk(slug: str):
             form[f"body_{language}"] = "\n".join(changes)
         return _desk(event, form=form)
     return _desk(event, form={})
+
+
+@bp.post("/organizer/events/<slug>/alerts/preview")
+@login_required
+def preview(slug: str):
+    """While composing: who the alert would reach, the notification as phones will show it
+    in each language, and what it would do to the race (nothing is posted)."""
+    event = _organized_event(slug)
+    context: dict = {"event": event, "native_names": NATIVE_NAMES}
+    try:
+        draft = _preview_draft(event)
+        found = alerts.preview_alert(current_user, event, draft, now=clock.real_utcnow())
+    except DomainError as exc:
+        context["preview_error"] = exc.message
+    else:
+        context["preview"] = found
+        context["notifications"] = _notifications(event, draft, found)
+    return render_block("alerts/desk.html", "composer_preview", **context)
+
+
+def _preview_draft(event: Event) -> AlertDraft:
+    """The form as it stands; a draft still without a title is previewed with a placeholder,
+    so that the counts show from the first choice of audience."""
+    draft = _draft_from_form(event)
+    if not draft.title.strip() and not any(t.strip() for t in draft.titles.values()):
+        draft.titles = {event.language or LANGUAGES[0]: _("(title)")}
+    return draft
+
+
+def _notifications(event: Event, draft: AlertDraft, found) -> dict[str, tuple[str, list[str]]]:
+    """What a phone shows, in each language, built by the push message's own code."""
+    shown = {}
+    category = found.category
+    for language in LANGUAGES:
+        built = message.build(
+            0,
+            draft.kind,
+            found.titles.get(language, ""),
+            found.bodies.get(language, ""),
+            text_of(event, "name", language),
+            text_of(category, "name", language) if category is not None else None,
+            event.id,
+            category.id if category is not None else None,
+            clock.real_utcnow().isoformat(),
+            found.outcome,
+            language=language,
+        )
+        data = json.loads(built.payload)
+        shown[language] = (
+            data["title"],
+            [data[k] for k in ("event", "summary", "body") if data[k]],
+        )
+    return shown
 
 
 @bp.post("/organizer/events/<slug>/alerts")

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from raceapp import localized
 from raceapp.database import write_transaction
 from raceapp.errors import DomainError, Forbidden, NotFound
 from raceapp.extensions import db
@@ -376,72 +377,152 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
     texts = _clean_text(draft, event)
     category = _scope(event, draft)
     with write_transaction():
-        if db.engine.dialect.name == "postgresql":
-            # Two organizers changing the same race at once apply one after the other.
-            db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
-        before = race_state.of_event(event, now)
-        alert = Alert(
-            event_id=event.id,
-            category_id=category.id if category else None,
-            kind=draft.kind,
-            title=texts.titles[texts.main],
-            body=texts.bodies[texts.main],
-            texts=texts.stored(),
-            link=texts.link,
-            effect=_effect(draft, before, category, now),
-            outcome={},
-            author_id=author.id,
-            created_at=now,
-        )
-        db.session.add(alert)
-        db.session.flush()
-        audit.record(event, author, "alert.posted", now=now, title=alert.title, kind=draft.kind)
-        if ALERT_KINDS[draft.kind].changes_race:
-            after = race_state.of_event(event, now)
-            if draft.kind == "course_change":
-                _check_cutoff_order(after, category)
-            scope_state = after.category(category.code).state if category else after.state
-            reminders.reschedule(event, now=now)
-            # Said once in every language: each runner reads it in theirs.
-            alert.outcome = {
-                "state": scope_state,
-                "summary": in_every_language(lambda: describe(before, after, draft.kind, category)),
-            }
-        runners = _runners_in_scope(event, category)
-        alert.audience_count = (
-            db.session.scalar(select(func.count()).select_from(runners.subquery())) or 0
-        )
-        db.session.execute(
-            insert(Delivery).from_select(
-                ["alert_id", "subscription_id", "user_id", "status", "attempts", "next_attempt_at"],
-                select(
-                    literal(alert.id),
-                    PushSubscription.id,
-                    PushSubscription.user_id,
-                    literal("pending"),
-                    literal(0),
-                    literal(now, UTCDateTime()),
-                ).where(PushSubscription.user_id.in_(runners)),
+        return _post(author, event, draft, texts, category, now)
+
+
+class _DryRun(Exception):
+    """Ends a preview's transaction: everything it wrote is rolled back."""
+
+
+@dataclass
+class AlertPreview:
+    """What posting a draft would do, worked out by posting it and rolling back: the same
+    code, so the counts are the deliveries posting creates."""
+
+    runners: int = 0
+    with_push: int = 0  # runners with at least one phone that takes push
+    email_only: int = 0  # runners reached by e-mail and no phone
+    unreachable: int = 0  # runners who will see it only when they open the app
+    devices: int = 0
+    emails: int = 0
+    summary: dict[str, str] = field(default_factory=dict)  # the effect, in each language
+    # What the push message is made of (raceapp.push.message builds what a phone shows).
+    outcome: dict = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    bodies: dict[str, str] = field(default_factory=dict)
+    category: Category | None = None
+
+
+def preview_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) -> AlertPreview:
+    """Who a draft would reach and what it would say and do, without posting it (DomainError
+    for a draft posting would refuse)."""
+    require_organizer(author, event)
+    texts = _clean_text(draft, event)
+    category = _scope(event, draft)
+    out = AlertPreview()
+    try:
+        with write_transaction():
+            alert = _post(author, event, draft, texts, category, now)
+            pushed = select(Delivery.user_id).where(Delivery.alert_id == alert.id)
+            out.runners, out.devices, out.emails = (
+                alert.audience_count,
+                alert.device_count,
+                alert.email_count,
             )
-        )
-        alert.device_count = (
-            db.session.scalar(select(func.count()).where(Delivery.alert_id == alert.id)) or 0
-        )
-        db.session.execute(
-            insert(MailDelivery).from_select(
-                ["alert_id", "user_id", "status", "attempts", "next_attempt_at"],
-                select(
-                    literal(alert.id),
-                    User.id,
-                    literal("pending"),
-                    literal(0),
-                    literal(now, UTCDateTime()),
-                ).where(_mailed(runners, ALERT_KINDS[draft.kind].urgent)),
+            out.with_push = (
+                db.session.scalar(
+                    select(func.count(func.distinct(Delivery.user_id))).where(
+                        Delivery.alert_id == alert.id
+                    )
+                )
+                or 0
             )
+            out.email_only = (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(MailDelivery)
+                    .where(MailDelivery.alert_id == alert.id, MailDelivery.user_id.not_in(pushed))
+                )
+                or 0
+            )
+            out.summary = dict((alert.outcome or {}).get("summary") or {})
+            out.outcome = dict(alert.outcome or {})
+            out.titles = {lang: localized.pick(texts.titles, lang) for lang in LANGUAGES}
+            out.bodies = {lang: localized.pick(texts.bodies, lang) for lang in LANGUAGES}
+            out.category = category
+            raise _DryRun
+    except _DryRun:
+        pass
+    db.session.expire_all()
+    out.unreachable = max(out.runners - out.with_push - out.email_only, 0)
+    return out
+
+
+def _post(
+    author: User,
+    event: Event,
+    draft: AlertDraft,
+    texts: AlertTexts,
+    category: Category | None,
+    now: datetime,
+) -> Alert:
+    """The alert and its deliveries, in the caller's write transaction."""
+    if db.engine.dialect.name == "postgresql":
+        # Two organizers changing the same race at once apply one after the other.
+        db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+    before = race_state.of_event(event, now)
+    alert = Alert(
+        event_id=event.id,
+        category_id=category.id if category else None,
+        kind=draft.kind,
+        title=texts.titles[texts.main],
+        body=texts.bodies[texts.main],
+        texts=texts.stored(),
+        link=texts.link,
+        effect=_effect(draft, before, category, now),
+        outcome={},
+        author_id=author.id,
+        created_at=now,
+    )
+    db.session.add(alert)
+    db.session.flush()
+    audit.record(event, author, "alert.posted", now=now, title=alert.title, kind=draft.kind)
+    if ALERT_KINDS[draft.kind].changes_race:
+        after = race_state.of_event(event, now)
+        if draft.kind == "course_change":
+            _check_cutoff_order(after, category)
+        scope_state = after.category(category.code).state if category else after.state
+        reminders.reschedule(event, now=now)
+        # Said once in every language: each runner reads it in theirs.
+        alert.outcome = {
+            "state": scope_state,
+            "summary": in_every_language(lambda: describe(before, after, draft.kind, category)),
+        }
+    runners = _runners_in_scope(event, category)
+    alert.audience_count = (
+        db.session.scalar(select(func.count()).select_from(runners.subquery())) or 0
+    )
+    db.session.execute(
+        insert(Delivery).from_select(
+            ["alert_id", "subscription_id", "user_id", "status", "attempts", "next_attempt_at"],
+            select(
+                literal(alert.id),
+                PushSubscription.id,
+                PushSubscription.user_id,
+                literal("pending"),
+                literal(0),
+                literal(now, UTCDateTime()),
+            ).where(PushSubscription.user_id.in_(runners)),
         )
-        alert.email_count = (
-            db.session.scalar(select(func.count()).where(MailDelivery.alert_id == alert.id)) or 0
+    )
+    alert.device_count = (
+        db.session.scalar(select(func.count()).where(Delivery.alert_id == alert.id)) or 0
+    )
+    db.session.execute(
+        insert(MailDelivery).from_select(
+            ["alert_id", "user_id", "status", "attempts", "next_attempt_at"],
+            select(
+                literal(alert.id),
+                User.id,
+                literal("pending"),
+                literal(0),
+                literal(now, UTCDateTime()),
+            ).where(_mailed(runners, ALERT_KINDS[draft.kind].urgent)),
         )
+    )
+    alert.email_count = (
+        db.session.scalar(select(func.count()).where(MailDelivery.alert_id == alert.id)) or 0
+    )
     return alert
 
 

@@ -160,3 +160,30 @@ def test_an_alert_is_read_when_its_page_is_shown_not_when_it_is_fetched(
         assert time.monotonic() < deadline, "the page did not mark the alert read"
         db.session.rollback()
         page.wait_for_timeout(100)
+
+
+def test_the_composer_counts_and_previews_as_the_organizer_writes(
+    live_server, phone, app, okushinano, make_user, make_entry, make_organizer, frozen_clock
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    frozen_clock(datetime(2024, 6, 7, 17, 0, tzinfo=ZoneInfo("Asia/Tokyo")))
+    for n, category in enumerate(("100k", "100k", "100k", "50k")):
+        make_entry(make_user(f"r{n}@example.com"), okushinano, category)
+    make_organizer(okushinano)
+    page = phone(viewport={"width": 1280, "height": 900}, is_mobile=False).new_page()
+    log_in(page, live_server, "organizer@example.com", PASSWORD)
+    page.goto(f"{live_server}/organizer/events/okushinano-100-2024/alerts")
+    page.wait_for_selector("#composer-preview h3:has-text('It will reach 4 runners')")
+    page.select_option("select[name=category]", "50k")
+    page.wait_for_selector("#composer-preview h3:has-text('It will reach 1 runner')")
+    page.fill("input[name=title_en]", "Water at CP3")
+    page.wait_for_selector(".notification-preview[lang=en] b:has-text('Water at CP3')")
+    page.select_option("select[name=kind]", "start_delay")
+    page.select_option("select[name=category]", "100k")
+    page.fill("input[name=delay_minutes]", "30")
+    page.wait_for_selector("#composer-preview .effect:has-text('05:30')")
+    assert "It will reach 3 runners" in page.inner_text("#composer-preview")
+    if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
+        page.locator("#composer-preview").screenshot(path=str(SCREENSHOTS / "alert-composer.png"))

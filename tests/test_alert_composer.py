@@ -1,0 +1,149 @@
+"""The alert composer: while writing, who an alert would reach (the same numbers posting then
+creates), what phones will show in each language and what it would do to the race; nothing is
+written until it is posted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from raceapp.extensions import db
+from raceapp.models import Delivery, MailDelivery, PushSubscription
+from raceapp.services import alerts
+from raceapp.services.alerts import AlertDraft
+from tests.helpers import db_snapshot
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+RACE_EVE = datetime(2024, 6, 7, 17, 0, tzinfo=TOKYO)
+FCM = "https://fcm.googleapis.com/fcm/send/"
+
+
+@pytest.fixture
+def field(app, okushinano, make_user, make_entry, make_organizer, frozen_clock):
+    """Runners of every kind: push on one or two phones, e-mail only, asked for every alert
+    by e-mail, neither; in the 100 km and the 50 km."""
+    frozen_clock(RACE_EVE)
+
+    def runner(email, category, *, phones=0, verified=False, every=False):
+        user = make_user(email)
+        make_entry(user, okushinano, category)
+        user.email_verified_at = RACE_EVE if verified else None
+        user.email_alerts = every
+        for n in range(phones):
+            db.session.add(
+                PushSubscription(
+                    user_id=user.id,
+                    endpoint=f"{FCM}{email}-{n}",
+                    p256dh="x",
+                    auth="y",
+                    created_at=RACE_EVE,
+                    last_seen_at=RACE_EVE,
+                )
+            )
+        db.session.commit()
+        return user
+
+    runner("a@example.com", "100k", phones=2, verified=True)
+    runner("b@example.com", "100k", phones=1, verified=True, every=True)
+    runner("c@example.com", "100k", verified=True)
+    runner("d@example.com", "100k")
+    runner("e@example.com", "50k", phones=1)
+    runner("f@example.com", "50k", verified=True)
+    return make_organizer(okushinano)
+
+
+@pytest.mark.parametrize(
+    "kind, category, expected",
+    [
+        # info: e-mail to those without push and to those who asked for every alert
+        ("info", None, dict(runners=6, with_push=3, email_only=2, unreachable=1, devices=4)),
+        ("info", "100k", dict(runners=4, with_push=2, email_only=1, unreachable=1, devices=3)),
+        ("info", "50k", dict(runners=2, with_push=1, email_only=1, unreachable=0, devices=1)),
+        # urgent: e-mail to every verified address as well
+        (
+            "cancellation",
+            "50k",
+            dict(runners=2, with_push=1, email_only=1, unreachable=0, devices=1),
+        ),
+    ],
+)
+def test_the_counts_are_the_deliveries_posting_creates(field, okushinano, kind, category, expected):
+    draft = AlertDraft(kind=kind, title="Heads up", category_code=category)
+    before = db_snapshot()
+    preview = alerts.preview_alert(field, okushinano, draft, now=RACE_EVE)
+    assert db_snapshot() == before  # nothing written
+    got = {key: getattr(preview, key) for key in expected}
+    assert got == expected
+    alert = alerts.post_alert(field, okushinano, draft, now=RACE_EVE)
+    pushed = db.session.scalar(
+        select(func.count(func.distinct(Delivery.user_id))).where(Delivery.alert_id == alert.id)
+    )
+    mailed = set(
+        db.session.scalars(select(MailDelivery.user_id).where(MailDelivery.alert_id == alert.id))
+    )
+    with_push = set(
+        db.session.scalars(select(Delivery.user_id).where(Delivery.alert_id == alert.id))
+    )
+    assert (alert.audience_count, alert.device_count, alert.email_count) == (
+        preview.runners,
+        preview.devices,
+        preview.emails,
+    )
+    assert pushed == preview.with_push and len(mailed - with_push) == preview.email_only
+    assert preview.unreachable == alert.audience_count - pushed - len(mailed - with_push)
+
+
+def test_the_effect_is_said_before_posting(field, okushinano):
+    draft = AlertDraft(
+        kind="start_delay", title="Start delayed", category_code="100k", delay_minutes=30
+    )
+    preview = alerts.preview_alert(field, okushinano, draft, now=RACE_EVE)
+    assert preview.summary["en"] == "100 km start Sat 05:00 → Sat 05:30; 7 cut-offs move."
+    assert "05:30" in preview.summary["ja"]
+    # Nothing moved: the race is as it was.
+    from raceapp.services import race_state
+
+    state = race_state.of_event(okushinano, RACE_EVE).category("100k")
+    assert state.delay_minutes == 0
+
+
+def compose(client, auth, **form):
+    token = auth.token("/organizer/events/okushinano-100-2024/alerts")
+    return client.post(
+        "/organizer/events/okushinano-100-2024/alerts/preview",
+        data={"csrf_token": token, **form},
+        headers={"HX-Request": "true"},
+    )
+
+
+def test_the_composer_shows_counts_notifications_and_effect(client, auth, field):
+    auth.login("organizer@example.com")
+    page = client.get("/organizer/events/okushinano-100-2024/alerts").get_data(as_text=True)
+    assert 'id="composer-preview"' in page and "alerts/preview" in page
+    everyone = compose(client, auth, kind="info").get_data(as_text=True)
+    assert "It will reach 6 runners" in everyone and "(title)" in everyone
+    fifty = compose(
+        client,
+        auth,
+        kind="info",
+        category="50k",
+        title_en="Water at CP3",
+        title_ja="CP3に給水あり",
+        body_en="Refill there.",
+    ).get_data(as_text=True)
+    assert "It will reach 2 runners" in fifty
+    # Each language's notification, as the service worker will show it.
+    assert (
+        "Water at CP3" in fifty and "CP3に給水あり" in fifty and "Okushinano 100 · 50 km" in fifty
+    )
+    delayed = compose(
+        client, auth, kind="start_delay", category="100k", delay_minutes="30", title_en="Delay"
+    ).get_data(as_text=True)
+    assert "What it does:" in delayed and "05:30" in delayed
+    # A draft posting would refuse says why, in place of the figures.
+    bad = compose(client, auth, kind="start_delay", delay_minutes="soon", title_en="x")
+    assert bad.status_code == 200 and "whole number of minutes" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
