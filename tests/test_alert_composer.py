@@ -147,3 +147,45 @@ def test_the_composer_shows_counts_notifications_and_effect(client, auth, field)
     bad = compose(client, auth, kind="start_delay", delay_minutes="soon", title_en="x")
     assert bad.status_code == 200 and "whole number of minutes" in bad.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_an_urgent_alert_goes_out_only_after_a_step_that_repeats_effect_and_count(
+    client, auth, field
+):
+    import html
+    import re
+
+    from raceapp.models import Alert
+
+    auth.login("organizer@example.com")
+    token = auth.token("/organizer/events/okushinano-100-2024/alerts")
+    form = {
+        "csrf_token": token,
+        "kind": "start_delay",
+        "category": "100k",
+        "delay_minutes": "30",
+        "title_en": "Start delayed: fog",
+        "body_en": "Wait at the hall.\nWe start at 05:30.",
+    }
+    asked = client.post("/organizer/events/okushinano-100-2024/alerts", data=form)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 400  # refused without the confirmation
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 0
+    assert "It goes to 4 runners at once." in page
+    assert "100 km start Sat 05:00 → Sat 05:30; 7 cut-offs move." in page
+    assert "Post it to 4 runners" in page
+    # The confirmation carries the form as written; sent with "I confirm", it posts.
+    fields = dict(
+        (name, html.unescape(value))
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page)
+    )
+    assert fields["body_en"] == form["body_en"] and fields["delay_minutes"] == "30"
+    posted = client.post(
+        "/organizer/events/okushinano-100-2024/alerts", data={**fields, "confirm": "1"}
+    )
+    assert posted.status_code == 303
+    alert = db.session.scalar(select(Alert))
+    assert alert.audience_count == 4 and alert.body == form["body_en"]
+    # Information goes out at once: no step.
+    form.update(kind="info", title_en="Coffee at the start")
+    assert client.post("/organizer/events/okushinano-100-2024/alerts", data=form).status_code == 303

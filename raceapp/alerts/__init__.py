@@ -232,11 +232,24 @@ def post(slug: str):
     event = _organized_event(slug)
     try:
         kind = ALERT_KINDS.get(request.form.get("kind", ""))
-        if kind and kind.needs_confirm and request.form.get("confirm") != "1":
-            raise DomainError(_("%(kind)s needs the “I confirm” box ticked.", kind=kind.label))
-        alert = alerts.post_alert(
-            current_user, event, _draft_from_form(event), now=clock.real_utcnow()
-        )
+        draft = _draft_from_form(event)
+        if kind and (kind.urgent or kind.needs_confirm) and request.form.get("confirm") != "1":
+            # An urgent alert goes out only after a step that repeats what it does and to
+            # whom: a draft posting would refuse is said on the desk first.
+            found = alerts.preview_alert(current_user, event, draft, now=clock.real_utcnow())
+            return (
+                render_template(
+                    "alerts/confirm.html",
+                    event=event,
+                    kind=kind,
+                    preview=found,
+                    notifications=_notifications(event, draft, found),
+                    native_names=NATIVE_NAMES,
+                    fields=[(k, v) for k, v in request.form.items(multi=True) if k != "confirm"],
+                ),
+                400,
+            )
+        alert = alerts.post_alert(current_user, event, draft, now=clock.real_utcnow())
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
     app = current_app._get_current_object()  # type: ignore[attr-defined]
