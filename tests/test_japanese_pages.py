@@ -70,6 +70,7 @@ class ReadableText(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
         self._json = False
+        self._figures: list[bool] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -85,10 +86,21 @@ class ReadableText(HTMLParser):
 
         if tag == "pre" and attrs.get("translate") == "no":
             self._skip += 1
+        # What the English reader gets, shown to the organizer on purpose (an alert's
+        # notification on an English phone) and marked as English.
+        if tag == "figure" and attrs.get("lang") not in (None, "ja"):
+            self._skip += 1
+            self._figures.append(True)
+        elif tag == "figure":
+            self._figures.append(False)
 
     def handle_endtag(self, tag):
         if tag == "pre" and self._skip:
             self._skip -= 1
+            return
+        if tag == "figure" and self._figures:
+            if self._figures.pop():
+                self._skip -= 1
             return
         if tag in ("style", "script") or (tag == "a" and self._skip and not self._json):
             self._skip -= 1

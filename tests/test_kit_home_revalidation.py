@@ -80,6 +80,7 @@ def test_every_change_the_kit_home_shows_makes_a_new_page(app, audit_world: Worl
                 "kind": "start_delay",
                 "title": "Start 30 min later",
                 "delay_minutes": "30",
+                "confirm": "1",  # an urgent kind: confirmed
                 "csrf_token": organizer_token,
             },
         ),

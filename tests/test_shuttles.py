@@ -249,7 +249,14 @@ def test_organizer_manifest_and_csv(client, auth, bus_event, runner_factory, mak
     response = client.get(f"/organizer/departures/{dep.id}/manifest.csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["\ufeffReference", "Name", "Bib", "Category", "Booked at (UTC)"]
+    assert rows[0] == [
+        "\ufeffReference",
+        "Name",
+        "Bib",
+        "Category",
+        "Phone",
+        "Booked at (Japan Time)",
+    ]
     assert rows[1][0] == ref and rows[1][1].startswith("'=")  # no formula injection
     check = client.get(f"/shuttles/check/{ref}").get_data(as_text=True)
     assert "Valid" in check and "50 km" in check
