@@ -189,3 +189,26 @@ def test_an_urgent_alert_goes_out_only_after_a_step_that_repeats_effect_and_coun
     # Information goes out at once: no step.
     form.update(kind="info", title_en="Coffee at the start")
     assert client.post("/organizer/events/okushinano-100-2024/alerts", data=form).status_code == 303
+
+
+def test_the_alert_page_shows_its_own_text_in_the_readers_language(client, auth, field, okushinano):
+    from raceapp.web.languages import COOKIE
+
+    alert = alerts.post_alert(
+        field,
+        okushinano,
+        AlertDraft(
+            kind="info",
+            titles={"en": "Water at CP3", "ja": "CP3に給水あり"},
+            bodies={"en": "Refill your flasks there.", "ja": "ボトルを補給してください。"},
+        ),
+        now=RACE_EVE,
+    )
+    auth.login("organizer@example.com")
+    page = client.get(f"/organizer/alerts/{alert.id}").get_data(as_text=True)
+    assert "What it says" in page and "Refill your flasks there." in page
+    assert 'hx-trigger="every 20s"' in page or 'hx-trigger="every 2s"' in page
+    client.set_cookie(COOKIE, "ja")
+    assert "ボトルを補給してください。" in client.get(f"/organizer/alerts/{alert.id}").get_data(
+        as_text=True
+    )
