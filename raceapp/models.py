@@ -387,6 +387,9 @@ class Booking(Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # At the bus door: when the ticket was first scanned (the earliest scan wins, even one
+    # made offline and sent later).
+    boarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
     departure: Mapped[ShuttleDeparture] = relationship()

@@ -163,9 +163,10 @@ def call(audit_world: World, actor: str, method: str, rule: str):
             data=json.dumps(subscription()),
             headers={"Content-Type": "application/json", "X-CSRFToken": token},
         )
-    return client.open(
-        url, method=method, data={**form_for(method, rule, actor), "csrf_token": token}
-    )
+    form = form_for(method, rule, actor)
+    if rule.endswith("/board"):  # the runner's own ticket, shown at another bus's door
+        form["reference"] = audit_world.values["reference"]
+    return client.open(url, method=method, data={**form, "csrf_token": token})
 
 
 def runners_things(audit_world: World) -> dict[str, list[tuple]]:

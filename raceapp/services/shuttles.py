@@ -469,6 +469,49 @@ def ticket_check(user: User, reference: str) -> tuple[Booking, Entry | None]:
     return booking, accounts.entry_for(booking.user, booking.departure.route.event)
 
 
+@dataclass(frozen=True)
+class Boarding:
+    """What the bus door is told about one scanned ticket."""
+
+    booking: Booking
+    entry: Entry | None
+    boarded_now: bool  # this scan boarded the passenger (False: already on board)
+    other_departure: bool  # the ticket is for another departure than the one boarding
+
+
+def board(
+    user: User,
+    reference: str,
+    departure_id: int,
+    *,
+    scanned_at: datetime | None,
+    now: datetime,
+) -> Boarding:
+    """Mark a ticket's passenger on board. A second scan is refused as "already on board";
+    scans made offline and sent later keep the earliest; a ticket for another departure is
+    flagged and not boarded."""
+    departure = organized_departure(user, departure_id)
+    at = min(scanned_at, now) if scanned_at is not None else now
+    with write_transaction():
+        query = select(Booking).where(Booking.reference == reference.strip().upper())
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        booking = db.session.scalar(query)
+        if booking is None or booking.departure.route.event_id != departure.route.event_id:
+            raise NotFound(_("There is no such ticket."))
+        entry = accounts.entry_for(booking.user, departure.route.event)
+        if booking.status != BOOKED:
+            raise DomainError(_("This ticket was cancelled: it is not valid."))
+        if booking.departure_id != departure.id:
+            return Boarding(booking, entry, False, True)
+        if booking.boarded_at is not None:
+            # Two phones scanned it offline: the earlier scan is when they boarded.
+            booking.boarded_at = min(booking.boarded_at, at)
+            return Boarding(booking, entry, False, False)
+        booking.boarded_at = at
+        return Boarding(booking, entry, True, False)
+
+
 def manifest(departure: ShuttleDeparture) -> list[tuple[Booking, Entry | None]]:
     """Booked passengers of a departure, with their bib when they are runners."""
     bookings = db.session.scalars(

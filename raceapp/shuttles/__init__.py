@@ -183,6 +183,34 @@ def manifest(departure_id: int):
     )
 
 
+@bp.route("/organizer/departures/<int:departure_id>/board", methods=["GET", "POST"])
+@login_required
+def board(departure_id: int):
+    """Staff mode at the bus door: a ticket's code in, "on board" or why not out."""
+    departure = shuttles.organized_departure(current_user, departure_id)
+    event = departure.route.event
+    context: dict[str, object] = dict(departure=departure, route=departure.route, event=event)
+    status = 200
+    if request.method == "POST":
+        raw_at = request.form.get("scanned_at", "").strip()
+        try:
+            scanned_at = timing.parse_instant(raw_at) if raw_at else None
+            context["boarding"] = shuttles.board(
+                current_user,
+                request.form.get("reference", "")[:20],
+                departure.id,
+                scanned_at=scanned_at,
+                now=clock.real_utcnow(),
+            )
+        except DomainError as exc:
+            context["refused"], status = exc.message, exc.status
+    rows = shuttles.manifest(departure)
+    context.update(on_board=sum(1 for b, _e in rows if b.boarded_at), booked=len(rows))
+    if is_htmx():
+        return render_block("shuttles/board.html", "result", **context), status
+    return render_template("shuttles/board.html", **context), status
+
+
 @bp.get("/organizer/departures/<int:departure_id>/manifest.csv")
 @login_required
 def manifest_csv(departure_id: int):
