@@ -1,0 +1,123 @@
+/* Staff mode at the bus door. A ticket's code comes from the field, or from its QR code:
+   the camera's photo read by the browser's BarcodeDetector where there is one, else by the
+   vendored jsQR. Each scan carries the moment it was made. With signal it goes straight to
+   the server; without, it is kept on this phone and sent, oldest first, when signal returns
+   (the server keeps the earliest scan of a ticket, so two phones offline give one boarding). */
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-board-form]");
+  if (!form) return;
+  var data = JSON.parse(document.getElementById("board-data").textContent);
+  var KEY = "raceapp-board-queue-" + data.departure;
+  var result = function () { return document.getElementById("board-result"); };
+  var input = form.querySelector("[name=reference]");
+  var photo = document.querySelector("[data-board-photo]");
+
+  function kept() {
+    try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (error) { return []; }
+  }
+  function keep(queue) { localStorage.setItem(KEY, JSON.stringify(queue)); }
+  function say(text, kind) {
+    var box = result();
+    box.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = "card board-verdict " + (kind || "board-other");
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    box.appendChild(p);
+    var waiting = document.createElement("p");
+    waiting.className = "muted";
+    waiting.textContent = data.messages.waiting.replace("{n}", kept().length);
+    if (kept().length) box.appendChild(waiting);
+  }
+  // A ticket's QR code holds the address of its check page: the code is its last part.
+  function referenceOf(text) {
+    var match = /([A-Z0-9]{3}-[A-Z0-9]{3})\s*$/i.exec(String(text || "").trim());
+    return match ? match[1].toUpperCase() : String(text || "").trim().toUpperCase();
+  }
+  function send(scan) {
+    var body = new FormData();
+    body.append("csrf_token", form.querySelector("[name=csrf_token]").value);
+    body.append("reference", scan.reference);
+    body.append("scanned_at", scan.scanned_at);
+    return fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
+                                headers: { "HX-Request": "true" } });
+  }
+  function show(response) {
+    return response.text().then(function (html) {
+      var box = result();
+      box.outerHTML = html;
+    });
+  }
+  var flushing = false;
+  function flush() {
+    if (flushing || !navigator.onLine) return;
+    var queue = kept();
+    if (!queue.length) return;
+    flushing = true;
+    send(queue[0]).then(function (response) {
+      // Answered (boarded, or refused with a reason): it leaves the phone either way.
+      keep(kept().slice(1));
+      flushing = false;
+      return show(response).then(flush);
+    }, function () { flushing = false; });
+  }
+  function scan(reference) {
+    var entry = { reference: referenceOf(reference), scanned_at: new Date().toISOString() };
+    if (!entry.reference) return;
+    var queue = kept();
+    var earlier = queue.filter(function (s) { return s.reference === entry.reference; })[0];
+    if (earlier) {
+      say(data.messages.scanned_here.replace("{time}", new Date(earlier.scanned_at)
+        .toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false })), "board-no");
+      return;
+    }
+    if (!navigator.onLine) {
+      queue.push(entry);
+      keep(queue);
+      say(data.messages.kept.replace("{reference}", entry.reference));
+      return;
+    }
+    send(entry).then(show, function () {
+      queue.push(entry);
+      keep(queue);
+      say(data.messages.kept.replace("{reference}", entry.reference));
+    });
+  }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    scan(input.value);
+    input.value = "";
+    input.focus();
+  });
+  function decode(file) {
+    if (window.BarcodeDetector) {
+      return createImageBitmap(file).then(function (bitmap) {
+        return new BarcodeDetector({ formats: ["qr_code"] }).detect(bitmap);
+      }).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+    }
+    return createImageBitmap(file).then(function (bitmap) {
+      var canvas = document.createElement("canvas");
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      var context = canvas.getContext("2d");
+      context.drawImage(bitmap, 0, 0);
+      var pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+      var code = jsQR(pixels.data, pixels.width, pixels.height);
+      return code ? code.data : null;
+    });
+  }
+  if (photo) {
+    photo.addEventListener("change", function () {
+      var file = photo.files && photo.files[0];
+      if (!file) return;
+      decode(file).then(function (text) {
+        if (text) scan(text);
+        else say(data.messages.no_code, "board-no");
+      }, function () { say(data.messages.no_code, "board-no"); });
+      photo.value = "";
+    });
+  }
+  window.addEventListener("online", flush);
+  flush();
+})();

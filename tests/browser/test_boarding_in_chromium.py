@@ -1,0 +1,72 @@
+"""Staff mode at the bus door in real Chromium: a photo of a ticket's QR code read on the
+phone, with no signal, kept there, and sent when signal returns."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import segno
+from sqlalchemy import select
+
+from raceapp.extensions import db
+from raceapp.models import Booking, OrganizerRole
+from raceapp.services import shuttles
+from tests.browser.helpers import CACHED_URLS, eventually, log_in
+from tests.helpers import PASSWORD, departure
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def test_a_ticket_photographed_offline_boards_when_signal_returns(
+    gunicorn, phone, bus_event, runner_factory, make_user, tmp_path
+):
+    five = departure(bus_event, "station-to-start", "05:00")
+    aki = runner_factory("aki@example.com")
+    booking = shuttles.book(
+        aki, five.id, now=datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO), idempotency_key=None
+    )
+    staff = make_user("staff@example.com")
+    db.session.add(OrganizerRole(user_id=staff.id, event_id=bus_event.id, role="shuttle_staff"))
+    db.session.commit()
+    base = gunicorn.start().url
+    # The ticket's QR code, photographed: the address of its check page.
+    picture = tmp_path / "ticket.png"
+    segno.make(f"{base}/shuttles/check/{booking.reference}", error="m").save(
+        str(picture), scale=8, border=4
+    )
+    context = phone()
+    page = context.new_page()
+    log_in(page, base, "staff@example.com", PASSWORD)
+    url = f"/organizer/departures/{five.id}/board"
+    page.goto(base + url)
+    eventually(page, f"async () => (await ({CACHED_URLS})()).includes('{url}')")
+    context.set_offline(True)
+    page.reload()
+    before = datetime.now(TOKYO) - timedelta(milliseconds=100)
+    page.set_input_files("[data-board-photo]", str(picture))
+    page.wait_for_selector("#board-result:has-text('kept on this phone')")
+    after = datetime.now(TOKYO) + timedelta(milliseconds=100)
+    assert booking.reference in page.inner_text("#board-result")
+    db.session.rollback()
+    assert db.session.scalar(select(Booking.boarded_at)) is None
+    # The same ticket again on this phone: said at once, still offline.
+    page.set_input_files("[data-board-photo]", str(picture))
+    page.wait_for_selector("#board-result:has-text('Already scanned on this phone')")
+    time.sleep(1.5)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector("#board-result:has-text('On board')")
+    db.session.rollback()
+    boarded = db.session.scalar(select(Booking.boarded_at))
+    # Boarded at the moment of the scan, not of the sync (at least 1.5 s later).
+    assert boarded is not None and before <= boarded <= after
+    assert "1 of 1 passengers on board." in page.inner_text("#board-result")
+    if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
+        page.screenshot(path=str(SCREENSHOTS / "staff-mode.png"))
+        page.goto(f"{base}/organizer/departures/{five.id}/manifest")
+        page.screenshot(path=str(SCREENSHOTS / "manifest-phone.png"), full_page=True)
