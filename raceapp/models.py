@@ -656,6 +656,10 @@ class Alert(Model):
     # what the push message and the alert page say the alert did.
     outcome: Mapped[dict] = mapped_column(JSON, default=dict)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A narrower audience than an event or a category (vocabulary.AUDIENCES): who it went to
+    # is then listed in alert_recipients. `audience_ref`: the departure or the earlier alert.
+    audience_kind: Mapped[str | None] = mapped_column(String(20))
+    audience_ref: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Runners it was for when posted (entries in scope), and the devices it was queued to.
     audience_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -665,6 +669,19 @@ class Alert(Model):
     event: Mapped[Event] = relationship()
     category: Mapped[Category | None] = relationship()
     author: Mapped[User | None] = relationship()
+
+
+class AlertRecipient(Model):
+    """A runner an alert with a narrower audience went to (they alone see it)."""
+
+    __tablename__ = "alert_recipients"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class AlertRead(Model):

@@ -208,3 +208,13 @@ GETTING_BACK = {
     "with_staff": _l("With the staff of the aid station"),
     "not_yet": _l("I do not know yet"),
 }
+
+
+# Who an alert can go to besides a whole race or one category (the desk's "For" list). A
+# change to the race always goes to a race or a category: everyone it changes things for.
+AUDIENCES = {
+    "departure": _l("Passengers of one bus departure"),
+    "on_course": _l("Runners on the course now"),
+    "not_started": _l("Runners whose race has not started"),
+    "unread": _l("Runners who have not read an earlier alert"),
+}

@@ -212,3 +212,135 @@ def test_the_alert_page_shows_its_own_text_in_the_readers_language(client, auth,
     assert "ボトルを補給してください。" in client.get(f"/organizer/alerts/{alert.id}").get_data(
         as_text=True
     )
+
+
+# --- Audiences narrower than a category ---
+
+
+@pytest.fixture
+def bus_people(bus_event, runner_factory, make_user, make_organizer, frozen_clock):
+    """The bus race the day before: two passengers of the 05:00, one of the 06:00, one
+    without a seat."""
+    from raceapp.services import shuttles
+    from tests.helpers import departure
+
+    five = departure(bus_event, "station-to-start", "05:00")
+    six = departure(bus_event, "station-to-start", "06:00")
+    people = {email: runner_factory(email) for email in ("a@x.jp", "b@x.jp", "c@x.jp", "d@x.jp")}
+    day_before = datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO)
+    for email, dep in (("a@x.jp", five), ("b@x.jp", five), ("c@x.jp", six)):
+        shuttles.book(people[email], dep.id, now=day_before, idempotency_key=None)
+    return {"organizer": make_organizer(bus_event), "five": five, "six": six, **people}
+
+
+def feed_titles(user) -> list[str]:
+    return [item.alert.title for item in alerts.feed(user)]
+
+
+def test_a_departures_passengers_alone_get_its_alert(bus_event, bus_people):
+    now = datetime(2026, 6, 19, 18, 0, tzinfo=TOKYO)
+    draft = AlertDraft(
+        kind="info",
+        title="05:00 bus leaves from stop 2",
+        audience=f"departure:{bus_people['five'].id}",
+    )
+    preview = alerts.preview_alert(bus_people["organizer"], bus_event, draft, now=now)
+    alert = alerts.post_alert(bus_people["organizer"], bus_event, draft, now=now)
+    assert preview.runners == alert.audience_count == 2
+    assert "05:00 bus leaves from stop 2" in feed_titles(bus_people["a@x.jp"])
+    assert "05:00 bus leaves from stop 2" in feed_titles(bus_people["b@x.jp"])
+    assert feed_titles(bus_people["c@x.jp"]) == [] and feed_titles(bus_people["d@x.jp"]) == []
+    # Nobody else can open it either.
+    from raceapp.errors import NotFound
+
+    with pytest.raises(NotFound):
+        alerts.readable(bus_people["d@x.jp"], alert.id)
+
+
+def test_a_follow_up_goes_to_those_who_have_not_read(bus_event, bus_people):
+    now = datetime(2026, 6, 19, 18, 0, tzinfo=TOKYO)
+    first = alerts.post_alert(
+        bus_people["organizer"], bus_event, AlertDraft("info", "Bib pick-up"), now=now
+    )
+    alerts.mark_read(bus_people["a@x.jp"], first.id, now=now)
+    draft = AlertDraft("info", "Reminder: bib pick-up", audience=f"unread:{first.id}")
+    preview = alerts.preview_alert(bus_people["organizer"], bus_event, draft, now=now)
+    follow_up = alerts.post_alert(bus_people["organizer"], bus_event, draft, now=now)
+    assert preview.runners == follow_up.audience_count == 3
+    assert "Reminder: bib pick-up" not in feed_titles(bus_people["a@x.jp"])
+    assert "Reminder: bib pick-up" in feed_titles(bus_people["d@x.jp"])
+
+
+def test_runners_not_started_and_on_course(
+    okushinano, make_user, make_entry, make_organizer, frozen_clock
+):
+    # 11:00 on race day: the 100 km (05:00) is on course, the 50 km starts at 11:00... 10:30.
+    now = datetime(2024, 6, 8, 10, 30, tzinfo=TOKYO)
+    frozen_clock(now)
+    hundred, fifty = make_user("h@x.jp"), make_user("f@x.jp")
+    make_entry(hundred, okushinano, "100k", "1")
+    make_entry(fifty, okushinano, "50k", "2")
+    organizer = make_organizer(okushinano)
+    on = alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft("weather", "Hail on the ridge", audience="on_course"),
+        now=now,
+    )
+    waiting = alerts.post_alert(
+        organizer, okushinano, AlertDraft("info", "Warm up inside", audience="not_started"), now=now
+    )
+    assert on.audience_count == 1 and waiting.audience_count == 1
+    assert feed_titles(hundred) == ["Hail on the ridge"]
+    assert feed_titles(fifty) == ["Warm up inside"]
+
+
+def test_a_change_to_the_race_cannot_go_to_a_narrower_audience(
+    okushinano, make_organizer, frozen_clock
+):
+    from raceapp.errors import DomainError
+
+    frozen_clock(RACE_EVE)
+    organizer = make_organizer(okushinano)
+    for audience in ("on_course", "departure:999999", "nobody", "unread:abc"):
+        with pytest.raises(DomainError):
+            alerts.post_alert(
+                organizer,
+                okushinano,
+                AlertDraft(
+                    "cancellation" if audience == "on_course" else "info", "x", audience=audience
+                ),
+                now=RACE_EVE,
+            )
+
+
+def test_the_desk_offers_the_audiences_and_the_follow_up(client, auth, bus_event, bus_people):
+    auth.login("organizer@example.com")
+    desk = client.get("/organizer/events/bus-test/alerts").get_data(as_text=True)
+    five = bus_people["five"].id
+    assert f'value="audience:departure:{five}"' in desk and 'value="audience:on_course"' in desk
+    token = auth.token("/organizer/events/bus-test/alerts")
+    previewed = client.post(
+        "/organizer/events/bus-test/alerts/preview",
+        data={"csrf_token": token, "kind": "info", "category": f"audience:departure:{five}"},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    assert "It will reach 2 runners" in previewed
+    posted = client.post(
+        "/organizer/events/bus-test/alerts",
+        data={
+            "csrf_token": token,
+            "kind": "info",
+            "category": f"audience:departure:{five}",
+            "title_en": "Stop 2",
+        },
+    )
+    assert posted.status_code == 303
+    page = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "for Passengers of one bus departure" in page
+    assert "Send a follow-up to the 2 runners who have not read it" in page
+    alert_id = posted.headers["Location"].rsplit("/", 1)[-1]
+    follow = client.get(f"/organizer/events/bus-test/alerts?follow_up={alert_id}").get_data(
+        as_text=True
+    )
+    assert f'value="audience:unread:{alert_id}" selected' in follow and "Reminder: Stop 2" in follow

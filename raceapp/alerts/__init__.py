@@ -19,8 +19,9 @@ from raceapp.push.vapid import vapid_for
 from raceapp.services import alerts, catalog, race_publish, race_state, subscriptions
 from raceapp.services.alerts import AlertDraft, CheckpointChange
 from raceapp.services.timing import parse_duration
-from raceapp.vocabulary import ALERT_KINDS, CHECKPOINT_STATUSES
+from raceapp.vocabulary import ALERT_KINDS, AUDIENCES, CHECKPOINT_STATUSES
 from raceapp.web.http import is_htmx, revalidate
+from raceapp.web.template_helpers import day_time
 
 bp = Blueprint("alerts", __name__)
 bp.after_request(revalidate)
@@ -107,8 +108,41 @@ def _checkpoint_changes(event: Event) -> list[CheckpointChange]:
     return changes
 
 
+AUDIENCE_PREFIX = "audience:"
+
+
+def _audiences(event: Event) -> list[tuple[str, str]]:
+    """The desk's audiences besides the race and its categories: (value, label)."""
+    choices = [
+        (AUDIENCE_PREFIX + "on_course", str(AUDIENCES["on_course"])),
+        (AUDIENCE_PREFIX + "not_started", str(AUDIENCES["not_started"])),
+    ]
+    for route in event.shuttle_routes:
+        for departure in route.departures:
+            choices.append(
+                (
+                    f"{AUDIENCE_PREFIX}departure:{departure.id}",
+                    _(
+                        "Passengers of %(time)s %(origin)s → %(destination)s",
+                        time=day_time(departure.departs_at, event),
+                        origin=text_of(route, "origin"),
+                        destination=text_of(route, "destination"),
+                    ),
+                )
+            )
+    for figures in alerts.event_alerts(current_user, event)[:10]:
+        choices.append(
+            (
+                f"{AUDIENCE_PREFIX}unread:{figures.alert.id}",
+                _("Not read yet: %(title)s", title=text_of(figures.alert, "title")),
+            )
+        )
+    return choices
+
+
 def _draft_from_form(event: Event) -> AlertDraft:
     kind = request.form.get("kind", "")
+    for_whom = request.form.get("category", "").strip()
     raw_from = request.form.get("from_km", "").strip()
     try:
         from_km = float(raw_from) if raw_from else None
@@ -122,7 +156,11 @@ def _draft_from_form(event: Event) -> AlertDraft:
         titles={language: request.form.get(f"title_{language}", "") for language in LANGUAGES},
         bodies={language: request.form.get(f"body_{language}", "") for language in LANGUAGES},
         link=request.form.get("link"),
-        category_code=request.form.get("category") or None,
+        # "For": a category's code, or another audience ("audience:departure:12").
+        category_code=None if for_whom.startswith(AUDIENCE_PREFIX) else (for_whom or None),
+        audience=for_whom.removeprefix(AUDIENCE_PREFIX)
+        if for_whom.startswith(AUDIENCE_PREFIX)
+        else None,
         delay_minutes=_minutes("delay_minutes", _("Give the delay as a whole number of minutes."))
         if kind == "start_delay"
         else None,
@@ -148,6 +186,7 @@ def _desk(event: Event, **context):
         languages=sorted(LANGUAGES, key=lambda language: language != event.language),
         native_names=NATIVE_NAMES,
         figures=alerts.event_alerts(current_user, event),
+        audiences=_audiences(event),
         push_ready=vapid_for(current_app) is not None,
         **context,
     )
@@ -158,6 +197,17 @@ def _desk(event: Event, **context):
 def desk(slug: str):
     """Post an alert to the event or a category; every alert with its delivery figures."""
     event = _organized_event(slug)
+    follow_up = request.args.get("follow_up", "")
+    if follow_up.isdecimal() and len(follow_up) < 10:
+        # A reminder to those who have not read an alert yet.
+        earlier = alerts.alert_figures(current_user, int(follow_up)).alert
+        form = {"kind": "info", "category": f"{AUDIENCE_PREFIX}unread:{earlier.id}"}
+        for language in LANGUAGES:
+            with speaking(language):
+                form[f"title_{language}"] = _(
+                    "Reminder: %(title)s", title=text_of(earlier, "title", language)
+                )
+        return _desk(event, form=form)
     number = request.args.get("from_version", "")
     if number.isdecimal() and len(number) < 7:
         # Right after publishing a change runners must know about: the alert, written.
@@ -273,4 +323,4 @@ def figures(alert_id: int):
     figures = alerts.alert_figures(current_user, alert_id)
     if is_htmx():
         return render_block("alerts/figures.html", "figures", f=figures)
-    return render_template("alerts/figures.html", f=figures)
+    return render_template("alerts/figures.html", f=figures, audiences=AUDIENCES)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, insert, literal, or_, select
+from sqlalchemy import Select, func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,19 +36,37 @@ from raceapp.links import is_safe_link
 from raceapp.models import (
     Alert,
     AlertRead,
+    AlertRecipient,
+    Booking,
     Category,
     Delivery,
+    DropOut,
     Entry,
     Event,
     MailDelivery,
     PushSubscription,
+    ShuttleDeparture,
+    ShuttleRoute,
     User,
     UTCDateTime,
 )
 from raceapp.services import accounts, audit, race_state, reminders, team
 from raceapp.services.race_state import CategoryState, EventState
 from raceapp.services.timing import parse_local, zone_of
-from raceapp.vocabulary import ALERT_KINDS, ALERTS, BYPASSED, CHECKPOINT_STATUSES, OPEN, VIEW
+from raceapp.vocabulary import (
+    ALERT_KINDS,
+    ALERTS,
+    AUDIENCES,
+    BOOKED,
+    BYPASSED,
+    CHANGED,
+    CHECKPOINT_STATUSES,
+    DELAYED,
+    IN_PROGRESS,
+    OPEN,
+    UPCOMING,
+    VIEW,
+)
 
 TITLE_MAX, BODY_MAX, LINK_MAX = 120, 4000, 500
 DELAY_MAX_MINUTES = 24 * 60
@@ -80,6 +98,9 @@ class AlertDraft:
     from_km: float | None = None  # cutoff_extension: from this checkpoint on (else those ahead)
     checkpoints: list[CheckpointChange] = field(default_factory=list)  # course_change
     new_start: str | None = None  # reinstate: a new local start time, optionally
+    # A narrower audience (vocabulary.AUDIENCES): "departure:12", "on_course", "not_started",
+    # "unread:34"; None: the category, or the whole event.
+    audience: str | None = None
 
 
 def require_organizer(user: User, event: Event) -> None:
@@ -364,10 +385,87 @@ def describe(before: EventState, after: EventState, kind: str, category: Categor
 
 
 def _runners_in_scope(event: Event, category: Category | None):
-    query = select(Entry.user_id).where(Entry.event_id == event.id, Entry.user_id.is_not(None))
+    query = select(Entry.user_id).where(
+        Entry.event_id == event.id, Entry.user_id.is_not(None), Entry.withdrawn_at.is_(None)
+    )
     if category is not None:
         query = query.where(Entry.category_id == category.id)
     return query
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A narrower audience, checked against the race: its kind and what it refers to."""
+
+    kind: str
+    ref: int | None = None
+
+
+def _audience(event: Event, draft: AlertDraft) -> Audience | None:
+    """The draft's audience when narrower than a category (DomainError if it cannot be)."""
+    raw = (draft.audience or "").strip()
+    if not raw:
+        return None
+    kind, _sep, ref = raw.partition(":")
+    if kind not in AUDIENCES or (kind in ("departure", "unread")) != bool(ref):
+        raise DomainError(_("Choose who the alert is for from the list."))
+    if ALERT_KINDS.get(draft.kind) and ALERT_KINDS[draft.kind].changes_race:
+        raise DomainError(
+            _("A change to the race goes to the whole race or to a category: choose one of those.")
+        )
+    if draft.category_code:
+        raise DomainError(_("Choose either a category or another audience, not both."))
+    if not ref:
+        return Audience(kind)
+    if not ref.isdecimal() or len(ref) > 9:
+        raise DomainError(_("Choose who the alert is for from the list."))
+    number = int(ref)
+    if kind == "departure":
+        found = db.session.scalar(
+            select(ShuttleDeparture.id)
+            .join(ShuttleRoute, ShuttleRoute.id == ShuttleDeparture.route_id)
+            .where(ShuttleDeparture.id == number, ShuttleRoute.event_id == event.id)
+        )
+    else:
+        found = db.session.scalar(
+            select(Alert.id).where(Alert.id == number, Alert.event_id == event.id)
+        )
+    if found is None:
+        raise DomainError(_("Choose who the alert is for from the list."))
+    return Audience(kind, number)
+
+
+def _audience_runners(event: Event, audience: Audience, now: datetime):
+    """The users a narrower audience is made of (runners listed in the race, not withdrawn)."""
+    runners = _runners_in_scope(event, None)
+    if audience.kind == "departure":
+        return runners.where(
+            Entry.user_id.in_(
+                select(Booking.user_id).where(
+                    Booking.departure_id == audience.ref, Booking.status == BOOKED
+                )
+            )
+        )
+    if audience.kind in ("on_course", "not_started"):
+        state = race_state.of_event(event, now)
+        wanted = (IN_PROGRESS,) if audience.kind == "on_course" else (UPCOMING, CHANGED, DELAYED)
+        codes = [c.category.id for c in state.categories if c.state in wanted]
+        query = runners.where(Entry.category_id.in_(codes))
+        if audience.kind == "on_course":  # those who reported they stopped are off it
+            query = query.where(~Entry.id.in_(select(DropOut.entry_id)))
+        return query
+    # unread: who the earlier alert went to, less those who read it.
+    earlier = db.session.get(Alert, audience.ref)
+    assert earlier is not None
+    went_to: Select
+    if earlier.audience_kind:
+        went_to = select(AlertRecipient.user_id).where(AlertRecipient.alert_id == earlier.id)
+    else:
+        went_to = select(Entry.user_id).where(Entry.event_id == event.id)
+        if earlier.category_id:
+            went_to = went_to.where(Entry.category_id == earlier.category_id)
+    read = select(AlertRead.user_id).where(AlertRead.alert_id == earlier.id)
+    return runners.where(Entry.user_id.in_(went_to), ~Entry.user_id.in_(read))
 
 
 def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) -> Alert:
@@ -488,7 +586,18 @@ def _post(
             "state": scope_state,
             "summary": in_every_language(lambda: describe(before, after, draft.kind, category)),
         }
-    runners = _runners_in_scope(event, category)
+    audience = _audience(event, draft)
+    if audience is None:
+        runners = _runners_in_scope(event, category)
+    else:
+        alert.audience_kind, alert.audience_ref = audience.kind, audience.ref
+        chosen = _audience_runners(event, audience, now).distinct().subquery()
+        db.session.execute(
+            insert(AlertRecipient).from_select(
+                ["alert_id", "user_id"], select(literal(alert.id), chosen.c.user_id)
+            )
+        )
+        runners = select(AlertRecipient.user_id).where(AlertRecipient.alert_id == alert.id)
     alert.audience_count = (
         db.session.scalar(select(func.count()).select_from(runners.subquery())) or 0
     )
@@ -540,11 +649,20 @@ def _mailed(runners, urgent: bool):
 
 
 def _visible_to(user: User):
-    """Alerts of the runner's events: event-wide ones, and those for their category."""
+    """Alerts of the runner's events: event-wide ones, those for their category, and those
+    with a narrower audience that went to them."""
     return (
         select(Alert)
         .join(Entry, (Entry.event_id == Alert.event_id) & (Entry.user_id == user.id))
-        .where(or_(Alert.category_id.is_(None), Alert.category_id == Entry.category_id))
+        .where(
+            or_(
+                Alert.audience_kind.is_(None)
+                & or_(Alert.category_id.is_(None), Alert.category_id == Entry.category_id),
+                Alert.id.in_(
+                    select(AlertRecipient.alert_id).where(AlertRecipient.user_id == user.id)
+                ),
+            )
+        )
     )
 
 
