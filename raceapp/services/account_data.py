@@ -40,7 +40,7 @@ def _plain(value: object) -> object:
 def _rows(table: Table, user_id: int) -> list[dict]:
     columns = [c for c in table.c if c.name not in LEFT_OUT]
     rows = db.session.execute(
-        select(*columns).where(table.c.user_id == user_id).order_by(table.c.id)
+        select(*columns).where(table.c.user_id == user_id).order_by(*table.primary_key.columns)
     )
     return [{key: _plain(value) for key, value in row._mapping.items()} for row in rows]
 
