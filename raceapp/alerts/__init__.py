@@ -111,7 +111,7 @@ def _checkpoint_changes(event: Event) -> list[CheckpointChange]:
 AUDIENCE_PREFIX = "audience:"
 
 
-def _audiences(event: Event) -> list[tuple[str, str]]:
+def _audiences(event: Event, posted: list) -> list[tuple[str, str]]:
     """The desk's audiences besides the race and its categories: (value, label)."""
     choices = [
         (AUDIENCE_PREFIX + "on_course", str(AUDIENCES["on_course"])),
@@ -130,7 +130,7 @@ def _audiences(event: Event) -> list[tuple[str, str]]:
                     ),
                 )
             )
-    for figures in alerts.event_alerts(current_user, event)[:10]:
+    for figures in posted[:10]:
         choices.append(
             (
                 f"{AUDIENCE_PREFIX}unread:{figures.alert.id}",
@@ -176,6 +176,7 @@ def _draft_from_form(event: Event) -> AlertDraft:
 
 
 def _desk(event: Event, **context):
+    posted = alerts.event_alerts(current_user, event)  # the table, and the follow-up choices
     return render_template(
         "alerts/desk.html",
         event=event,
@@ -185,8 +186,8 @@ def _desk(event: Event, **context):
         # The race's own language first: what most of its runners read.
         languages=sorted(LANGUAGES, key=lambda language: language != event.language),
         native_names=NATIVE_NAMES,
-        figures=alerts.event_alerts(current_user, event),
-        audiences=_audiences(event),
+        figures=posted,
+        audiences=_audiences(event, posted),
         push_ready=vapid_for(current_app) is not None,
         **context,
     )

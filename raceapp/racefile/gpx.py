@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gpxpy
@@ -55,7 +55,6 @@ class Track:
     tolerance_m: float
     sha256: str
     source_points: int = 0
-    warnings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 # --- Reading ------------------------------------------------------------------------------------
