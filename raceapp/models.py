@@ -665,6 +665,12 @@ class Alert(Model):
     audience_count: Mapped[int] = mapped_column(Integer, default=0)
     device_count: Mapped[int] = mapped_column(Integer, default=0)
     email_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A correction or the withdrawal goes out again to every phone and address it went to:
+    # each is a new revision (phones replace the earlier notification, e-mails say "updated").
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Withdrawn: runners are told to disregard it, and what it did to the race is undone.
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     event: Mapped[Event] = relationship()
     category: Mapped[Category | None] = relationship()

@@ -59,24 +59,15 @@ def db_snapshot() -> dict[str, list[tuple]]:
     }
 
 
-def push_payload(alert) -> dict:
-    """The JSON a phone decrypts for this alert, as the push worker builds it."""
-    from raceapp.push import message
+def push_payload(alert, language: str | None = "en") -> dict:
+    """The JSON a phone decrypts for this alert, as the push worker builds it (a correction
+    or withdrawal included), read in the caller's transaction."""
+    from raceapp.extensions import db
+    from raceapp.push import outbox
 
-    return json.loads(
-        message.build(
-            alert.id,
-            alert.kind,
-            alert.title,
-            alert.body,
-            alert.event.name,
-            alert.category.name if alert.category else None,
-            alert.event_id,
-            alert.category_id,
-            alert.created_at.isoformat(),
-            alert.outcome,
-        ).payload
-    )
+    db.session.flush()
+    ((built, _at),) = outbox.messages_for(db.session.connection(), {(alert.id, language)}).values()
+    return json.loads(built.payload)
 
 
 def b64url(data: bytes) -> str:

@@ -109,6 +109,7 @@ def form_for(method: str, rule: str, actor: str) -> dict:
         "/events/<slug>/join": {"code": "AAAA-BBBB-CCCC-DDDD"},
         "/events/<slug>/join/email": {"entry": "1"},
         "/events/<slug>/follow": {"category": "long"},
+        "/organizer/alerts/<int:alert_id>/edit": {"title_en": f"Corrected by {actor}"},
         "/organizer/events/<slug>/entries/<int:entry_id>": {
             "name": "名簿 太郎",
             "category": "short",

@@ -535,3 +535,74 @@ def test_preview_refuses_a_local_time_a_clock_change_makes_unclear(
             data={"csrf_token": token, "event": event.slug, "as_of": "2024-10-27 02:30+01:00"},
         )
         assert chosen.status_code == 302
+
+
+# Once a change is withdrawn, every place shows the race as published again.
+AS_PUBLISHED: dict[str, list[tuple[str, str]]] = {
+    "kit home": [
+        (Lacks, "State Trail cancelled"),
+        (Lacks, "Start delayed"),
+        (Re, r'data-countdown datetime="2027-06-11T21:00:00\+00:00"'),
+    ],
+    "cut-offs": [
+        (Has, "Sat 11:00"),
+        (Has, "data-countdown"),
+        (Lacks, "no cut-offs apply"),
+        (Lacks, "+30 min"),
+        (Lacks, "bypassed"),
+    ],
+    "schedule": [(Lacks, "pill-danger"), (Lacks, "Moved")],
+    "checklist": [(Has, 'data-state="upcoming"')],
+    "timetable": [(Lacks, "does not run"), (Has, "Book a seat")],
+    "booking": [(Has, "status 303")],
+    "ticket": [(Lacks, "does not run")],
+    "event page": [(Re, r'class="card hero" data-state="upcoming"')],
+    "category page": [(Re, r'class="card hero" data-state="upcoming"'), (Lacks, "bypassed")],
+    "join form": [(Has, 'value="long"')],
+    "api kit": [
+        (Lacks, '"state": "cancelled"'),
+        (Lacks, '"status": "bypassed"'),
+        (Has, '"start": "2027-06-12T06:00:00+09:00"'),
+        (Has, '"cutoff": "2027-06-12T11:00:00+09:00"'),
+    ],
+    "ics": [(Lacks, "Cancelled:"), (Has, "Long start · State Trail | 06:00 | CONFIRMED")],
+    "push payload": [(Has, '"title": "Withdrawn: '), (Has, '"refresh": true')],
+}
+
+
+@pytest.mark.parametrize(
+    "kind", ["cancel event", "cancel long", "delay long", "extend long", "bypass long"]
+)
+def test_withdrawing_a_change_puts_the_race_back_everywhere(world, kind):
+    change(world, kind)
+    organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    alerts.retract_alert(organizer, world.alert.id, now=EVE)
+    db.session.commit()
+    failures = []
+    for place, show in PLACES.items():
+        shown = show(world)
+        for check, value in AS_PUBLISHED[place]:
+            ok = (
+                value in shown
+                if check == Has
+                else value not in shown
+                if check == Lacks
+                else re.search(value, shown) is not None
+            )
+            if not ok:
+                failures.append(f"{place}: {check} {value!r}")
+    assert failures == [], "\n".join(failures)
+    # The phone is told what withdrawing did to the race, like any change.
+    payload = push_payload(world.alert)
+    assert payload["state"] == "upcoming"
+    if kind.startswith("cancel"):
+        assert "is back on" in payload["summary"]
+
+
+def test_withdrawing_a_reinstatement_cancels_again(world):
+    change(world, "reinstate long")
+    organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    alerts.retract_alert(organizer, world.alert.id, now=EVE)
+    db.session.commit()
+    assert world.clients["long"].get("/api/kit").get_json()["category"]["state"] == "cancelled"
+    assert push_payload(world.alert)["summary"] == "Long is cancelled."

@@ -19,7 +19,7 @@ from raceapp.push.vapid import vapid_for
 from raceapp.services import alerts, catalog, race_publish, race_state, subscriptions
 from raceapp.services.alerts import AlertDraft, CheckpointChange
 from raceapp.services.timing import parse_duration
-from raceapp.vocabulary import ALERT_KINDS, AUDIENCES, CHECKPOINT_STATUSES
+from raceapp.vocabulary import ALERT_KINDS, AUDIENCES, CHANGE_KINDS, CHECKPOINT_STATUSES
 from raceapp.web.http import is_htmx, revalidate
 from raceapp.web.template_helpers import day_time
 
@@ -303,9 +303,7 @@ def post(slug: str):
         alert = alerts.post_alert(current_user, event, draft, now=clock.real_utcnow())
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker.wake(app)
-    mail_worker.wake(app)
+    _wake_senders()
     flash(
         _(
             "Alert posted to %(runners)d runners (%(devices)d devices, %(emails)d e-mails).",
@@ -325,3 +323,87 @@ def figures(alert_id: int):
     if is_htmx():
         return render_block("alerts/figures.html", "figures", f=figures)
     return render_template("alerts/figures.html", f=figures, audiences=AUDIENCES)
+
+
+def _languages_of(alert) -> list[str]:
+    """The languages the alert is written in, its first one first, then the others."""
+    written = list(((alert.texts or {}).get("title") or {}).keys())
+    return written + [language for language in LANGUAGES if language not in written]
+
+
+@bp.route("/organizer/alerts/<int:alert_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(alert_id: int):
+    """Correct an alert's words: the correction replaces the notification on phones that
+    have not opened it, and says it is an update."""
+    alert = alerts.changeable_alert(current_user, alert_id)
+    languages = _languages_of(alert)
+    if request.method == "POST":
+        draft = AlertDraft(
+            kind=alert.kind,
+            titles={language: request.form.get(f"title_{language}", "") for language in LANGUAGES},
+            bodies={language: request.form.get(f"body_{language}", "") for language in LANGUAGES},
+            link=request.form.get("link"),
+        )
+        try:
+            alerts.edit_alert(current_user, alert_id, draft, now=clock.real_utcnow())
+        except DomainError as exc:
+            return (
+                render_template(
+                    "alerts/edit.html",
+                    alert=alert,
+                    languages=languages,
+                    native_names=NATIVE_NAMES,
+                    change_kinds=CHANGE_KINDS,
+                    form=request.form,
+                    error=exc.message,
+                ),
+                exc.status,
+            )
+        _wake_senders()
+        flash(_("The correction is on its way to everyone the alert went to."))
+        return redirect(url_for("alerts.figures", alert_id=alert_id), code=303)
+    texts = alert.texts or {}
+    form = {"link": alert.link or ""}
+    for language in languages:
+        form[f"title_{language}"] = (texts.get("title") or {}).get(language, "")
+        form[f"body_{language}"] = (texts.get("body") or {}).get(language, "")
+    if not texts:
+        form[f"title_{languages[0]}"], form[f"body_{languages[0]}"] = alert.title, alert.body
+    return render_template(
+        "alerts/edit.html",
+        alert=alert,
+        languages=languages,
+        native_names=NATIVE_NAMES,
+        change_kinds=CHANGE_KINDS,
+        form=form,
+    )
+
+
+@bp.route("/organizer/alerts/<int:alert_id>/retract", methods=["GET", "POST"])
+@login_required
+def retract(alert_id: int):
+    """Withdraw an alert: the page says what withdrawing does (the race after it, who is told)
+    before the organizer confirms; runners are told to disregard it."""
+    reasons = {language: request.form.get(f"reason_{language}", "") for language in LANGUAGES}
+    if request.method == "POST":
+        alerts.retract_alert(current_user, alert_id, reasons, now=clock.real_utcnow())
+        _wake_senders()
+        flash(_("The alert is withdrawn; everyone it went to is being told."))
+        return redirect(url_for("alerts.figures", alert_id=alert_id), code=303)
+    found = alerts.retract_alert(current_user, alert_id, now=clock.real_utcnow(), dry_run=True)
+    alert = alerts.organized_alert(current_user, alert_id)
+    return render_template(
+        "alerts/retract.html",
+        alert=alert,
+        withdrawal=found,
+        languages=_languages_of(alert),
+        native_names=NATIVE_NAMES,
+        change_kinds=CHANGE_KINDS,
+    )
+
+
+def _wake_senders() -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker.wake(app)
+    mail_worker.wake(app)

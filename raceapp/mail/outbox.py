@@ -87,4 +87,9 @@ def record(
     else:
         values["status"] = "failed"
     with write_connection(engine) as conn:
-        conn.execute(update(M).where(M.id == delivery_id, M.status == "pending").values(values))
+        # Only a row still leased: a correction re-queues it with the lease cleared.
+        conn.execute(
+            update(M)
+            .where(M.id == delivery_id, M.status == "pending", M.lease_until.is_not(None))
+            .values(values)
+        )

@@ -55,16 +55,18 @@ def compose_alert(text: AlertText) -> EmailMultiAlternatives:
     return message
 
 
-def addressed(template: EmailMultiAlternatives, job: MailJob, *, host: str):
+def addressed(template: EmailMultiAlternatives, job: MailJob, *, host: str, revision: int = 0):
     """A copy of an alert's e-mail for one runner, with a Message-ID that stays the same
-    whenever it is sent, so a repeat after a crash shows once."""
+    whenever it is sent, so a repeat after a crash shows once; a correction or withdrawal
+    (a later revision) is a new message."""
+    revised = f"r{revision}" if revision else ""
     message = EmailMultiAlternatives(
         template.subject,
         template.body,
         to=[job.email],
         headers={
             **template.extra_headers,
-            "Message-ID": f"<alert-{job.alert_id}.{job.delivery_id}@{host}>",
+            "Message-ID": f"<alert-{job.alert_id}{revised}.{job.delivery_id}@{host}>",
         },
         alternatives=template.alternatives,
     )
@@ -87,7 +89,16 @@ def run_once(app: Flask, *, worker: str | None = None) -> int:
     with app.test_request_context("/", base_url=cfg["PUBLIC_URL"]):
         rendered = {key: compose_alert(text) for key, text in texts.items()}
     messages = [
-        (job, addressed(rendered[job.alert_id, job.language], job, host=host)) for job in jobs
+        (
+            job,
+            addressed(
+                rendered[job.alert_id, job.language],
+                job,
+                host=host,
+                revision=texts[job.alert_id, job.language].revision,
+            ),
+        )
+        for job in jobs
     ]
     # Several connections at once, each sending its share in turn (the rate is shared).
     lanes = max(1, min(cfg["MAIL_CONNECTIONS"], len(messages)))

@@ -15,11 +15,12 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Connection, Engine, bindparam, case, delete, select, update
 
 from raceapp import localized
 from raceapp.database import lease_due, write_connection
-from raceapp.i18n import DEFAULT_LANGUAGE, known
+from raceapp.i18n import DEFAULT_LANGUAGE, known, speaking
 from raceapp.models import Alert, Category, Delivery, Event, PushSubscription
 from raceapp.push import message
 from raceapp.push.message import AlertMessage
@@ -85,7 +86,7 @@ def claim(
             .where(D.id.in_(ids))
             .order_by(D.id)
         ).all()
-        messages = _messages(conn, {(row[1], row[7]) for row in rows})
+        messages = messages_for(conn, {(row[1], row[7]) for row in rows})
     jobs, outcomes = [], []
     for delivery_id, alert_id, attempts, sub_id, endpoint, p256dh, auth, language in rows:
         msg, created_at = messages[alert_id, language]
@@ -115,6 +116,10 @@ class AlertText:
     category_id: int | None
     created_at: datetime
     outcome: dict
+    revision: int = 0
+    withdrawn: bool = False
+    # When this revision went out: a correction's time to live counts from it.
+    sent_at: datetime | None = None
 
 
 def alert_texts(
@@ -138,6 +143,9 @@ def alert_texts(
             Event.language,
             Category.name,
             Category.texts,
+            Alert.revision,
+            Alert.revised_at,
+            Alert.retracted_at,
         )
         .join(Event, Event.id == Alert.event_id)
         .outerjoin(Category, Category.id == Alert.category_id)
@@ -153,23 +161,41 @@ def alert_texts(
         def pick(value: object, plain: str, language: str = language) -> str:
             return localized.pick(value, language) or plain
 
+        title, body, outcome = (
+            pick(texts.get("title"), a.title),
+            pick(texts.get("body"), a.body),
+            a.outcome or {},
+        )
+        with speaking(language):
+            if a.retracted_at is not None:
+                # What a phone shows in place of the alert: withdrawn, why, and the race now.
+                title = _("Withdrawn: %(title)s", title=title)
+                body = pick(texts.get("withdrawn"), "") or _(
+                    "Headquarters has withdrawn this alert: disregard it."
+                )
+                outcome = outcome.get("withdrawn") or {}
+            elif a.revision:
+                title = _("Updated: %(title)s", title=title)
         found[alert_id, reader_language] = AlertText(
             alert_id=alert_id,
             kind=a.kind,
             language=language,
-            title=pick(texts.get("title"), a.title),
-            body=pick(texts.get("body"), a.body),
+            title=title,
+            body=body,
             event_name=pick(event_texts.get("name"), a[9]),
             category_name=pick(category_texts.get("name"), a[12]) if a.category_id else None,
             event_id=a.event_id,
             category_id=a.category_id,
             created_at=a.created_at,
-            outcome=a.outcome or {},
+            outcome=outcome,
+            revision=a.revision or 0,
+            withdrawn=a.retracted_at is not None,
+            sent_at=a.revised_at or a.created_at,
         )
     return found
 
 
-def _messages(
+def messages_for(
     conn: Connection, wanted: set[tuple[int, str | None]]
 ) -> dict[tuple[int, str | None], tuple[AlertMessage, datetime]]:
     """One message per alert and language its devices read: each runner's in their own."""
@@ -188,7 +214,7 @@ def _messages(
                 t.outcome,
                 language=t.language,
             ),
-            t.created_at,
+            t.sent_at or t.created_at,
         )
         for key, t in alert_texts(conn, wanted).items()
     }
@@ -275,11 +301,13 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
         )
         if o.result == "gone" and o.subscription_id is not None:
             gone_subs.add(o.subscription_id)
+    # Only rows still leased: a correction or withdrawal of the alert re-queues its rows
+    # (lease cleared), and the result of sending the earlier revision must not mark them done.
     with write_connection(engine) as conn:
         for http_status, ids in sent.items():
             conn.execute(
                 update(D)
-                .where(D.id.in_(ids), D.status == "pending")
+                .where(D.id.in_(ids), D.status == "pending", D.lease_until.is_not(None))
                 .values(
                     status="sent",
                     last_status=http_status,
@@ -296,7 +324,9 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
             if rows:
                 conn.execute(
                     update(D)
-                    .where(D.id == bindparam("b_id"), D.status == "pending")
+                    .where(
+                        D.id == bindparam("b_id"), D.status == "pending", D.lease_until.is_not(None)
+                    )
                     .values(
                         {
                             column: bindparam(value),
@@ -310,7 +340,7 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
         if waits:
             conn.execute(
                 update(D)
-                .where(D.id == bindparam("b_id"), D.status == "pending")
+                .where(D.id == bindparam("b_id"), D.status == "pending", D.lease_until.is_not(None))
                 .values(
                     next_attempt_at=bindparam("b_next"),
                     last_status=bindparam("b_status"),

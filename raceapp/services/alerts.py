@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, func, insert, literal, or_, select
+from sqlalchemy import Select, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -635,6 +635,148 @@ def _post(
     return alert
 
 
+# --- Corrections ----------------------------------------------------------------------------
+
+
+def organized_alert(user: User, alert_id: int) -> Alert:
+    """An alert of an event whose headquarters the user is part of."""
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(_("No such alert."))
+    require_organizer(user, alert.event)
+    return alert
+
+
+def changeable_alert(author: User, alert_id: int) -> Alert:
+    """An alert the user may still correct or withdraw (not withdrawn already)."""
+    alert = organized_alert(author, alert_id)
+    if alert.retracted_at is not None:
+        raise DomainError(_("This alert has been withdrawn: it can no longer be changed."))
+    return alert
+
+
+def edit_alert(author: User, alert_id: int, draft: AlertDraft, *, now: datetime) -> Alert:
+    """Correct an alert's words and link: the correction goes to every phone and address the
+    alert went to, replacing the earlier notification on phones, and says it is an update.
+    What the alert did to the race stays: a different change is withdrawn and posted anew."""
+    alert = changeable_alert(author, alert_id)
+    draft.kind = alert.kind
+    texts = _clean_text(draft, alert.event)
+    stored = texts.stored()
+    was = alert.texts or {"title": {texts.main: alert.title}, "body": {texts.main: alert.body}}
+    if (stored["title"], stored["body"], texts.link) == (
+        was.get("title"),
+        {k: v for k, v in (was.get("body") or {}).items() if v},
+        alert.link,
+    ):
+        raise DomainError(_("Nothing was changed: there is no correction to send."))
+    with write_transaction():
+        alert.title, alert.body = texts.titles[texts.main], texts.bodies[texts.main]
+        alert.texts, alert.link = stored, texts.link
+        alert.revision += 1
+        alert.revised_at = now
+        audit.record(alert.event, author, "alert.edited", now=now, title=alert.title)
+        _send_again(alert, now)
+    return alert
+
+
+@dataclass
+class Withdrawal:
+    """What withdrawing an alert does: the race after it, in words, and who is told."""
+
+    alert: Alert
+    summary: dict[str, str] = field(default_factory=dict)
+    state: str | None = None
+    devices: int = 0
+    emails: int = 0
+
+
+def retract_alert(
+    author: User,
+    alert_id: int,
+    reasons: dict[str, str] | None = None,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+) -> Withdrawal:
+    """Withdraw an alert: everyone it went to is told to disregard it (with the reason, in
+    their language), and a change it made to the race is undone the way a reinstatement
+    undoes a cancellation: the race state is folded again without it. `dry_run` says what it
+    would do and changes nothing."""
+    alert = changeable_alert(author, alert_id)
+    event = alert.event
+    cleaned = {}
+    for language, reason in (reasons or {}).items():
+        reason = (reason or "").strip().replace("\r\n", "\n")
+        if language in LANGUAGES and reason:
+            if len(reason) > BODY_MAX:
+                raise DomainError(_("Keep the text to %(count)d characters.", count=BODY_MAX))
+            cleaned[language] = reason
+    out = Withdrawal(alert)
+    try:
+        with write_transaction():
+            if db.engine.dialect.name == "postgresql":
+                db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+            before = race_state.of_event(event, now)
+            alert.retracted_at = now
+            alert.revision += 1
+            alert.revised_at = now
+            alert.texts = {**(alert.texts or {}), "withdrawn": cleaned}
+            db.session.flush()
+            if ALERT_KINDS[alert.kind].changes_race:
+                after = race_state.of_event(event, now)
+                # Said as the change that undoes it: a withdrawn cancellation puts the race
+                # back on, a withdrawn reinstatement cancels it again.
+                undo = {"cancellation": "reinstate", "reinstate": "cancellation"}
+                kind = undo.get(alert.kind, alert.kind)
+                category = alert.category
+                out.state = after.category(category.code).state if category else after.state
+                out.summary = in_every_language(lambda: describe(before, after, kind, category))
+                alert.outcome = {
+                    **(alert.outcome or {}),
+                    "withdrawn": {"state": out.state, "summary": out.summary},
+                }
+                reminders.reschedule(event, now=now)
+            audit.record(event, author, "alert.retracted", now=now, title=alert.title)
+            out.devices, out.emails = _send_again(alert, now)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        db.session.expire_all()
+    return out
+
+
+def _send_again(alert: Alert, now: datetime) -> tuple[int, int]:
+    """Queue the alert's current revision to every device and address it went to (a device
+    since signed out, or a subscription the push service dropped, is skipped). A row a worker
+    holds loses its lease, so a result for the earlier revision is not written over it."""
+    again = {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "claimed_by": None,
+        "last_status": None,
+        "last_error": None,
+        "sent_at": None,
+    }
+    devices = db.session.execute(  # type: ignore[attr-defined]
+        update(Delivery)
+        .where(
+            Delivery.alert_id == alert.id,
+            Delivery.subscription_id.is_not(None),
+            Delivery.status != "gone",
+        )
+        .values(again)
+    ).rowcount
+    emails = db.session.execute(  # type: ignore[attr-defined]
+        update(MailDelivery)
+        .where(MailDelivery.alert_id == alert.id, MailDelivery.status != "gone")
+        .values(again)
+    ).rowcount
+    return devices, emails
+
+
 def _mailed(runners, urgent: bool):
     """Who gets an alert by e-mail: for urgent kinds, every runner with a verified address;
     otherwise those of them who asked for every alert by e-mail or have no phone with push."""
@@ -830,10 +972,7 @@ def event_alerts(user: User, event: Event) -> list[Figures]:
 
 def alert_figures(user: User, alert_id: int) -> Figures:
     """One alert's delivery figures and who has read it (organizers of its event only)."""
-    alert = db.session.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound(_("No such alert."))
-    require_organizer(user, alert.event)
+    alert = organized_alert(user, alert_id)
     [figures] = _figures([alert])
     figures.readers = [
         (reader, bib, read_at)

@@ -28,6 +28,8 @@ ACTIONS = {
     "entry.code_sent": _l("Claim codes e-mailed: %(count)s"),
     "drop_out.accounted": _l("Marked bib %(bib)s, who dropped out, as accounted for"),
     "alert.posted": _l("Posted the alert “%(title)s” (%(kind)s)"),
+    "alert.edited": _l("Corrected the alert “%(title)s”"),
+    "alert.retracted": _l("Withdrew the alert “%(title)s”"),
     "entry.codes_made": _l("Made claim codes for entries that had none: %(count)s"),
     "team.invited": _l("Invited %(email)s as %(role)s"),
     "team.joined": _l("%(email)s joined the team as %(role)s"),

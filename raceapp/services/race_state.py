@@ -181,13 +181,18 @@ class EventState:
 
 
 def change_alerts(event_ids: Iterable[int]) -> dict[int, list[Alert]]:
-    """The alerts that changed each event, oldest first, in one query."""
+    """The alerts that changed each event, oldest first, in one query (withdrawn ones left
+    out: withdrawing a change undoes it, as a reinstatement undoes a cancellation)."""
     ids = list(event_ids)
     by_event: dict[int, list[Alert]] = {event_id: [] for event_id in ids}
     if ids:
         for alert in db.session.scalars(
             select(Alert)
-            .where(Alert.event_id.in_(ids), Alert.kind.in_(CHANGE_KINDS))
+            .where(
+                Alert.event_id.in_(ids),
+                Alert.kind.in_(CHANGE_KINDS),
+                Alert.retracted_at.is_(None),  # a withdrawn alert changes nothing
+            )
             .order_by(Alert.created_at, Alert.id)
         ):
             by_event[alert.event_id].append(alert)

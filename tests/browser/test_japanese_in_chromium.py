@@ -170,7 +170,7 @@ def test_a_push_arrives_in_the_language_of_the_device(
 ):
     """The notification a Japanese phone shows, from the payload the server wrote for it."""
     from raceapp.models import PushSubscription
-    from raceapp.push.outbox import _messages
+    from raceapp.push.outbox import messages_for
 
     user = make_user("runner@example.com")
     make_entry(user, okushinano, "100k", "1001")
@@ -210,7 +210,7 @@ def test_a_push_arrives_in_the_language_of_the_device(
         now=EVE,
     )
     with db.engine.connect() as conn:
-        ((message, _at),) = _messages(conn, {(alert.id, "ja")}).values()
+        ((message, _at),) = messages_for(conn, {(alert.id, "ja")}).values()
     payload = json.loads(message.payload)
     assert payload["lang"] == "ja" and payload["label"] == "大会中止"
     assert payload["summary"] == "Okushinano 100は中止になりました。"
