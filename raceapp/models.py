@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
@@ -354,8 +354,17 @@ class ShuttleDeparture(Model):
     departs_at: Mapped[datetime] = mapped_column(UTCDateTime())
     seats: Mapped[int | None] = mapped_column(Integer)  # None: capacity not limited/published
     seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # On the day (a breakdown, a closed road): headquarters delays or cancels one departure.
+    # `departs_at` stays the timetable's, so a re-imported race file still matches it.
+    delay_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     route: Mapped[ShuttleRoute] = relationship(back_populates="departures")
+
+    @property
+    def leaves_at(self) -> datetime:
+        """When the bus leaves: the timetable's time, moved by a delay."""
+        return self.departs_at + timedelta(minutes=self.delay_minutes or 0)
 
 
 class Booking(Model):

@@ -217,4 +217,17 @@ AUDIENCES = {
     "on_course": _l("Runners on the course now"),
     "not_started": _l("Runners whose race has not started"),
     "unread": _l("Runners who have not read an earlier alert"),
+    "passenger": _l("One passenger"),
 }
+# An alert to the passengers of one bus, or to one passenger, is about a bus that leaves soon:
+# whatever its kind it is urgent (push at high urgency, e-mail to all) and refreshes the
+# phone's cached ticket.
+BUS_AUDIENCES = frozenset({"departure", "passenger"})
+
+
+def is_urgent(kind: str, audience_kind: str | None = None) -> bool:
+    return ALERT_KINDS[kind].urgent or audience_kind in BUS_AUDIENCES
+
+
+def refreshes_kit(kind: str, audience_kind: str | None = None) -> bool:
+    return ALERT_KINDS[kind].refresh_kit or audience_kind in BUS_AUDIENCES

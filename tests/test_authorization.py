@@ -110,6 +110,8 @@ def form_for(method: str, rule: str, actor: str) -> dict:
         "/events/<slug>/join/email": {"entry": "1"},
         "/events/<slug>/follow": {"category": "long"},
         "/organizer/alerts/<int:alert_id>/edit": {"title_en": f"Corrected by {actor}"},
+        "/organizer/departures/<int:departure_id>/delay": {"minutes": "20"},
+        "/organizer/departures/<int:departure_id>/cancel": {"confirm": "1"},
         "/organizer/events/<slug>/entries/<int:entry_id>": {
             "name": "名簿 太郎",
             "category": "short",

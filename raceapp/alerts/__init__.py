@@ -124,7 +124,7 @@ def _audiences(event: Event, posted: list) -> list[tuple[str, str]]:
                     f"{AUDIENCE_PREFIX}departure:{departure.id}",
                     _(
                         "Passengers of %(time)s %(origin)s → %(destination)s",
-                        time=day_time(departure.departs_at, event),
+                        time=day_time(departure.leaves_at, event),
                         origin=text_of(route, "origin"),
                         destination=text_of(route, "destination"),
                     ),

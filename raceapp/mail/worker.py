@@ -25,7 +25,7 @@ from raceapp.mail import outbox, reminders, sending
 from raceapp.mail.outbox import MailJob
 from raceapp.push.outbox import AlertText, alert_texts, backoff
 from raceapp.push.worker import worker_id
-from raceapp.vocabulary import alert_kind
+from raceapp.vocabulary import is_urgent
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def compose_alert(text: AlertText) -> EmailMultiAlternatives:
     """The e-mail of one alert in one language, addressed to nobody yet: every runner who reads
     that language gets the same words (a request context with the public address must be
     active, for the link)."""
-    info = alert_kind(text.kind)
+    urgent = is_urgent(text.kind, text.audience_kind)
     message = sending.compose(
         "alert",
         "",
@@ -43,14 +43,14 @@ def compose_alert(text: AlertText) -> EmailMultiAlternatives:
         if not text.category_name
         else f"{text.event_name} · {text.category_name}",
         kind=text.kind,
-        urgent=info.urgent,
+        urgent=urgent,
         title=text.title,
         body=text.body,
         summary=localized.pick(text.outcome.get("summary"), text.language),
         link=url_for("alerts.show", alert_id=text.alert_id, _external=True),
         settings_link=url_for("account.settings", _external=True),
     )
-    if info.urgent:
+    if urgent:
         message.extra_headers["Importance"] = "high"
     return message
 

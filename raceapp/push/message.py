@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from raceapp import localized
 from raceapp.i18n import DEFAULT_LANGUAGE, speaking
-from raceapp.vocabulary import alert_kind
+from raceapp.vocabulary import alert_kind, is_urgent, refreshes_kit
 
 # A push service must take 4096-byte bodies; aes128gcm adds 86 bytes and a padding byte.
 # Staying far below leaves room for any service that counts differently.
@@ -54,13 +54,15 @@ def build(
     created_at_iso: str,
     outcome: dict | None = None,
     language: str = DEFAULT_LANGUAGE,
+    audience_kind: str | None = None,
 ) -> AlertMessage:
     """The JSON the service worker shows; the body is cut to keep it well under 4 KB.
 
-    `urgent` and `refresh` come from the vocabulary, so the service worker needs no list of
-    kinds of its own; `state` and `summary` say what the alert did to the race. Everything a
-    person reads is in `language`, the device's."""
+    `urgent` and `refresh` come from the vocabulary (the kind, and a bus's passengers), so the
+    service worker needs no list of kinds of its own; `state` and `summary` say what the alert
+    did to the race. Everything a person reads is in `language`, the device's."""
     info = alert_kind(kind)
+    urgent = is_urgent(kind, audience_kind)
     outcome = outcome or {}
     with speaking(language):
         label = str(info.label)
@@ -69,8 +71,8 @@ def build(
         "kind": kind,
         "lang": language,
         "label": label,
-        "urgent": info.urgent,
-        "refresh": info.refresh_kit,
+        "urgent": urgent,
+        "refresh": refreshes_kit(kind, audience_kind),
         "state": outcome.get("state"),
         "summary": _truncate(localized.pick(outcome.get("summary"), language), SUMMARY_MAX_BYTES),
         "title": title,
@@ -92,6 +94,6 @@ def build(
         alert_id,
         payload,
         info.ttl_seconds,
-        "high" if info.urgent else "normal",
+        "high" if urgent else "normal",
         topic_for(alert_id, kind, event_id, category_id),
     )

@@ -118,6 +118,7 @@ class AlertText:
     outcome: dict
     revision: int = 0
     withdrawn: bool = False
+    audience_kind: str | None = None
     # When this revision went out: a correction's time to live counts from it.
     sent_at: datetime | None = None
 
@@ -146,6 +147,7 @@ def alert_texts(
             Alert.revision,
             Alert.revised_at,
             Alert.retracted_at,
+            Alert.audience_kind,
         )
         .join(Event, Event.id == Alert.event_id)
         .outerjoin(Category, Category.id == Alert.category_id)
@@ -190,6 +192,7 @@ def alert_texts(
             outcome=outcome,
             revision=a.revision or 0,
             withdrawn=a.retracted_at is not None,
+            audience_kind=a.audience_kind,
             sent_at=a.revised_at or a.created_at,
         )
     return found
@@ -213,6 +216,7 @@ def messages_for(
                 t.created_at.isoformat().replace("+00:00", "Z"),
                 t.outcome,
                 language=t.language,
+                audience_kind=t.audience_kind,
             ),
             t.sent_at or t.created_at,
         )

@@ -66,6 +66,7 @@ from raceapp.vocabulary import (
     OPEN,
     UPCOMING,
     VIEW,
+    is_urgent,
 )
 
 TITLE_MAX, BODY_MAX, LINK_MAX = 120, 4000, 500
@@ -407,7 +408,7 @@ def _audience(event: Event, draft: AlertDraft) -> Audience | None:
     if not raw:
         return None
     kind, _sep, ref = raw.partition(":")
-    if kind not in AUDIENCES or (kind in ("departure", "unread")) != bool(ref):
+    if kind not in AUDIENCES or (kind in ("departure", "unread", "passenger")) != bool(ref):
         raise DomainError(_("Choose who the alert is for from the list."))
     if ALERT_KINDS.get(draft.kind) and ALERT_KINDS[draft.kind].changes_race:
         raise DomainError(
@@ -425,6 +426,13 @@ def _audience(event: Event, draft: AlertDraft) -> Audience | None:
             select(ShuttleDeparture.id)
             .join(ShuttleRoute, ShuttleRoute.id == ShuttleDeparture.route_id)
             .where(ShuttleDeparture.id == number, ShuttleRoute.event_id == event.id)
+        )
+    elif kind == "passenger":
+        found = db.session.scalar(
+            select(Booking.id)
+            .join(ShuttleDeparture, ShuttleDeparture.id == Booking.departure_id)
+            .join(ShuttleRoute, ShuttleRoute.id == ShuttleDeparture.route_id)
+            .where(Booking.id == number, ShuttleRoute.event_id == event.id)
         )
     else:
         found = db.session.scalar(
@@ -445,6 +453,10 @@ def _audience_runners(event: Event, audience: Audience, now: datetime):
                     Booking.departure_id == audience.ref, Booking.status == BOOKED
                 )
             )
+        )
+    if audience.kind == "passenger":
+        return runners.where(
+            Entry.user_id.in_(select(Booking.user_id).where(Booking.id == audience.ref))
         )
     if audience.kind in ("on_course", "not_started"):
         state = race_state.of_event(event, now)
@@ -476,6 +488,12 @@ def post_alert(author: User, event: Event, draft: AlertDraft, *, now: datetime) 
     category = _scope(event, draft)
     with write_transaction():
         return _post(author, event, draft, texts, category, now)
+
+
+def post_within(author: User | None, event: Event, draft: AlertDraft, *, now: datetime) -> Alert:
+    """Post an alert inside the caller's write transaction, with the change it reports (a bus
+    delayed or cancelled, a seat from the waitlist): both are written, or neither."""
+    return _post(author, event, draft, _clean_text(draft, event), _scope(event, draft), now)
 
 
 class _DryRun(Exception):
@@ -547,7 +565,7 @@ def preview_alert(author: User, event: Event, draft: AlertDraft, *, now: datetim
 
 
 def _post(
-    author: User,
+    author: User | None,
     event: Event,
     draft: AlertDraft,
     texts: AlertTexts,
@@ -569,12 +587,13 @@ def _post(
         link=texts.link,
         effect=_effect(draft, before, category, now),
         outcome={},
-        author_id=author.id,
+        author_id=author.id if author is not None else None,
         created_at=now,
     )
     db.session.add(alert)
     db.session.flush()
-    audit.record(event, author, "alert.posted", now=now, title=alert.title, kind=draft.kind)
+    if author is not None:  # the app's own messages (a seat from the waitlist) are not logged
+        audit.record(event, author, "alert.posted", now=now, title=alert.title, kind=draft.kind)
     if ALERT_KINDS[draft.kind].changes_race:
         after = race_state.of_event(event, now)
         if draft.kind == "course_change":
@@ -626,7 +645,7 @@ def _post(
                 literal("pending"),
                 literal(0),
                 literal(now, UTCDateTime()),
-            ).where(_mailed(runners, ALERT_KINDS[draft.kind].urgent)),
+            ).where(_mailed(runners, is_urgent(draft.kind, alert.audience_kind))),
         )
     )
     alert.email_count = (
@@ -963,7 +982,12 @@ def event_alerts(user: User, event: Event) -> list[Figures]:
         list(
             db.session.scalars(
                 select(Alert)
-                .where(Alert.event_id == event.id)
+                .where(
+                    Alert.event_id == event.id,
+                    # The app's messages to one passenger (a seat from the waitlist) are many
+                    # and personal: the desk lists what headquarters posted.
+                    or_(Alert.audience_kind.is_(None), Alert.audience_kind != "passenger"),
+                )
                 .order_by(Alert.created_at.desc(), Alert.id.desc())
             )
         )

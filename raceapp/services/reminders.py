@@ -44,7 +44,7 @@ def eve_due(event: Event, state: CategoryState) -> datetime | None:
 
 
 def bus_due(departure: ShuttleDeparture) -> datetime:
-    return departure.departs_at - timedelta(minutes=BUS_REMINDER_MINUTES)
+    return departure.leaves_at - timedelta(minutes=BUS_REMINDER_MINUTES)
 
 
 def _upsert(kind: str, due: datetime | None, now: datetime, **keys) -> None:
@@ -137,8 +137,10 @@ def verdict(reminder: Reminder, *, now: datetime) -> Verdict:
         if booking is None or booking.status != BOOKED:
             return Verdict("cancel", reason="seat given up")
         departure = db.session.get(ShuttleDeparture, booking.departure_id)
-        if departure is None or departure.departs_at <= now:
+        if departure is None or departure.leaves_at <= now:
             return Verdict("cancel", reason="the bus has left")
+        if departure.cancelled_at is not None:
+            return Verdict("cancel", reason="the bus is cancelled")
         due = bus_due(departure)
     if due is not None and due > now + timedelta(minutes=1):
         return Verdict("later", due=due)

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from raceapp.database import rowcount, write_transaction
 from raceapp.errors import Conflict, DomainError, Forbidden, NotFound
 from raceapp.extensions import db
-from raceapp.i18n import DEFAULT_LANGUAGE, format_when, in_every_language, text_of
+from raceapp.i18n import DEFAULT_LANGUAGE, format_when, in_every_language, join_clauses, text_of
 from raceapp.models import (
+    Alert,
     Booking,
     Entry,
     Event,
@@ -31,10 +33,10 @@ from raceapp.models import (
     User,
     WaitlistEntry,
 )
-from raceapp.services import accounts, claims, race_state, reminders
+from raceapp.services import accounts, alerts, claims, race_state, reminders, team
 from raceapp.services.race_state import EventState
 from raceapp.services.timing import zone_of
-from raceapp.vocabulary import BOOKED, MANIFESTS, SEAT_CANCELLED
+from raceapp.vocabulary import ALERTS, BOOKED, MANIFESTS, SEAT_CANCELLED
 
 # No 0/O or 1/I/L: a driver reads these aloud in the dark.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -51,7 +53,9 @@ class DepartureView:
     departure: ShuttleDeparture
     route: ShuttleRoute
     seats_left: int | None  # None: capacity not limited
-    state: str  # "open", "full", "departed" or "not running" (its race is cancelled)
+    # "open", "full", "departed", "not running" (its race is cancelled) or "cancelled" (this
+    # departure, by headquarters on the day)
+    state: str
     my_booking: Booking | None
     on_waitlist: bool
 
@@ -66,10 +70,14 @@ def seats_left(departure: ShuttleDeparture) -> int | None:
 
 
 NOT_RUNNING = "not running"
+BUS_CANCELLED = "cancelled"
+DELAY_MAX_MINUTES = 6 * 60
 
 
 def state_of(departure: ShuttleDeparture, runs: bool, now: datetime) -> str:
-    if departure.departs_at <= now:
+    if departure.cancelled_at is not None:
+        return BUS_CANCELLED
+    if departure.leaves_at <= now:
         return "departed"
     if not runs:
         return NOT_RUNNING
@@ -221,7 +229,9 @@ def _seat(user_id: int, departure_id: int, now: datetime, key: str | None = None
 
 
 def _must_run(departure: ShuttleDeparture, now: datetime) -> None:
-    if departure.departs_at <= now:
+    if departure.cancelled_at is not None:
+        raise Conflict(_("This bus is cancelled: book another departure."))
+    if departure.leaves_at <= now:
         raise Conflict(_("This bus has already left."))
     state = race_state.of_event(departure.route.event, now)
     if not state.route_runs(departure.route):
@@ -238,7 +248,7 @@ def booking_for(user: User, reference: str) -> Booking:
 
 def cancel_deadline(booking: Booking) -> datetime:
     departure = booking.departure
-    return departure.departs_at - timedelta(minutes=departure.route.cancel_before_minutes or 0)
+    return departure.leaves_at - timedelta(minutes=departure.route.cancel_before_minutes or 0)
 
 
 def cancel(user: User, reference: str, *, now: datetime) -> Booking:
@@ -306,15 +316,19 @@ def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
 
         # Written now in every language: the runner reads it later, in theirs.
         texts = in_every_language(seat_freed)
+        link = f"/shuttles/tickets/{booking.reference}"
         db.session.add(
             Notice(
                 user_id=first.user_id,
                 created_at=now,
                 text=texts[DEFAULT_LANGUAGE],
                 texts={"text": texts},
-                link=f"/shuttles/tickets/{booking.reference}",
+                link=link,
             )
         )
+        # The runner may be asleep or on the road: the seat reaches their phone (push) and
+        # their inbox, through the alerts' durable outboxes, in this same transaction.
+        _tell_passenger(departure, booking, texts, link, now)
         return  # the seat went to the waitlist: seats_taken stays as it is
     db.session.execute(
         update(ShuttleDeparture)
@@ -432,8 +446,9 @@ def leave_waitlist(user: User, departure_id: int) -> None:
 
 
 def next_booking(user: User, event: Event, now: datetime) -> Booking | None:
-    """The user's next live booking for this event's buses that has not left yet."""
-    return db.session.scalar(
+    """The user's next live booking for this event's buses that has not left yet (a delayed
+    bus still counts after its timetable time)."""
+    upcoming = db.session.scalars(
         select(Booking)
         .join(ShuttleDeparture)
         .join(ShuttleRoute)
@@ -441,11 +456,11 @@ def next_booking(user: User, event: Event, now: datetime) -> Booking | None:
             Booking.user_id == user.id,
             Booking.status == BOOKED,
             ShuttleRoute.event_id == event.id,
-            ShuttleDeparture.departs_at > now,
+            ShuttleDeparture.departs_at > now - timedelta(minutes=DELAY_MAX_MINUTES),
         )
         .order_by(ShuttleDeparture.departs_at)
-        .limit(1)
     )
+    return next((b for b in upcoming if b.departure.leaves_at > now), None)
 
 
 def organized_departure(user: User, departure_id: int) -> ShuttleDeparture:
@@ -519,6 +534,12 @@ def manifest(departure: ShuttleDeparture) -> list[tuple[Booking, Entry | None]]:
         .where(Booking.departure_id == departure.id, Booking.status == BOOKED)
         .order_by(Booking.created_at, Booking.id)
     ).all()
+    return _with_entries(departure, list(bookings))
+
+
+def _with_entries(
+    departure: ShuttleDeparture, bookings: list[Booking]
+) -> list[tuple[Booking, Entry | None]]:
     entries = {
         e.user_id: e
         for e in db.session.scalars(
@@ -539,3 +560,224 @@ def unread_notices(user: User) -> list[Notice]:
             .order_by(Notice.created_at.desc())
         )
     )
+
+
+def _tell_passenger(
+    departure: ShuttleDeparture, booking: Booking, bodies: dict[str, str], link: str, now
+) -> None:
+    """An alert to the one passenger a waitlist seat went to (push and e-mail)."""
+    route = departure.route
+    local = departure.leaves_at.astimezone(zone_of(route.event))
+    titles = in_every_language(
+        lambda: _(
+            "You have a seat on the %(time)s bus from %(origin)s",
+            time=format_when(local, "day_time"),
+            origin=text_of(route, "origin"),
+        )
+    )
+    alerts.post_within(
+        None,
+        route.event,
+        alerts.AlertDraft(
+            "info",
+            titles=titles,
+            bodies=bodies,
+            link=link,
+            audience=f"passenger:{booking.id}",
+        ),
+        now=now,
+    )
+
+
+# --- On the day: headquarters delays or cancels a departure -------------------------------------
+
+
+def operated_departure(user: User, departure_id: int) -> ShuttleDeparture:
+    """A departure whose changes this user may announce (the race's headquarters)."""
+    found = find_departure(departure_id)
+    if not team.may(user, found.route.event, ALERTS):
+        raise Forbidden(_("Only the race's headquarters can delay or cancel a bus."))
+    return found
+
+
+def _alternatives(departure: ShuttleDeparture, now: datetime, limit: int = 3) -> list[str]:
+    """The next departures of the same route a passenger can still take, in words."""
+    state = race_state.of_event(departure.route.event, now)
+    zone = zone_of(departure.route.event)
+    found = []
+    for other in sorted(departure.route.departures, key=lambda d: d.leaves_at):
+        if other.id == departure.id:
+            continue
+        if state_of(other, state.route_runs(other.route), now) not in ("open", "full"):
+            continue
+        left = seats_left(other)
+        when = format_when(other.leaves_at.astimezone(zone), "day_time")
+        if left is None:
+            found.append(when)
+        elif left == 0:
+            found.append(_("%(time)s (full: waitlist)", time=when))
+        else:
+            found.append(
+                ngettext("%(time)s (%(num)d seat)", "%(time)s (%(num)d seats)", left, time=when)
+            )
+        if len(found) == limit:
+            break
+    return found
+
+
+def _bus_change_draft(
+    departure: ShuttleDeparture, now: datetime, notes: dict[str, str], title, sentence
+) -> alerts.AlertDraft:
+    """The alert to a departure's passengers: what happened, the next buses, the note."""
+    route = departure.route
+    zone = zone_of(route.event)
+
+    def words(make) -> dict[str, str]:
+        return in_every_language(
+            lambda: make(
+                when=format_when(departure.departs_at.astimezone(zone), "day_time"),
+                leaves=format_when(departure.leaves_at.astimezone(zone), "day_time"),
+                origin=text_of(route, "origin"),
+                destination=text_of(route, "destination"),
+            )
+        )
+
+    def body(**names) -> str:
+        lines = [sentence(**names)]
+        others = _alternatives(departure, now)
+        if others:
+            lines.append(_("Next buses: %(times)s.", times=join_clauses(others)))
+        else:
+            lines.append(_("No other bus of this route is left: contact the race office."))
+        return "\n".join(lines)
+
+    bodies = words(body)
+    for language, note in notes.items():
+        note = (note or "").strip()
+        if note and language in bodies:
+            bodies[language] = f"{bodies[language]}\n\n{note}"
+    return alerts.AlertDraft(
+        "info",
+        titles=words(title),
+        bodies=bodies,
+        link=f"/events/{route.event.slug}/shuttles#departure-{departure.id}",
+        audience=f"departure:{departure.id}",
+    )
+
+
+def delay_departure(
+    user: User, departure_id: int, minutes: int, notes: dict[str, str], *, now: datetime
+) -> Alert:
+    """Delay a departure by `minutes` after its timetable time (0: back on time): its bus
+    reminders move, and its passengers are alerted with the next buses they could take."""
+    departure = operated_departure(user, departure_id)
+    if not 0 <= minutes <= DELAY_MAX_MINUTES:
+        raise DomainError(
+            _(
+                "Give the delay in minutes after the timetable time (0 to %(max)d).",
+                max=DELAY_MAX_MINUTES,
+            )
+        )
+    if departure.cancelled_at is not None:
+        raise Conflict(_("This departure is cancelled."))
+    if departure.leaves_at <= now:
+        raise Conflict(_("This bus has already left."))
+    if minutes == departure.delay_minutes:
+        raise DomainError(_("The bus already leaves at that time."))
+    if departure.departs_at + timedelta(minutes=minutes) <= now:
+        raise DomainError(_("That time has already passed: give a later one."))
+    with write_transaction():
+        _lock(departure.id)
+        departure.delay_minutes = minutes
+        db.session.flush()
+        reminders.reschedule(departure.route.event, now=now)
+        draft = _bus_change_draft(
+            departure,
+            now,
+            notes,
+            _delayed_title if minutes else _on_time_title,
+            _delayed_sentence if minutes else _on_time_sentence,
+        )
+        return alerts.post_within(user, departure.route.event, draft, now=now)
+
+
+def _delayed_title(**names) -> str:
+    return _("Bus delayed: %(origin)s now leaves %(leaves)s", **names)
+
+
+def _delayed_sentence(**names) -> str:
+    return _(
+        "Your bus %(origin)s → %(destination)s (%(when)s) leaves late, at %(leaves)s. Your "
+        "seat is kept; you can change to another bus below.",
+        **names,
+    )
+
+
+def _on_time_title(**names) -> str:
+    return _("Bus back on time: %(origin)s leaves %(leaves)s", **names)
+
+
+def _on_time_sentence(**names) -> str:
+    return _(
+        "Your bus %(origin)s → %(destination)s leaves at its timetable time, %(leaves)s.",
+        **names,
+    )
+
+
+def _cancelled_title(**names) -> str:
+    return _("Bus cancelled: %(origin)s %(when)s", **names)
+
+
+def _cancelled_sentence(**names) -> str:
+    return _(
+        "Your bus %(origin)s → %(destination)s (%(when)s) is cancelled. Your seat is released: "
+        "book one of the next buses.",
+        **names,
+    )
+
+
+def cancel_departure(
+    user: User, departure_id: int, notes: dict[str, str], *, now: datetime
+) -> Alert:
+    """Cancel a departure (a breakdown, a closed road): its passengers are alerted with the
+    next buses, their seats and the waitlist are released so they can book another."""
+    departure = operated_departure(user, departure_id)
+    if departure.cancelled_at is not None:
+        raise Conflict(_("This departure is already cancelled."))
+    if departure.leaves_at <= now:
+        raise Conflict(_("This bus has already left."))
+    with write_transaction():
+        _lock(departure.id)
+        # The alert first: it goes to the passengers booked on it now.
+        alert = alerts.post_within(
+            user,
+            departure.route.event,
+            _bus_change_draft(departure, now, notes, _cancelled_title, _cancelled_sentence),
+            now=now,
+        )
+        departure.cancelled_at = now
+        db.session.execute(
+            update(Booking)
+            .where(Booking.departure_id == departure.id, Booking.status == BOOKED)
+            .values(status=SEAT_CANCELLED, cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.departure_id == departure.id))
+        departure.seats_taken = 0
+    return alert
+
+
+def told_passengers(departure: ShuttleDeparture) -> list[tuple[Booking, Entry | None]]:
+    """The passengers a cancelled departure had: their seats went with it."""
+    if departure.cancelled_at is None:
+        return []
+    bookings = db.session.scalars(
+        select(Booking)
+        .where(
+            Booking.departure_id == departure.id,
+            Booking.status == SEAT_CANCELLED,
+            Booking.cancelled_at == departure.cancelled_at,
+        )
+        .order_by(Booking.created_at, Booking.id)
+    ).all()
+    return _with_entries(departure, list(bookings))

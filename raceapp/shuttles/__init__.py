@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from raceapp import clock
 from raceapp.errors import DomainError
-from raceapp.i18n import format_zone, text_of
+from raceapp.i18n import LANGUAGES, NATIVE_NAMES, format_zone, text_of
+from raceapp.mail import worker as mail_worker
 from raceapp.models import Booking
-from raceapp.services import catalog, race_state, shuttles, timing
+from raceapp.push import worker as push_worker
+from raceapp.services import catalog, race_state, shuttles, team, timing
+from raceapp.vocabulary import ALERTS
 from raceapp.web.http import is_htmx, private_page
 from raceapp.web.qr import qr_svg
 from raceapp.web.ratelimits import by_user, limited
@@ -180,7 +193,62 @@ def manifest(departure_id: int):
         route=departure.route,
         event=departure.route.event,
         rows=shuttles.manifest(departure),
+        told=shuttles.told_passengers(departure),
+        may_operate=team.may(current_user, departure.route.event, ALERTS),
+        languages=sorted(LANGUAGES, key=lambda code: code != departure.route.event.language),
+        native_names=NATIVE_NAMES,
+        now=clock.utcnow(),
     )
+
+
+def _notes() -> dict[str, str]:
+    """The organizer's own words added to a bus alert, per language (`note_ja`, `note_en`)."""
+    return {language: request.form.get(f"note_{language}", "")[:1000] for language in LANGUAGES}
+
+
+@bp.post("/organizer/departures/<int:departure_id>/delay")
+@login_required
+def delay(departure_id: int):
+    """Delay a departure (0: back on time); its passengers are alerted with the next buses."""
+    raw = request.form.get("minutes", "").strip()
+    if not raw.isdecimal() or len(raw) > 4:
+        raise DomainError(_("Give the delay as a whole number of minutes."))
+    alert = shuttles.delay_departure(
+        current_user, departure_id, int(raw), _notes(), now=clock.real_utcnow()
+    )
+    _wake_senders()
+    flash(
+        ngettext(
+            "Delay announced to %(num)d passenger.",
+            "Delay announced to %(num)d passengers.",
+            alert.audience_count,
+        )
+    )
+    return redirect(url_for("shuttles.manifest", departure_id=departure_id), code=303)
+
+
+@bp.post("/organizer/departures/<int:departure_id>/cancel")
+@login_required
+def cancel_departure(departure_id: int):
+    """Cancel a departure; its passengers are alerted with the next buses and their seats go."""
+    if request.form.get("confirm") != "1":
+        raise DomainError(_("Tick the box to confirm that this bus does not run."))
+    alert = shuttles.cancel_departure(current_user, departure_id, _notes(), now=clock.real_utcnow())
+    _wake_senders()
+    flash(
+        ngettext(
+            "Cancellation announced to %(num)d passenger.",
+            "Cancellation announced to %(num)d passengers.",
+            alert.audience_count,
+        )
+    )
+    return redirect(url_for("shuttles.manifest", departure_id=departure_id), code=303)
+
+
+def _wake_senders() -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    push_worker.wake(app)
+    mail_worker.wake(app)
 
 
 @bp.route("/organizer/departures/<int:departure_id>/board", methods=["GET", "POST"])
