@@ -1,6 +1,6 @@
 /* Staff mode at the bus door. A ticket's code comes from the field, or from its QR code:
-   the camera's photo read by the browser's BarcodeDetector where there is one, else by the
-   vendored jsQR. Each scan carries the moment it was made. With signal it goes straight to
+   the live camera (or a photo, where the page cannot open the camera) read by the browser's
+   BarcodeDetector where there is one, else by the vendored jsQR. Each scan carries the moment it was made. With signal it goes straight to
    the server; without, it is kept on this phone and sent, oldest first, when signal returns
    (the server keeps the earliest scan of a ticket, so two phones offline give one boarding). */
 (function () {
@@ -90,22 +90,76 @@
     input.value = "";
     input.focus();
   });
-  function decode(file) {
+  var detector = null;
+  var canvas = document.createElement("canvas");
+  // The QR code in an image, a bitmap or the current video frame; null when there is none.
+  function read(source, width, height) {
     if (window.BarcodeDetector) {
-      return createImageBitmap(file).then(function (bitmap) {
-        return new BarcodeDetector({ formats: ["qr_code"] }).detect(bitmap);
-      }).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+      detector = detector || new BarcodeDetector({ formats: ["qr_code"] });
+      return detector.detect(source).then(function (codes) {
+        return codes.length ? codes[0].rawValue : null;
+      });
     }
+    canvas.width = width;
+    canvas.height = height;
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0, width, height);
+    var pixels = context.getImageData(0, 0, width, height);
+    var code = jsQR(pixels.data, width, height, { inversionAttempts: "dontInvert" });
+    return Promise.resolve(code ? code.data : null);
+  }
+  function decode(file) {
     return createImageBitmap(file).then(function (bitmap) {
-      var canvas = document.createElement("canvas");
-      canvas.width = bitmap.width;
-      canvas.height = bitmap.height;
-      var context = canvas.getContext("2d");
-      context.drawImage(bitmap, 0, 0);
-      var pixels = context.getImageData(0, 0, canvas.width, canvas.height);
-      var code = jsQR(pixels.data, pixels.width, pixels.height);
-      return code ? code.data : null;
+      return read(bitmap, bitmap.width, bitmap.height);
     });
+  }
+
+  /* The live camera: frames are read a few times a second; a ticket held in front of it
+     is one scan (the same code again only after a pause). Nothing here needs signal. */
+  var cameraButton = document.querySelector("[data-board-camera]");
+  var video = document.querySelector("[data-board-video]");
+  var stream = null;
+  var last = { text: "", at: 0 };
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+    video.hidden = true;
+    cameraButton.textContent = data.messages.camera_start;
+    cameraButton.setAttribute("aria-pressed", "false");
+  }
+  function watch() {
+    if (!stream) return;
+    var ready = video.readyState >= 2 && video.videoWidth > 0;
+    var frame = ready ? read(video, video.videoWidth, video.videoHeight) : Promise.resolve(null);
+    frame.then(function (text) {
+      var now = Date.now();
+      if (text && (text !== last.text || now - last.at > 4000)) {
+        last = { text: text, at: now };
+        scan(text);
+      }
+    }, function () { return null; }).then(function () {
+      if (stream) setTimeout(watch, 200);
+    });
+  }
+  if (cameraButton && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    cameraButton.hidden = false;
+    cameraButton.addEventListener("click", function () {
+      if (stream) { stopCamera(); return; }
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+        .then(function (opened) {
+          stream = opened;
+          video.srcObject = opened;
+          video.hidden = false;
+          cameraButton.textContent = data.messages.camera_stop;
+          cameraButton.setAttribute("aria-pressed", "true");
+          return video.play();
+        })
+        .then(watch, function () {
+          stopCamera();
+          say(data.messages.no_camera, "board-no");
+        });
+    });
+    window.addEventListener("pagehide", stopCamera);
   }
   if (photo) {
     photo.addEventListener("change", function () {

@@ -137,3 +137,18 @@ def test_forms_tied_to_a_session_and_account_pages_are_never_stored(app, client,
     )
     assert client.get("/account/").headers["Cache-Control"] == "no-store"
     assert "no-store" not in client.get("/me").headers.get("Cache-Control", "")
+
+
+def test_only_the_staff_page_at_the_bus_door_may_open_the_camera(
+    client, auth, bus_event, make_organizer
+):
+    from tests.helpers import departure
+
+    make_organizer(bus_event)
+    auth.login("organizer@example.com")
+    five = departure(bus_event, "station-to-start", "05:00")
+    board = client.get(f"/organizer/departures/{five.id}/board")
+    assert board.status_code == 200
+    assert "camera=(self)" in board.headers["Permissions-Policy"]
+    for url in ("/", "/events/", f"/organizer/departures/{five.id}/manifest", "/me"):
+        assert "camera=()" in client.get(url).headers["Permissions-Policy"], url

@@ -9,6 +9,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,6 +32,7 @@ from raceapp.vocabulary import ALERTS
 from raceapp.web.http import is_htmx, private_page
 from raceapp.web.qr import qr_svg
 from raceapp.web.ratelimits import by_user, limited
+from raceapp.web.security import allow_camera
 from raceapp.web.spreadsheet import csv_response
 
 bp = Blueprint("shuttles", __name__)
@@ -276,7 +278,7 @@ def board(departure_id: int):
     context.update(on_board=sum(1 for b, _e in rows if b.boarded_at), booked=len(rows))
     if is_htmx():
         return render_block("shuttles/board.html", "result", **context), status
-    return render_template("shuttles/board.html", **context), status
+    return allow_camera(make_response(render_template("shuttles/board.html", **context), status))
 
 
 @bp.get("/organizer/departures/<int:departure_id>/manifest.csv")

@@ -26,6 +26,16 @@ CSP = "; ".join(
     )
 )
 HSTS = "max-age=63072000; includeSubDomains"
+# The Help page asks for the phone's position when the runner taps (this site only); the
+# camera is off everywhere but the staff page at the bus door, which scans tickets with it.
+PERMISSIONS = "camera=(), microphone=(), geolocation=(self)"
+CAMERA_PERMISSIONS = "camera=(self), microphone=(), geolocation=(self)"
+
+
+def allow_camera(response: Response) -> Response:
+    """Let this page (and only it) open the camera."""
+    response.headers["Permissions-Policy"] = CAMERA_PERMISSIONS
+    return response
 
 
 def add_headers(response: Response) -> Response:
@@ -35,8 +45,7 @@ def add_headers(response: Response) -> Response:
     # Secret URLs (the calendar feed) must not leak to other sites through the Referer.
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    # The Help page asks for the phone's position when the runner taps (this site only).
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+    headers.setdefault("Permissions-Policy", PERMISSIONS)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response

@@ -1,5 +1,5 @@
-"""Staff mode at the bus door in real Chromium: a photo of a ticket's QR code read on the
-phone, with no signal, kept there, and sent when signal returns."""
+"""Staff mode at the bus door in real Chromium: a ticket's QR code read on the phone from a
+photo or the live camera, with no signal, kept there, and sent when signal returns."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from raceapp.extensions import db
 from raceapp.models import Booking, OrganizerRole
 from raceapp.services import shuttles
+from tests.browser.conftest import ARGS, CHROMIUM, PHONE
 from tests.browser.helpers import CACHED_URLS, eventually, log_in
 from tests.helpers import PASSWORD, departure
 
@@ -70,3 +71,72 @@ def test_a_ticket_photographed_offline_boards_when_signal_returns(
         page.screenshot(path=str(SCREENSHOTS / "staff-mode.png"))
         page.goto(f"{base}/organizer/departures/{five.id}/manifest")
         page.screenshot(path=str(SCREENSHOTS / "manifest-phone.png"), full_page=True)
+
+
+def _camera_file(path: Path, text: str, width: int = 640, height: int = 480) -> Path:
+    """A camera's video (Y4M, one grey frame Chromium loops) of a ticket's QR code held up."""
+    rows = list(segno.make(text, error="m").matrix_iter(scale=6, border=4))
+    top, left = (height - len(rows)) // 2, (width - len(rows[0])) // 2
+    luma = bytearray([235]) * (width * height)  # white paper
+    for y, row in enumerate(rows):
+        for x, dark in enumerate(row):
+            if dark:
+                luma[(top + y) * width + left + x] = 16
+    chroma = bytes([128]) * (width * height // 4)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        out.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
+    return path
+
+
+def test_the_live_camera_boards_a_ticket_offline_then_syncs(
+    browser, gunicorn, bus_event, runner_factory, make_user, tmp_path
+):
+    six = departure(bus_event, "station-to-start", "06:00")
+    mio = runner_factory("mio@example.com")
+    booking = shuttles.book(
+        mio, six.id, now=datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO), idempotency_key=None
+    )
+    staff = make_user("staff@example.com")
+    db.session.add(OrganizerRole(user_id=staff.id, event_id=bus_event.id, role="shuttle_staff"))
+    db.session.commit()
+    base = gunicorn.start().url
+    video = _camera_file(tmp_path / "camera.y4m", f"{base}/shuttles/check/{booking.reference}")
+    # A phone whose camera sees the ticket: Chromium's stand-in camera plays the file.
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = camera_browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        context.grant_permissions(["camera"], origin=base)
+        page = context.new_page()
+        log_in(page, base, "staff@example.com", PASSWORD)
+        url = f"/organizer/departures/{six.id}/board"
+        page.goto(base + url)
+        eventually(page, f"async () => (await ({CACHED_URLS})()).includes('{url}')")
+        context.set_offline(True)
+        page.reload()
+        page.click("[data-board-camera]")
+        page.wait_for_selector("#board-result:has-text('kept on this phone')", timeout=15000)
+        assert booking.reference in page.inner_text("#board-result")
+        assert page.get_attribute("[data-board-camera]", "aria-pressed") == "true"
+        db.session.rollback()
+        assert db.session.scalar(select(Booking.boarded_at)) is None
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        page.wait_for_selector("#board-result:has-text('1 of 1 passengers on board.')")
+        db.session.rollback()
+        assert db.session.scalar(select(Booking.boarded_at)) is not None
+        if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
+            page.screenshot(path=str(SCREENSHOTS / "staff-mode-camera.png"))
+        page.click("[data-board-camera]")  # the camera goes off again
+        assert page.is_hidden("[data-board-video]")
+        context.close()
+    finally:
+        camera_browser.close()
