@@ -184,7 +184,7 @@ def _desk(event: Event, **context):
         event_state=race_state.of_event(event, clock.utcnow()),
         statuses=CHECKPOINT_STATUSES,
         # The race's own language first: what most of its runners read.
-        languages=sorted(LANGUAGES, key=lambda language: language != event.language),
+        text_languages=sorted(LANGUAGES, key=lambda language: language != event.language),
         native_names=NATIVE_NAMES,
         figures=posted,
         audiences=_audiences(event, posted),
@@ -322,7 +322,9 @@ def figures(alert_id: int):
     figures = alerts.alert_figures(current_user, alert_id)
     if is_htmx():
         return render_block("alerts/figures.html", "figures", f=figures)
-    return render_template("alerts/figures.html", f=figures, audiences=AUDIENCES)
+    return render_template(
+        "alerts/figures.html", f=figures, audience_label=alerts.audience_name(figures.alert)
+    )
 
 
 def _languages_of(alert) -> list[str]:
@@ -352,7 +354,7 @@ def edit(alert_id: int):
                 render_template(
                     "alerts/edit.html",
                     alert=alert,
-                    languages=languages,
+                    text_languages=languages,
                     native_names=NATIVE_NAMES,
                     change_kinds=CHANGE_KINDS,
                     form=request.form,
@@ -373,7 +375,7 @@ def edit(alert_id: int):
     return render_template(
         "alerts/edit.html",
         alert=alert,
-        languages=languages,
+        text_languages=languages,
         native_names=NATIVE_NAMES,
         change_kinds=CHANGE_KINDS,
         form=form,
@@ -397,7 +399,7 @@ def retract(alert_id: int):
         "alerts/retract.html",
         alert=alert,
         withdrawal=found,
-        languages=_languages_of(alert),
+        text_languages=_languages_of(alert),
         native_names=NATIVE_NAMES,
         change_kinds=CHANGE_KINDS,
     )

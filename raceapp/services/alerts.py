@@ -806,6 +806,33 @@ def _mailed(runners, urgent: bool):
     return verified & (User.email_alerts.is_(True) | ~has_push)
 
 
+def audience_name(alert: Alert) -> str:
+    """Who a narrower audience was, named: the bus, the earlier alert, the passenger."""
+    kind, ref = alert.audience_kind, alert.audience_ref
+    if kind == "departure" and ref:
+        departure = db.session.get(ShuttleDeparture, ref)
+        if departure is not None:
+            return _(
+                "the passengers of the %(time)s bus, %(origin)s → %(destination)s",
+                time=format_when(departure.leaves_at.astimezone(zone_of(alert.event)), "day_time"),
+                origin=text_of(departure.route, "origin"),
+                destination=text_of(departure.route, "destination"),
+            )
+    if kind == "unread" and ref:
+        earlier = db.session.get(Alert, ref)
+        if earlier is not None:
+            return _("those who had not read “%(title)s”", title=text_of(earlier, "title"))
+    if kind == "passenger" and ref:
+        booking = db.session.get(Booking, ref)
+        if booking is not None:
+            return _(
+                "%(name)s (ticket %(reference)s)",
+                name=booking.user.name,
+                reference=booking.reference,
+            )
+    return str(AUDIENCES.get(kind, "")).lower() if kind else ""
+
+
 # --- Runners --------------------------------------------------------------------------------
 
 

@@ -197,7 +197,7 @@ def manifest(departure_id: int):
         rows=shuttles.manifest(departure),
         told=shuttles.told_passengers(departure),
         may_operate=team.may(current_user, departure.route.event, ALERTS),
-        languages=sorted(LANGUAGES, key=lambda code: code != departure.route.event.language),
+        text_languages=sorted(LANGUAGES, key=lambda code: code != departure.route.event.language),
         native_names=NATIVE_NAMES,
         now=clock.utcnow(),
     )
