@@ -85,6 +85,18 @@ def test_every_change_the_kit_home_shows_makes_a_new_page(app, audit_world: Worl
             },
         ),
         "the runner reads it": lambda: post("/me/alerts/read"),
+        "the alert is corrected": lambda: organizer.post(
+            f"/organizer/alerts/{_latest_alert(audit_world)}/edit",
+            data={"title_en": "Start 35 min later", "csrf_token": organizer_token},
+        ),
+        "the alert is withdrawn": lambda: organizer.post(
+            f"/organizer/alerts/{_latest_alert(audit_world)}/retract",
+            data={"csrf_token": organizer_token},
+        ),
+        "the bus is delayed": lambda: organizer.post(
+            f"/organizer/departures/{audit_world.values['departure_id']}/delay",
+            data={"minutes": "25", "csrf_token": organizer_token},
+        ),
         "the race file changes": lambda: _reimport_renamed(),
         "a minute passes": lambda: frozen_clock(BEFORE + timedelta(minutes=1)) and None,
         "the organizer moves the runner": lambda: organizer.post(
@@ -108,6 +120,15 @@ def test_every_change_the_kit_home_shows_makes_a_new_page(app, audit_world: Worl
         response = revalidate(client, etag)
         assert response.status_code == 200, f"after '{change}' the old page was kept"
         etag = response.headers["ETag"]
+
+
+def _latest_alert(audit_world: World) -> int:
+    from raceapp.models import Alert
+
+    db.session.rollback()
+    return db.session.scalar(
+        select(Alert.id).where(Alert.event_id == audit_world.event.id).order_by(Alert.id.desc())
+    )
 
 
 def _alert_in_another_race(audit_world: World) -> None:

@@ -196,8 +196,14 @@ _FINGERPRINT = select(
         func.count(), func.max(Notice.id), where=[Notice.user_id == _uid, Notice.read_at.is_(None)]
     ),
     *_each(func.count(), where=[AlertRead.user_id == _uid]),
-    # Alerts of every race the runner entered: they change the state of the races listed.
-    *_each(func.count(), func.max(Alert.id), where=[Alert.event_id.in_(_entered_events)]),
+    # Alerts of every race the runner entered: they change the state of the races listed. A
+    # correction or a withdrawal adds no row but a revision (a withdrawal undoes a change).
+    *_each(
+        func.count(),
+        func.max(Alert.id),
+        func.sum(Alert.revision),
+        where=[Alert.event_id.in_(_entered_events)],
+    ),
     *_each(func.max(Event.updated_at), where=[Event.id.in_(_entered_events)]),
     # The navigation shows organizers their desk.
     *_each(func.count(), where=[OrganizerRole.user_id == _uid]),
