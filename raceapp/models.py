@@ -659,7 +659,8 @@ class Alert(Model):
     link: Mapped[str | None] = mapped_column(String(500))
     # What the alert does to the race, for the kinds that change it (services.race_state
     # reads it): {"delay_minutes": 45}, {"minutes": 30, "from_km": 48}, {"start": "<ISO>"},
-    # {"checkpoints": [{"category": "100k", "km": 48, "status": "bypassed"}]}.
+    # {"checkpoints": [{"category": "100k", "km": 48, "status": "bypassed"}]}; for a bus
+    # delayed or cancelled from its manifest, what was announced: {"bus": "delay", ...}.
     effect: Mapped[dict] = mapped_column(JSON, default=dict)
     # The race right after it: {"state": ..., "summary": "100 km start 05:00 → 05:45"};
     # what the push message and the alert page say the alert did.

@@ -69,7 +69,9 @@ let forgottenAt = 0;
 
 // The runner's own pages: the kit, its JSON, bus tickets. Public race pages may stay.
 function isPrivate(url) {
-  return /^\/(me(\/|$)|api\/kit$|shuttles\/tickets\/)/.test(new URL(url).pathname);
+  // A bus manifest (names, phone numbers) kept for staff mode at the door is private too.
+  return /^\/(me(\/|$)|api\/kit$|shuttles\/tickets\/|organizer\/departures\/)/
+    .test(new URL(url).pathname);
 }
 
 async function purgePrivate() {
@@ -79,9 +81,9 @@ async function purgePrivate() {
 }
 
 async function remember(request, response, askedAt) {
-  // No race any more: what the phone kept of it goes.
-  if (isPrivate(request.url) && (response.status === 409 || response.status === 410
-      || (response.redirected && !isPrivate(response.url)))) {
+  // No race (or no place on its team) any more: what the phone kept of it goes.
+  if (isPrivate(request.url) && (response.status === 403 || response.status === 409
+      || response.status === 410 || (response.redirected && !isPrivate(response.url)))) {
     await purgePrivate();
     return response;
   }

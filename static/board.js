@@ -119,24 +119,32 @@
   var cameraButton = document.querySelector("[data-board-camera]");
   var video = document.querySelector("[data-board-video]");
   var stream = null;
+  var starting = false;
   var last = { text: "", at: 0 };
   function stopCamera() {
     if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
     stream = null;
+    video.srcObject = null;
     video.hidden = true;
+    document.body.classList.remove("board-camera-on");
     cameraButton.textContent = data.messages.camera_start;
     cameraButton.setAttribute("aria-pressed", "false");
   }
   function watch() {
     if (!stream) return;
     var ready = video.readyState >= 2 && video.videoWidth > 0;
-    var frame = ready ? read(video, video.videoWidth, video.videoHeight) : Promise.resolve(null);
+    var frame;
+    try {
+      frame = ready ? read(video, video.videoWidth, video.videoHeight) : Promise.resolve(null);
+    } catch (error) {
+      frame = Promise.resolve(null);  // one unreadable frame: try the next
+    }
     frame.then(function (text) {
       var now = Date.now();
-      if (text && (text !== last.text || now - last.at > 4000)) {
-        last = { text: text, at: now };
-        scan(text);
-      }
+      // A ticket held in view is one scan: it counts again only once it has been out of
+      // sight for a few seconds.
+      if (text && (text !== last.text || now - last.at > 4000)) scan(text);
+      if (text) last = { text: text, at: now };
     }, function () { return null; }).then(function () {
       if (stream) setTimeout(watch, 200);
     });
@@ -145,16 +153,26 @@
     cameraButton.hidden = false;
     cameraButton.addEventListener("click", function () {
       if (stream) { stopCamera(); return; }
+      if (starting) return;  // the permission prompt is still open
+      starting = true;
       navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
         .then(function (opened) {
+          starting = false;
           stream = opened;
+          // The camera taken by another app, or unplugged: say so instead of a frozen frame.
+          opened.getVideoTracks().forEach(function (track) {
+            track.addEventListener("ended", function () { if (stream === opened) stopCamera(); });
+          });
           video.srcObject = opened;
           video.hidden = false;
+          // The verdict then stays in view at the foot of the screen, under the camera.
+          document.body.classList.add("board-camera-on");
           cameraButton.textContent = data.messages.camera_stop;
           cameraButton.setAttribute("aria-pressed", "true");
           return video.play();
         })
         .then(watch, function () {
+          starting = false;
           stopCamera();
           say(data.messages.no_camera, "board-no");
         });
@@ -174,4 +192,12 @@
   }
   window.addEventListener("online", flush);
   flush();
+  // The manifest goes on the phone too, so the door can still see who is booked offline.
+  if (navigator.onLine && navigator.serviceWorker) {
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) {
+        registration.active.postMessage({ type: "cache-kit", urls: [data.manifest] });
+      }
+    });
+  }
 })();

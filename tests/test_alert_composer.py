@@ -337,7 +337,7 @@ def test_the_desk_offers_the_audiences_and_the_follow_up(client, auth, bus_event
     )
     assert posted.status_code == 303
     page = client.get(posted.headers["Location"]).get_data(as_text=True)
-    assert "for Passengers of one bus departure" in page
+    assert "for the passengers of the Sat 05:00 bus, Yamanaka Onsen → Kenmin no Mori" in page
     assert "Send a follow-up to the 2 runners who have not read it" in page
     alert_id = posted.headers["Location"].rsplit("/", 1)[-1]
     follow = client.get(f"/organizer/events/bus-test/alerts?follow_up={alert_id}").get_data(

@@ -178,6 +178,19 @@ def test_a_result_for_the_earlier_revision_does_not_mark_the_correction_sent(
         db.engine, [outbox.Outcome(jobs[0].delivery_id, "sent", 201)], now=NOW, max_attempts=5
     )
     assert statuses(Delivery, alert.id) == {"pending": 1}
+    # Claimed again by another worker before the first one's result comes in: that result
+    # still belongs to the earlier revision.
+    again, _ = outbox.claim(db.engine, "w2", limit=10, now=NOW, lease_seconds=60)
+    assert [j.delivery_id for j in again] == [jobs[0].delivery_id]
+    outbox.record(
+        db.engine,
+        [outbox.Outcome(jobs[0].delivery_id, "sent", 201)],
+        now=NOW,
+        max_attempts=5,
+        worker_id="w1",
+    )
+    assert statuses(Delivery, alert.id) == {"pending": 1}
+    frozen_clock(NOW + timedelta(minutes=5))  # w2's lease ends; the row goes out again
     worker.drain(app)
     assert [r.payload["title"] for r in push_service.accepted] == ["Updated: Tea at CP3"]
 

@@ -189,3 +189,47 @@ def test_the_manifest_page_delays_and_cancels(client, auth, bus_event, buses):
     for ref in db.session.scalars(select(Booking.reference).where(Booking.departure_id == five.id)):
         assert ref in page  # who was on it, for the phone calls
     assert "Delay or cancel this bus" not in page
+
+
+def test_supporters_on_a_bus_are_told_and_can_read_it(app, bus_event, buses, make_user):
+    """The crew bus takes supporters, who have no entry in the race: a cancellation reaches
+    them too, and they can open it."""
+    crew = departure(bus_event, "crew", "15:00")
+    friend = make_user("friend@example.com")
+    shuttles.book(friend, crew.id, now=MORNING, idempotency_key=None)
+    alert = shuttles.cancel_departure(buses["organizer"], crew.id, {}, now=MORNING)
+    db.session.commit()
+    assert alert.audience_count == 1
+    assert [item.alert.id for item in alerts.feed(friend)] == [alert.id]
+    assert alerts.readable(friend, alert.id)[0].id == alert.id
+
+
+def test_a_long_stop_name_never_blocks_the_apps_own_messages(app, bus_event, buses):
+    """A title the app writes (a seat from the waitlist, a bus change) is cut to fit: a runner
+    giving back a seat is never refused because of a stop's name."""
+    five = db.session.get(type(buses["five"]), buses["five"].id)
+    five.route.origin = "Yamanaka Onsen Kiku no Yu Public Bath, North Parking Lot, Bus Stop 3 " * 2
+    db.session.commit()
+    shuttles.join_waitlist(buses["d"], five.id, now=MORNING)
+    b_ticket = db.session.scalar(select(Booking).where(Booking.user_id == buses["b"].id))
+    shuttles.cancel(buses["b"], b_ticket.reference, now=MORNING)  # d gets the seat
+    alert = shuttles.delay_departure(buses["organizer"], five.id, 10, {}, now=MORNING)
+    db.session.commit()
+    assert len(alert.title) <= alerts.TITLE_MAX and alert.title.endswith("…")
+    titles = [item.alert.title for item in alerts.feed(buses["d"])]
+    assert len(titles) == 2 and all(len(t) <= alerts.TITLE_MAX for t in titles)
+
+
+def test_a_bus_change_alert_cannot_be_withdrawn_only_corrected(app, bus_event, buses):
+    alert = shuttles.delay_departure(buses["organizer"], buses["five"].id, 15, {}, now=MORNING)
+    db.session.commit()
+    with pytest.raises(DomainError, match="would not undo"):
+        alerts.retract_alert(buses["organizer"], alert.id, now=MORNING)
+    db.session.rollback()
+    assert db.session.get(type(alert), alert.id).retracted_at is None
+    alerts.edit_alert(
+        buses["organizer"],
+        alert.id,
+        alerts.AlertDraft("info", titles={"en": "Bus late: 05:15 from Yamanaka Onsen"}),
+        now=MORNING,
+    )

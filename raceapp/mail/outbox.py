@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 
 from raceapp.database import lease_due, write_connection
 from raceapp.models import MailDelivery, User
@@ -75,8 +75,10 @@ def record(
     code: int | None = None,
     error: str | None = None,
     retry_at: datetime | None = None,
+    worker: str | None = None,
 ) -> None:
-    """Write down one e-mail's result: "sent", "failed", or "retry" at `retry_at`."""
+    """Write down one e-mail's result: "sent", "failed", or "retry" at `retry_at` (only while
+    the row is still leased, by `worker` when given: a correction re-queues it)."""
     M = MailDelivery
     values: dict = {"last_status": code, "last_error": (error or "")[:300] or None}
     values["lease_until"] = None
@@ -87,9 +89,9 @@ def record(
     else:
         values["status"] = "failed"
     with write_connection(engine) as conn:
-        # Only a row still leased: a correction re-queues it with the lease cleared.
+        held: ColumnElement[bool] = M.lease_until.is_not(None)
+        if worker is not None:
+            held = held & (M.claimed_by == worker)
         conn.execute(
-            update(M)
-            .where(M.id == delivery_id, M.status == "pending", M.lease_until.is_not(None))
-            .values(values)
+            update(M).where(M.id == delivery_id, M.status == "pending", held).values(values)
         )

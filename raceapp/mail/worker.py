@@ -139,9 +139,11 @@ def _send_share(app: Flask, worker: str, share: list, lanes: int) -> None:
                         # No answer, or a dropped line: the next message opens a new one.
                         _close(connection)
                         connection = None
-                    _record_failure(app, job, error)
+                    _record_failure(app, job, error, worker)
                 else:
-                    outbox.record(db.engine, job.delivery_id, "sent", now=clock.real_utcnow())
+                    outbox.record(
+                        db.engine, job.delivery_id, "sent", now=clock.real_utcnow(), worker=worker
+                    )
                 if rate:
                     time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
         finally:
@@ -149,7 +151,7 @@ def _send_share(app: Flask, worker: str, share: list, lanes: int) -> None:
             db.session.remove()
 
 
-def _record_failure(app: Flask, job: MailJob, error: Exception) -> None:
+def _record_failure(app: Flask, job: MailJob, error: Exception, worker: str) -> None:
     code = getattr(error, "smtp_code", None)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code = next(iter(error.recipients.values()))[0]
@@ -163,10 +165,19 @@ def _record_failure(app: Flask, job: MailJob, error: Exception) -> None:
             code=code,
             error=str(error),
             retry_at=backoff(job.attempts, None, now),
+            worker=worker,
         )
     else:
         log.warning("alert e-mail %s to %s failed: %s", job.delivery_id, job.email, error)
-        outbox.record(db.engine, job.delivery_id, "failed", now=now, code=code, error=str(error))
+        outbox.record(
+            db.engine,
+            job.delivery_id,
+            "failed",
+            now=now,
+            code=code,
+            error=str(error),
+            worker=worker,
+        )
 
 
 def _close(connection) -> None:

@@ -27,10 +27,13 @@ class AlertMessage:
     topic: str
 
 
-def topic_for(alert_id: int, kind: str, event_id: int, category_id: int | None) -> str:
+def topic_for(
+    alert_id: int, kind: str, event_id: int, category_id: int | None, revision: int = 0
+) -> str:
     """RFC 8030 Topic (<= 32 base64url characters): a newer message with the same topic
-    replaces an undelivered older one. A new start delay supersedes the previous one."""
-    if kind == "start_delay":
+    replaces an undelivered older one. A new start delay supersedes the previous one; a
+    correction or withdrawal replaces only its own alert."""
+    if kind == "start_delay" and not revision:
         return f"delay-{event_id}-{category_id or 0}"
     return f"alert-{alert_id}"
 
@@ -55,6 +58,7 @@ def build(
     outcome: dict | None = None,
     language: str = DEFAULT_LANGUAGE,
     audience_kind: str | None = None,
+    revision: int = 0,
 ) -> AlertMessage:
     """The JSON the service worker shows; the body is cut to keep it well under 4 KB.
 
@@ -72,7 +76,8 @@ def build(
         "lang": language,
         "label": label,
         "urgent": urgent,
-        "refresh": refreshes_kit(kind, audience_kind),
+        # A correction or withdrawal also replaces the copy of the alert's page the phone keeps.
+        "refresh": refreshes_kit(kind, audience_kind) or revision > 0,
         "state": outcome.get("state"),
         "summary": _truncate(localized.pick(outcome.get("summary"), language), SUMMARY_MAX_BYTES),
         "title": title,
@@ -95,5 +100,5 @@ def build(
         payload,
         info.ttl_seconds,
         "high" if urgent else "normal",
-        topic_for(alert_id, kind, event_id, category_id),
+        topic_for(alert_id, kind, event_id, category_id, revision),
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Connection, Engine, bindparam, case, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, case, delete, select, update
 
 from raceapp import localized
 from raceapp.database import lease_due, write_connection
@@ -217,6 +217,7 @@ def messages_for(
                 t.outcome,
                 language=t.language,
                 audience_kind=t.audience_kind,
+                revision=t.revision,
             ),
             t.sent_at or t.created_at,
         )
@@ -258,7 +259,14 @@ def renew(
     return list(kept), until
 
 
-def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attempts: int) -> None:
+def record(
+    engine: Engine,
+    outcomes: list[Outcome],
+    *,
+    now: datetime,
+    max_attempts: int,
+    worker_id: str | None = None,
+) -> None:
     """Write results back; a retry past `max_attempts` becomes a failure. A "wait" (the push
     service asked for a pause, for this device or for all) is not an attempt: the row goes back
     with its attempt count as it was before it was claimed."""
@@ -305,13 +313,17 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
         )
         if o.result == "gone" and o.subscription_id is not None:
             gone_subs.add(o.subscription_id)
-    # Only rows still leased: a correction or withdrawal of the alert re-queues its rows
-    # (lease cleared), and the result of sending the earlier revision must not mark them done.
+    # Only rows still leased, by this worker: a correction or withdrawal of the alert re-queues
+    # its rows (lease cleared; another worker may claim them again), and the result of sending
+    # the earlier revision must not mark them done.
+    held: ColumnElement[bool] = D.lease_until.is_not(None)
+    if worker_id is not None:
+        held = held & (D.claimed_by == worker_id)
     with write_connection(engine) as conn:
         for http_status, ids in sent.items():
             conn.execute(
                 update(D)
-                .where(D.id.in_(ids), D.status == "pending", D.lease_until.is_not(None))
+                .where(D.id.in_(ids), D.status == "pending", held)
                 .values(
                     status="sent",
                     last_status=http_status,
@@ -328,9 +340,7 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
             if rows:
                 conn.execute(
                     update(D)
-                    .where(
-                        D.id == bindparam("b_id"), D.status == "pending", D.lease_until.is_not(None)
-                    )
+                    .where(D.id == bindparam("b_id"), D.status == "pending", held)
                     .values(
                         {
                             column: bindparam(value),
@@ -344,7 +354,7 @@ def record(engine: Engine, outcomes: list[Outcome], *, now: datetime, max_attemp
         if waits:
             conn.execute(
                 update(D)
-                .where(D.id == bindparam("b_id"), D.status == "pending", D.lease_until.is_not(None))
+                .where(D.id == bindparam("b_id"), D.status == "pending", held)
                 .values(
                     next_attempt_at=bindparam("b_next"),
                     last_status=bindparam("b_status"),

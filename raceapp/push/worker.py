@@ -94,6 +94,7 @@ async def run(app: Flask, *, drain: bool = False, stop: threading.Event | None =
                         batch,
                         now=clock.real_utcnow(),
                         max_attempts=cfg["PUSH_MAX_ATTEMPTS"],
+                        worker_id=me,
                     ),
                 )
             )

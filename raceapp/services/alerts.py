@@ -49,6 +49,7 @@ from raceapp.models import (
     ShuttleRoute,
     User,
     UTCDateTime,
+    WaitlistEntry,
 )
 from raceapp.services import accounts, audit, race_state, reminders, team
 from raceapp.services.race_state import CategoryState, EventState
@@ -444,20 +445,20 @@ def _audience(event: Event, draft: AlertDraft) -> Audience | None:
 
 
 def _audience_runners(event: Event, audience: Audience, now: datetime):
-    """The users a narrower audience is made of (runners listed in the race, not withdrawn)."""
+    """The users a narrower audience is made of: runners listed in the race (not withdrawn),
+    or for a bus, whoever holds a seat or waits for one."""
     runners = _runners_in_scope(event, None)
+    # A bus's people are whoever holds a seat or waits for one, supporters included.
     if audience.kind == "departure":
-        return runners.where(
-            Entry.user_id.in_(
-                select(Booking.user_id).where(
-                    Booking.departure_id == audience.ref, Booking.status == BOOKED
-                )
-            )
+        seated = select(Booking.user_id).where(
+            Booking.departure_id == audience.ref, Booking.status == BOOKED
+        )
+        waiting = select(WaitlistEntry.user_id).where(WaitlistEntry.departure_id == audience.ref)
+        return select(User.id.label("user_id")).where(
+            or_(User.id.in_(seated), User.id.in_(waiting))
         )
     if audience.kind == "passenger":
-        return runners.where(
-            Entry.user_id.in_(select(Booking.user_id).where(Booking.id == audience.ref))
-        )
+        return select(Booking.user_id).where(Booking.id == audience.ref)
     if audience.kind in ("on_course", "not_started"):
         state = race_state.of_event(event, now)
         wanted = (IN_PROGRESS,) if audience.kind == "on_course" else (UPCOMING, CHANGED, DELAYED)
@@ -690,9 +691,10 @@ def edit_alert(author: User, alert_id: int, draft: AlertDraft, *, now: datetime)
     ):
         raise DomainError(_("Nothing was changed: there is no correction to send."))
     with write_transaction():
+        _lock_unwithdrawn(alert)
         alert.title, alert.body = texts.titles[texts.main], texts.bodies[texts.main]
         alert.texts, alert.link = stored, texts.link
-        alert.revision += 1
+        alert.revision = Alert.revision + 1  # in SQL: two corrections make two revisions
         alert.revised_at = now
         audit.record(alert.event, author, "alert.edited", now=now, title=alert.title)
         _send_again(alert, now)
@@ -736,9 +738,17 @@ def retract_alert(
         with write_transaction():
             if db.engine.dialect.name == "postgresql":
                 db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+            _lock_unwithdrawn(alert)
+            if (alert.effect or {}).get("bus"):
+                raise DomainError(
+                    _(
+                        "This alert announced a bus change: withdrawing it would not undo the "
+                        "change. Correct it, or delay the bus again (0 puts it back on time)."
+                    )
+                )
             before = race_state.of_event(event, now)
             alert.retracted_at = now
-            alert.revision += 1
+            alert.revision = Alert.revision + 1
             alert.revised_at = now
             alert.texts = {**(alert.texts or {}), "withdrawn": cleaned}
             db.session.flush()
@@ -763,6 +773,17 @@ def retract_alert(
     except _DryRun:
         db.session.expire_all()
     return out
+
+
+def _lock_unwithdrawn(alert: Alert) -> None:
+    """Inside the write transaction: the alert as it stands now (locked on PostgreSQL), and
+    refused if someone withdrew it meanwhile."""
+    query = select(Alert).where(Alert.id == alert.id).execution_options(populate_existing=True)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    db.session.execute(query)
+    if alert.retracted_at is not None:
+        raise DomainError(_("This alert has been withdrawn: it can no longer be changed."))
 
 
 def _send_again(alert: Alert, now: datetime) -> tuple[int, int]:
@@ -839,17 +860,20 @@ def audience_name(alert: Alert) -> str:
 def _visible_to(user: User):
     """Alerts of the runner's events: event-wide ones, those for their category, and those
     with a narrower audience that went to them."""
-    return (
-        select(Alert)
-        .join(Entry, (Entry.event_id == Alert.event_id) & (Entry.user_id == user.id))
+    entered = (
+        select(Entry.id)
         .where(
-            or_(
-                Alert.audience_kind.is_(None)
-                & or_(Alert.category_id.is_(None), Alert.category_id == Entry.category_id),
-                Alert.id.in_(
-                    select(AlertRecipient.alert_id).where(AlertRecipient.user_id == user.id)
-                ),
-            )
+            Entry.event_id == Alert.event_id,
+            Entry.user_id == user.id,
+            or_(Alert.category_id.is_(None), Alert.category_id == Entry.category_id),
+        )
+        .exists()
+    )
+    return select(Alert).where(
+        or_(
+            Alert.audience_kind.is_(None) & entered,
+            # A bus's passengers may be supporters, with no entry in the race.
+            Alert.id.in_(select(AlertRecipient.alert_id).where(AlertRecipient.user_id == user.id)),
         )
     )
 

@@ -122,7 +122,7 @@ def timetable(state: EventState, user: User | None, now: datetime) -> list[Depar
         for r in event.shuttle_routes
         for d in r.departures
     ]
-    return sorted(rows, key=lambda v: (v.departure.departs_at, v.route.position))
+    return sorted(rows, key=lambda v: (v.departure.leaves_at, v.route.position))
 
 
 def find_departure(departure_id: int) -> ShuttleDeparture:
@@ -178,6 +178,7 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
                     update(ShuttleDeparture)
                     .where(
                         ShuttleDeparture.id == departure.id,
+                        ShuttleDeparture.cancelled_at.is_(None),
                         (ShuttleDeparture.seats.is_(None))
                         | (ShuttleDeparture.seats_taken < ShuttleDeparture.seats),
                     )
@@ -186,6 +187,9 @@ def book(user: User, departure_id: int, *, now: datetime, idempotency_key: str |
                 )
             )
             if taken != 1:
+                db.session.refresh(departure)
+                if departure.cancelled_at is not None:  # cancelled a moment ago
+                    raise Conflict(_("This bus is cancelled: book another departure."))
                 raise Full(_("This bus is full. You can join the waitlist."))
             # A seat replaces the runner's place on the waitlist (never both: one place per bus).
             db.session.execute(
@@ -298,7 +302,7 @@ def _give_seat_to_waitlist_or_free_it(departure_id: int, now: datetime) -> None:
         if already is not None:
             continue
         booking = _seat(first.user_id, departure_id, now)
-        local = departure.departs_at.astimezone(zone_of(departure.route.event))
+        local = departure.leaves_at.astimezone(zone_of(departure.route.event))
 
         def seat_freed(
             route: ShuttleRoute = departure.route,
@@ -351,6 +355,9 @@ def join_waitlist(user: User, departure_id: int, *, now: datetime) -> WaitlistEn
         with write_transaction():
             # The departure's row lock orders this after any booking of the same bus.
             _lock(departure_id)
+            db.session.refresh(departure)
+            if departure.cancelled_at is not None:
+                raise Conflict(_("This bus is cancelled: book another departure."))
             if db.session.scalar(has_seat) is not None:
                 raise Conflict(_("You already have a seat on this bus."))
             entry = db.session.scalar(select(WaitlistEntry).where(mine))
@@ -460,7 +467,8 @@ def next_booking(user: User, event: Event, now: datetime) -> Booking | None:
         )
         .order_by(ShuttleDeparture.departs_at)
     )
-    return next((b for b in upcoming if b.departure.leaves_at > now), None)
+    still = [b for b in upcoming if b.departure.leaves_at > now]
+    return min(still, key=lambda b: b.departure.leaves_at, default=None)
 
 
 def organized_departure(user: User, departure_id: int) -> ShuttleDeparture:
@@ -562,6 +570,14 @@ def unread_notices(user: User) -> list[Notice]:
     )
 
 
+def _fit(title: str) -> str:
+    """A title the app writes itself fits the lock screen's limit, however long a stop's name:
+    the app's own messages are never refused."""
+    if len(title) <= alerts.TITLE_MAX:
+        return title
+    return title[: alerts.TITLE_MAX - 1].rstrip() + "…"
+
+
 def _tell_passenger(
     departure: ShuttleDeparture, booking: Booking, bodies: dict[str, str], link: str, now
 ) -> None:
@@ -580,7 +596,7 @@ def _tell_passenger(
         route.event,
         alerts.AlertDraft(
             "info",
-            titles=titles,
+            titles={language: _fit(text) for language, text in titles.items()},
             bodies=bodies,
             link=link,
             audience=f"passenger:{booking.id}",
@@ -658,7 +674,7 @@ def _bus_change_draft(
             bodies[language] = f"{bodies[language]}\n\n{note}"
     return alerts.AlertDraft(
         "info",
-        titles=words(title),
+        titles={language: _fit(text) for language, text in words(title).items()},
         bodies=bodies,
         link=f"/events/{route.event.slug}/shuttles#departure-{departure.id}",
         audience=f"departure:{departure.id}",
@@ -687,7 +703,7 @@ def delay_departure(
     if departure.departs_at + timedelta(minutes=minutes) <= now:
         raise DomainError(_("That time has already passed: give a later one."))
     with write_transaction():
-        _lock(departure.id)
+        _lock_running(departure, now)
         departure.delay_minutes = minutes
         db.session.flush()
         reminders.reschedule(departure.route.event, now=now)
@@ -698,7 +714,21 @@ def delay_departure(
             _delayed_title if minutes else _on_time_title,
             _delayed_sentence if minutes else _on_time_sentence,
         )
-        return alerts.post_within(user, departure.route.event, draft, now=now)
+        alert = alerts.post_within(user, departure.route.event, draft, now=now)
+        # What it announced: withdrawing it would not undo it (services.alerts refuses).
+        alert.effect = {"bus": "delay", "departure": departure.id, "minutes": minutes}
+        return alert
+
+
+def _lock_running(departure: ShuttleDeparture, now: datetime) -> None:
+    """Inside the write transaction: the departure as it stands now (locked on PostgreSQL),
+    refused if it was cancelled or left meanwhile."""
+    _lock(departure.id)
+    db.session.refresh(departure)
+    if departure.cancelled_at is not None:
+        raise Conflict(_("This departure is already cancelled."))
+    if departure.leaves_at <= now:
+        raise Conflict(_("This bus has already left."))
 
 
 def _delayed_title(**names) -> str:
@@ -747,7 +777,7 @@ def cancel_departure(
     if departure.leaves_at <= now:
         raise Conflict(_("This bus has already left."))
     with write_transaction():
-        _lock(departure.id)
+        _lock_running(departure, now)
         # The alert first: it goes to the passengers booked on it now.
         alert = alerts.post_within(
             user,
@@ -755,6 +785,7 @@ def cancel_departure(
             _bus_change_draft(departure, now, notes, _cancelled_title, _cancelled_sentence),
             now=now,
         )
+        alert.effect = {"bus": "cancel", "departure": departure.id}
         departure.cancelled_at = now
         db.session.execute(
             update(Booking)

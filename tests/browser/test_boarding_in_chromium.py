@@ -137,6 +137,11 @@ def test_the_live_camera_boards_a_ticket_offline_then_syncs(
             page.screenshot(path=str(SCREENSHOTS / "staff-mode-camera.png"))
         page.click("[data-board-camera]")  # the camera goes off again
         assert page.is_hidden("[data-board-video]")
+        # The manifest came onto the phone with staff mode: it opens with no signal.
+        context.set_offline(True)
+        page.goto(f"{base}/organizer/departures/{six.id}/manifest")
+        assert booking.reference in page.inner_text("main")
+        context.set_offline(False)
         context.close()
     finally:
         camera_browser.close()
