@@ -40,6 +40,7 @@ from tests.helpers import (
     ROOT,
     csrf_from,
     import_files,
+    subscribe,
 )
 
 
@@ -320,7 +321,7 @@ def make_runners(app, make_user):
     """Factory: n runners in a category, each with `devices` push subscriptions on `service`.
 
     Accounts share one password hash, so hundreds take no time to make."""
-    from raceapp.models import Entry, PushSubscription
+    from raceapp.models import Entry
 
     password_hash = accounts.hasher().hash(PASSWORD)
     counter = iter(range(1, 1_000_000))
@@ -351,17 +352,7 @@ def make_runners(app, make_user):
                 )
             )
             for _ in range(devices if service else 0):
-                sub = service.new_subscription()
-                db.session.add(
-                    PushSubscription(
-                        user_id=user.id,
-                        endpoint=sub["endpoint"],
-                        p256dh=sub["keys"]["p256dh"],
-                        auth=sub["keys"]["auth"],
-                        created_at=now,
-                        last_seen_at=now,
-                    )
-                )
+                subscribe(user, service, now)
         db.session.commit()
         return users
 

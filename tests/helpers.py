@@ -59,6 +59,25 @@ def db_snapshot() -> dict[str, list[tuple]]:
     }
 
 
+def subscribe(user, service, now, language: str | None = None):
+    """A push subscription of the user's phone at the test push service."""
+    from raceapp.extensions import db
+    from raceapp.models import PushSubscription
+
+    sub = service.new_subscription()
+    subscription = PushSubscription(
+        user_id=user.id,
+        endpoint=sub["endpoint"],
+        p256dh=sub["keys"]["p256dh"],
+        auth=sub["keys"]["auth"],
+        language=language,
+        created_at=now,
+        last_seen_at=now,
+    )
+    db.session.add(subscription)
+    return subscription
+
+
 def push_payload(alert, language: str | None = "en") -> dict:
     """The JSON a phone decrypts for this alert, as the push worker builds it (a correction
     or withdrawal included), read in the caller's transaction."""

@@ -14,7 +14,7 @@ from raceapp.extensions import db
 from raceapp.models import Booking, Delivery, MailDelivery, PushSubscription, Reminder
 from raceapp.push import worker
 from raceapp.services import alerts, reminders, shuttles
-from tests.helpers import csrf_from, departure
+from tests.helpers import csrf_from, departure, subscribe
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MORNING = datetime(2026, 6, 20, 3, 30, tzinfo=TOKYO)
@@ -32,18 +32,7 @@ def buses(bus_event, runner_factory, make_organizer, frozen_clock, push_service)
         shuttles.book(people[name], dep.id, now=day_before, idempotency_key=None)
     for user in people.values():
         user.email_verified_at = day_before
-        sub = push_service.new_subscription()
-        db.session.add(
-            PushSubscription(
-                user_id=user.id,
-                endpoint=sub["endpoint"],
-                p256dh=sub["keys"]["p256dh"],
-                auth=sub["keys"]["auth"],
-                language="en",
-                created_at=day_before,
-                last_seen_at=day_before,
-            )
-        )
+        subscribe(user, push_service, day_before, language="en")
     db.session.commit()
     frozen_clock(MORNING)
     return {"organizer": make_organizer(bus_event), "five": five, "six": six, **people}

@@ -156,28 +156,19 @@ def _record_failure(app: Flask, job: MailJob, error: Exception, worker: str) -> 
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code = next(iter(error.recipients.values()))[0]
     now = clock.real_utcnow()
-    if sending.is_temporary(error) and job.attempts < app.config["MAIL_MAX_ATTEMPTS"]:
-        outbox.record(
-            db.engine,
-            job.delivery_id,
-            "retry",
-            now=now,
-            code=code,
-            error=str(error),
-            retry_at=backoff(job.attempts, None, now),
-            worker=worker,
-        )
-    else:
+    retry = sending.is_temporary(error) and job.attempts < app.config["MAIL_MAX_ATTEMPTS"]
+    if not retry:
         log.warning("alert e-mail %s to %s failed: %s", job.delivery_id, job.email, error)
-        outbox.record(
-            db.engine,
-            job.delivery_id,
-            "failed",
-            now=now,
-            code=code,
-            error=str(error),
-            worker=worker,
-        )
+    outbox.record(
+        db.engine,
+        job.delivery_id,
+        "retry" if retry else "failed",
+        now=now,
+        code=code,
+        error=str(error),
+        retry_at=backoff(job.attempts, None, now) if retry else None,
+        worker=worker,
+    )
 
 
 def _close(connection) -> None:

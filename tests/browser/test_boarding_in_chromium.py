@@ -23,17 +23,23 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def test_a_ticket_photographed_offline_boards_when_signal_returns(
-    gunicorn, phone, bus_event, runner_factory, make_user, tmp_path
-):
-    five = departure(bus_event, "station-to-start", "05:00")
-    aki = runner_factory("aki@example.com")
+def booked_with_staff(bus_event, runner_factory, make_user, hhmm: str):
+    """A runner's seat on the departure at `hhmm`, and shuttle staff to board it."""
+    bus = departure(bus_event, "station-to-start", hhmm)
+    runner = runner_factory("aki@example.com")
     booking = shuttles.book(
-        aki, five.id, now=datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO), idempotency_key=None
+        runner, bus.id, now=datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO), idempotency_key=None
     )
     staff = make_user("staff@example.com")
     db.session.add(OrganizerRole(user_id=staff.id, event_id=bus_event.id, role="shuttle_staff"))
     db.session.commit()
+    return bus, booking
+
+
+def test_a_ticket_photographed_offline_boards_when_signal_returns(
+    gunicorn, phone, bus_event, runner_factory, make_user, tmp_path
+):
+    five, booking = booked_with_staff(bus_event, runner_factory, make_user, "05:00")
     base = gunicorn.start().url
     # The ticket's QR code, photographed: the address of its check page.
     picture = tmp_path / "ticket.png"
@@ -92,14 +98,7 @@ def _camera_file(path: Path, text: str, width: int = 640, height: int = 480) -> 
 def test_the_live_camera_boards_a_ticket_offline_then_syncs(
     browser, gunicorn, bus_event, runner_factory, make_user, tmp_path
 ):
-    six = departure(bus_event, "station-to-start", "06:00")
-    mio = runner_factory("mio@example.com")
-    booking = shuttles.book(
-        mio, six.id, now=datetime(2026, 6, 19, 12, 0, tzinfo=TOKYO), idempotency_key=None
-    )
-    staff = make_user("staff@example.com")
-    db.session.add(OrganizerRole(user_id=staff.id, event_id=bus_event.id, role="shuttle_staff"))
-    db.session.commit()
+    six, booking = booked_with_staff(bus_event, runner_factory, make_user, "06:00")
     base = gunicorn.start().url
     video = _camera_file(tmp_path / "camera.y4m", f"{base}/shuttles/check/{booking.reference}")
     # A phone whose camera sees the ticket: Chromium's stand-in camera plays the file.
