@@ -99,6 +99,8 @@ bench: install
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/course_weight.py
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/load.py
+	$(BIN)/python bench/growth.py
+	if [ -n "$(BENCH_DATABASE_URL)" ]; then BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/growth.py; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache
