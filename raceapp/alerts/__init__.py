@@ -12,15 +12,15 @@ from jinja2_fragments.flask import render_block
 from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.i18n import LANGUAGES, NATIVE_NAMES, speaking, text_of
-from raceapp.mail import worker as mail_worker
 from raceapp.models import Event
-from raceapp.push import message, worker
+from raceapp.push import message
 from raceapp.push.vapid import vapid_for
 from raceapp.services import alerts, catalog, race_publish, race_state, subscriptions
 from raceapp.services.alerts import AlertDraft, CheckpointChange
 from raceapp.services.timing import parse_duration
 from raceapp.vocabulary import ALERT_KINDS, AUDIENCES, CHANGE_KINDS, CHECKPOINT_STATUSES
 from raceapp.web.http import is_htmx, revalidate
+from raceapp.web.senders import wake_senders
 from raceapp.web.template_helpers import day_time
 
 bp = Blueprint("alerts", __name__)
@@ -303,7 +303,7 @@ def post(slug: str):
         alert = alerts.post_alert(current_user, event, draft, now=clock.real_utcnow())
     except DomainError as exc:
         return _desk(event, form=request.form, error=exc.message), exc.status
-    _wake_senders()
+    wake_senders()
     flash(
         _(
             "Alert posted to %(runners)d runners (%(devices)d devices, %(emails)d e-mails).",
@@ -362,7 +362,7 @@ def edit(alert_id: int):
                 ),
                 exc.status,
             )
-        _wake_senders()
+        wake_senders()
         flash(_("The correction is on its way to everyone the alert went to."))
         return redirect(url_for("alerts.figures", alert_id=alert_id), code=303)
     texts = alert.texts or {}
@@ -390,11 +390,11 @@ def retract(alert_id: int):
     reasons = {language: request.form.get(f"reason_{language}", "") for language in LANGUAGES}
     if request.method == "POST":
         alerts.retract_alert(current_user, alert_id, reasons, now=clock.real_utcnow())
-        _wake_senders()
+        wake_senders()
         flash(_("The alert is withdrawn; everyone it went to is being told."))
         return redirect(url_for("alerts.figures", alert_id=alert_id), code=303)
     found = alerts.retract_alert(current_user, alert_id, now=clock.real_utcnow(), dry_run=True)
-    alert = alerts.organized_alert(current_user, alert_id)
+    alert = found.alert
     return render_template(
         "alerts/retract.html",
         alert=alert,
@@ -403,9 +403,3 @@ def retract(alert_id: int):
         native_names=NATIVE_NAMES,
         change_kinds=CHANGE_KINDS,
     )
-
-
-def _wake_senders() -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    worker.wake(app)
-    mail_worker.wake(app)

@@ -565,6 +565,13 @@ def preview_alert(author: User, event: Event, draft: AlertDraft, *, now: datetim
     return out
 
 
+def _lock_race(event: Event) -> None:
+    """Two organizers changing the same race at once apply one after the other (PostgreSQL;
+    SQLite's write lock already orders them)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+
+
 def _post(
     author: User | None,
     event: Event,
@@ -574,9 +581,7 @@ def _post(
     now: datetime,
 ) -> Alert:
     """The alert and its deliveries, in the caller's write transaction."""
-    if db.engine.dialect.name == "postgresql":
-        # Two organizers changing the same race at once apply one after the other.
-        db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+    _lock_race(event)
     before = race_state.of_event(event, now)
     alert = Alert(
         event_id=event.id,
@@ -736,8 +741,7 @@ def retract_alert(
     out = Withdrawal(alert)
     try:
         with write_transaction():
-            if db.engine.dialect.name == "postgresql":
-                db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+            _lock_race(event)
             _lock_unwithdrawn(alert)
             if (alert.effect or {}).get("bus"):
                 raise DomainError(

@@ -616,29 +616,29 @@ def operated_departure(user: User, departure_id: int) -> ShuttleDeparture:
     return found
 
 
-def _alternatives(departure: ShuttleDeparture, now: datetime, limit: int = 3) -> list[str]:
-    """The next departures of the same route a passenger can still take, in words."""
+def _next_departures(
+    departure: ShuttleDeparture, now: datetime, limit: int = 3
+) -> list[ShuttleDeparture]:
+    """The next departures of the same route a passenger can still take."""
     state = race_state.of_event(departure.route.event, now)
-    zone = zone_of(departure.route.event)
-    found = []
-    for other in sorted(departure.route.departures, key=lambda d: d.leaves_at):
-        if other.id == departure.id:
-            continue
-        if state_of(other, state.route_runs(other.route), now) not in ("open", "full"):
-            continue
-        left = seats_left(other)
-        when = format_when(other.leaves_at.astimezone(zone), "day_time")
-        if left is None:
-            found.append(when)
-        elif left == 0:
-            found.append(_("%(time)s (full: waitlist)", time=when))
-        else:
-            found.append(
-                ngettext("%(time)s (%(num)d seat)", "%(time)s (%(num)d seats)", left, time=when)
-            )
-        if len(found) == limit:
-            break
-    return found
+    runs = state.route_runs(departure.route)
+    others = [
+        other
+        for other in sorted(departure.route.departures, key=lambda d: d.leaves_at)
+        if other.id != departure.id and state_of(other, runs, now) in ("open", "full")
+    ]
+    return others[:limit]
+
+
+def _in_words(departure: ShuttleDeparture, zone) -> str:
+    """A departure offered instead, with its seats, in the language in force."""
+    left = seats_left(departure)
+    when = format_when(departure.leaves_at.astimezone(zone), "day_time")
+    if left is None:
+        return when
+    if left == 0:
+        return _("%(time)s (full: waitlist)", time=when)
+    return ngettext("%(time)s (%(num)d seat)", "%(time)s (%(num)d seats)", left, time=when)
 
 
 def _bus_change_draft(
@@ -658,11 +658,13 @@ def _bus_change_draft(
             )
         )
 
+    others = _next_departures(departure, now)  # once: the body is written in each language
+
     def body(**names) -> str:
         lines = [sentence(**names)]
-        others = _alternatives(departure, now)
         if others:
-            lines.append(_("Next buses: %(times)s.", times=join_clauses(others)))
+            times = join_clauses([_in_words(other, zone) for other in others])
+            lines.append(_("Next buses: %(times)s.", times=times))
         else:
             lines.append(_("No other bus of this route is left: contact the race office."))
         return "\n".join(lines)
@@ -772,10 +774,6 @@ def cancel_departure(
     """Cancel a departure (a breakdown, a closed road): its passengers are alerted with the
     next buses, their seats and the waitlist are released so they can book another."""
     departure = operated_departure(user, departure_id)
-    if departure.cancelled_at is not None:
-        raise Conflict(_("This departure is already cancelled."))
-    if departure.leaves_at <= now:
-        raise Conflict(_("This bus has already left."))
     with write_transaction():
         _lock_running(departure, now)
         # The alert first: it goes to the passengers booked on it now.

@@ -7,7 +7,6 @@ import secrets
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -24,15 +23,14 @@ from markupsafe import Markup
 from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.i18n import LANGUAGES, NATIVE_NAMES, format_zone, text_of
-from raceapp.mail import worker as mail_worker
 from raceapp.models import Booking
-from raceapp.push import worker as push_worker
 from raceapp.services import catalog, race_state, shuttles, team, timing
 from raceapp.vocabulary import ALERTS
 from raceapp.web.http import is_htmx, private_page
 from raceapp.web.qr import qr_svg
 from raceapp.web.ratelimits import by_user, limited
 from raceapp.web.security import allow_camera
+from raceapp.web.senders import wake_senders
 from raceapp.web.spreadsheet import csv_response
 
 bp = Blueprint("shuttles", __name__)
@@ -218,7 +216,7 @@ def delay(departure_id: int):
     alert = shuttles.delay_departure(
         current_user, departure_id, int(raw), _notes(), now=clock.real_utcnow()
     )
-    _wake_senders()
+    wake_senders()
     flash(
         ngettext(
             "Delay announced to %(num)d passenger.",
@@ -236,7 +234,7 @@ def cancel_departure(departure_id: int):
     if request.form.get("confirm") != "1":
         raise DomainError(_("Tick the box to confirm that this bus does not run."))
     alert = shuttles.cancel_departure(current_user, departure_id, _notes(), now=clock.real_utcnow())
-    _wake_senders()
+    wake_senders()
     flash(
         ngettext(
             "Cancellation announced to %(num)d passenger.",
@@ -245,12 +243,6 @@ def cancel_departure(departure_id: int):
         )
     )
     return redirect(url_for("shuttles.manifest", departure_id=departure_id), code=303)
-
-
-def _wake_senders() -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    push_worker.wake(app)
-    mail_worker.wake(app)
 
 
 @bp.route("/organizer/departures/<int:departure_id>/board", methods=["GET", "POST"])
