@@ -125,6 +125,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
             request.max_content_length = app.config[LARGE_UPLOADS[request.endpoint]]
 
     db.init_app(app)
+    from raceapp import database
+
+    # Registered after the extension's own teardown, so it runs before the session is removed.
+    app.teardown_appcontext(database.end_read_only)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -133,8 +137,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     compress.init_app(app)
     mailman.init_app(app)
     login_manager.session_protection = None  # sessions are server-side records (LoginSession)
-
-    from raceapp import database
 
     with app.app_context():
         database.configure_engine(db.engine)

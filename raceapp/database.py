@@ -19,7 +19,10 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def configure_engine(engine: Engine) -> None:
-    """Turn on WAL, a busy timeout and foreign keys for SQLite; nothing to do for PostgreSQL."""
+    """Turn on WAL, a busy timeout and foreign keys for SQLite; on PostgreSQL, note which
+    transactions wrote (see end_read_only)."""
+    if engine.dialect.name == "postgresql":
+        _note_writes(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -39,6 +42,37 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+WROTE = "raceapp_wrote"  # in a connection's info: its transaction ran more than SELECTs
+
+
+def _note_writes(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, _cursor, statement, _params, _context, _many):  # noqa: ANN001
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[WROTE] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn):  # noqa: ANN001
+        conn.info.pop(WROTE, None)
+
+
+def end_read_only(error: BaseException | None = None) -> None:
+    """End a request that only read with COMMIT rather than the session's ROLLBACK: the same
+    for the data, but psycopg forgets its prepared statements on every rollback, so without
+    this PostgreSQL plans every query of every request anew (several milliseconds for the kit
+    home's fingerprint). Anything written, pending or failed still ends in a rollback."""
+    if error is not None or db.engine.dialect.name != "postgresql":
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.info.get(WROTE) or connection.invalidated:
+        return
+    session.commit()
 
 
 def _begin_write() -> None:

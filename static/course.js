@@ -9,6 +9,8 @@
   var button = document.querySelector("[data-where-button]");
   if (!dataEl || !button) return;
   var data = JSON.parse(dataEl.textContent);
+  // The course is the same for every runner of the category; whose km it is, is the page's.
+  var entry = Number(document.body.dataset.entry);
   var result = document.querySelector("[data-where-result]");
   var paceButton = document.querySelector("[data-where-pace]");
   var POSITION_KEY = "raceapp-last-position", KM_KEY = "raceapp-last-course-km";
@@ -34,7 +36,7 @@
   }
   function previousKm() {
     var last = read(KM_KEY);
-    return last && last.entry === data.entry && Date.now() - last.at < RECENT_MS ? last.km : null;
+    return last && last.entry === entry && Date.now() - last.at < RECENT_MS ? last.km : null;
   }
   function loadTrack() {
     return fetch(data.track_url, { credentials: "same-origin" }).then(function (response) {
@@ -70,7 +72,7 @@
       line(say("off", { distance: Math.round(match.off), km: km }), "warning");
     } else {
       line(say("at", { km: km, accuracy: Math.round(position.accuracy) }), "big-line");
-      localStorage.setItem(KM_KEY, JSON.stringify({ km: match.km, at: Date.now(), entry: data.entry }));
+      localStorage.setItem(KM_KEY, JSON.stringify({ km: match.km, at: Date.now(), entry: entry }));
     }
     if (position.accuracy > 200) line(say("imprecise", { accuracy: Math.round(position.accuracy) }), "warning");
     if (match.alternatives.length) {

@@ -35,7 +35,6 @@ from raceapp import clock
 from raceapp.errors import DomainError
 from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
-from raceapp.push.vapid import vapid_for
 from raceapp.services import (
     course,
     drop_outs,
@@ -49,7 +48,7 @@ from raceapp.services import (
 )
 from raceapp.services.kit import RaceChoice
 from raceapp.vocabulary import GETTING_BACK, PACE_GRADES
-from raceapp.web import assets
+from raceapp.web import parts
 from raceapp.web.http import is_htmx, not_modified, revalidate
 from raceapp.web.qr import qr_svg
 
@@ -102,18 +101,8 @@ def _home_etag(choice: RaceChoice) -> str | None:
     if g.get("preview_as_of") is not None or session.get("_flashes"):
         return None
     fingerprint = kit.home_fingerprint(current_user, choice.entry)
-    salt = current_app.extensions.get("kit_home_salt")
-    if salt is None:
-        vapid = vapid_for(current_app)
-        salt = current_app.extensions["kit_home_salt"] = json.dumps(
-            [
-                current_app.config.get("RACEAPP_RELEASE", ""),
-                assets.shell_urls(),
-                vapid.application_server_key if vapid else None,
-            ]
-        )
-    parts = (
-        salt,
+    parts_of_etag = (
+        parts.build_salt(),
         clock.utcnow().strftime("%Y-%m-%dT%H:%M"),
         current_user.session_token,
         is_htmx(),
@@ -121,7 +110,7 @@ def _home_etag(choice: RaceChoice) -> str | None:
         current_language(),
         fingerprint,
     )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return hashlib.sha256(repr(parts_of_etag).encode()).hexdigest()[:32]
 
 
 @bp.get("/me")
@@ -149,6 +138,8 @@ def home():
             event=view.event,
             state=view.state,
             ticket_qr=ticket,
+            # The race's banner, state and help are the same for the category's runners.
+            part_key=parts.key(choice.event_state, choice.state.code, parts.phases(choice.state)),
             kit_urls=_kit_urls(view.entry, view.booking, view.alerts.feed),
             known_alerts=[i.alert.id for i in view.alerts.feed[:50]],
         )
@@ -264,10 +255,18 @@ def calendar_serializer() -> URLSafeSerializer:
 def schedule_page(choice: RaceChoice):
     """The weekend's schedule for the runner's category, by day, with now and next."""
     token = calendar_serializer().dumps(choice.entry.id)
+    days = schedule.days(choice.event_state, choice.state.code, clock.utcnow())
     return render_template(
         "kit/schedule.html",
         **_page(choice),
-        days=schedule.days(choice.event_state, choice.state.code, clock.utcnow()),
+        days=days,
+        # The list is the same for the category's runners while no item starts or ends.
+        part_key=parts.key(
+            choice.event_state,
+            choice.state.code,
+            parts.phases(choice.state),
+            tuple(row.phase for day in days for row in day.rows),
+        ),
         # Calendar apps send no cookie: the address says which language to write it in.
         subscribe_url=url_for(
             "kit.calendar_feed", token=token, lang=current_language(), _external=True
@@ -351,16 +350,27 @@ def cutoffs(choice: RaceChoice):
     """Cut-off table as it stands, countdown, and the pace helper."""
     now = clock.utcnow()
     state = choice.state
+    category = choice.entry.category
+    track = category.track
     context = dict(
         **_page(choice),
         now=now,
         comfortable=pace.COMFORTABLE_AT_LEAST,
         out_of_reach=pace.OUT_OF_REACH_BELOW,
-        climb_source=course.climb_source(choice.entry.category),
-        pace_data=_pace_data(choice),
-        profile=course.profile(choice.entry.category, state.checkpoints),
-        shape=course.shape(choice.entry.category),
-        course_data=_course_data(choice),
+        climb_source=course.climb_source(category),
+        has_track=track is not None,
+        # The same for every runner of the category at this state: made once (web.parts),
+        # so the course, the table and the offline pace data are worked out only then.
+        part_key=parts.key(
+            choice.event_state,
+            state.code,
+            parts.phases(state),
+            track and (track.id, track.source_sha256, track.imported_at.isoformat()),
+        ),
+        pace_data=lambda: _pace_data(choice),
+        course_profile=lambda: course.profile(category, state.checkpoints),
+        course_shape=lambda: course.shape(category),
+        course_data=lambda: _course_data(choice),
     )
     status = 200
     raw_km, raw_cp = request.args.get("km"), request.args.get("checkpoint")
@@ -421,7 +431,6 @@ def _course_data(choice: RaceChoice) -> dict:
     state = choice.state
     return {
         "track_url": url_for("kit.course_track"),
-        "entry": choice.entry.id,
         "time_zone": choice.event.time_zone,
         "checkpoints": [
             {
@@ -529,8 +538,13 @@ def api_kit():
     if choice is None:
         # The phone's service worker drops the kit it kept when it reads this.
         return {"error": _("Join a race category first.")}, 409
-    kit.note_synced(choice.entry, now=clock.real_utcnow())
-    data = kit.kit(current_user, choice)
+    state = choice.state
+    race = parts.part(
+        "api-kit-race",
+        parts.key(choice.event_state, state.code, parts.phases(state)),
+        lambda: kit.race_data(choice),
+    )
+    data = {**race, **kit.runner_data(current_user, choice)}
     # What the phone may keep of the runner's own pages, every race included: the service
     # worker drops the others (a race they were withdrawn from, a cancelled seat).
     references, alert_ids = kit.private_pages(current_user)
@@ -538,4 +552,6 @@ def api_kit():
         url_for("alerts.show", alert_id=i) for i in alert_ids
     ]
     body = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    # Written down last: its commit would make everything read above be read again.
+    kit.note_synced(choice.entry, now=clock.real_utcnow())
     return Response(body, mimetype="application/json")

@@ -8,12 +8,14 @@ and "queued".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, func, insert, literal, or_, select, update
+from sqlalchemy import Select, Subquery, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -626,32 +628,42 @@ def _post(
     alert.audience_count = (
         db.session.scalar(select(func.count()).select_from(runners.subquery())) or 0
     )
+    device = _for_each_runner(
+        runners,
+        lambda user_id: select(PushSubscription.id, PushSubscription.user_id).where(
+            PushSubscription.user_id == user_id
+        ),
+    )
     db.session.execute(
         insert(Delivery).from_select(
             ["alert_id", "subscription_id", "user_id", "status", "attempts", "next_attempt_at"],
             select(
                 literal(alert.id),
-                PushSubscription.id,
-                PushSubscription.user_id,
+                device.c.id,
+                device.c.user_id,
                 literal("pending"),
                 literal(0),
                 literal(now, UTCDateTime()),
-            ).where(PushSubscription.user_id.in_(runners)),
+            ),
         )
     )
     alert.device_count = (
         db.session.scalar(select(func.count()).where(Delivery.alert_id == alert.id)) or 0
+    )
+    urgent = is_urgent(draft.kind, alert.audience_kind)
+    mailed = _for_each_runner(
+        runners, lambda user_id: select(User.id).where(User.id == user_id, _mailed(urgent))
     )
     db.session.execute(
         insert(MailDelivery).from_select(
             ["alert_id", "user_id", "status", "attempts", "next_attempt_at"],
             select(
                 literal(alert.id),
-                User.id,
+                mailed.c.id,
                 literal("pending"),
                 literal(0),
                 literal(now, UTCDateTime()),
-            ).where(_mailed(runners, is_urgent(draft.kind, alert.audience_kind))),
+            ),
         )
     )
     alert.email_count = (
@@ -821,10 +833,22 @@ def _send_again(alert: Alert, now: datetime) -> tuple[int, int]:
     return devices, emails
 
 
-def _mailed(runners, urgent: bool):
+def _for_each_runner(runners: Select, rows_of: Callable[[Any], Select]) -> Subquery:
+    """The rows `rows_of(user_id)` finds for each of `runners`, reached from the runners
+    through an index, so that the cost grows with the race's runners and not with every
+    race's. (PostgreSQL needs a lateral join for that: given `IN (runners)` it reads every
+    push subscription or user of every race into a hash; SQLite joins by index anyway.)"""
+    runner = runners.distinct().subquery()  # a runner entered twice is told once
+    if db.engine.dialect.name == "postgresql":
+        found = rows_of(runner.c.user_id).lateral()
+        return select(*found.c).select_from(runner).join(found, true()).subquery()
+    return rows_of(runner.c.user_id).subquery()
+
+
+def _mailed(urgent: bool):
     """Who gets an alert by e-mail: for urgent kinds, every runner with a verified address;
     otherwise those of them who asked for every alert by e-mail or have no phone with push."""
-    verified = User.id.in_(runners) & User.email_verified_at.is_not(None)
+    verified = User.email_verified_at.is_not(None)
     if urgent:
         return verified
     has_push = select(PushSubscription.id).where(PushSubscription.user_id == User.id).exists()

@@ -8,7 +8,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import BindParameter, bindparam, case, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    FromClause,
+    Select,
+    Subquery,
+    bindparam,
+    case,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import joinedload
 
 from raceapp import localized
@@ -76,9 +87,13 @@ def runner_races(user: User, now: datetime) -> list[RaceChoice]:
         db.session.scalars(
             select(Entry)
             .where(Entry.user_id == user.id, Entry.withdrawn_at.is_(None))
+            # The race state reads every category's checkpoints: loaded here in two queries
+            # rather than one per category as they are touched.
             .options(
-                joinedload(Entry.event),
-                joinedload(Entry.category).selectinload(Category.checkpoints),
+                joinedload(Entry.event)
+                .selectinload(Event.categories)
+                .selectinload(Category.checkpoints),
+                joinedload(Entry.category),
             )
         )
         .unique()
@@ -161,54 +176,68 @@ def _packed(model, packed_column):
     )
 
 
-def _each(*aggregates, where):
-    return [select(aggregate).where(*where).scalar_subquery() for aggregate in aggregates]
+def _each(*aggregates, where) -> Subquery:
+    # One table's figures in one derived table of aggregates (always exactly one row): the
+    # database plans a dozen of these much faster than one subquery per figure.
+    return select(*(a.label(f"f{n}") for n, a in enumerate(aggregates))).where(*where).subquery()
+
+
+def _one_row(first: Subquery, *others: Subquery) -> Select:
+    joined: FromClause = first
+    for table in others:
+        joined = joined.join(table, true())
+    return select(*first.c, *(column for table in others for column in table.c)).select_from(joined)
 
 
 _uid: BindParameter[int] = bindparam("uid")
 _eid: BindParameter[int] = bindparam("eid")
-_event_id = select(Entry.event_id).where(Entry.id == _eid).scalar_subquery()
 _entered_events = select(Entry.event_id).where(Entry.user_id == _uid)
 # Built once: asked on every open of the kit home, and SQLAlchemy remembers the compiled form
-# of a statement object it has seen. One round trip: every figure is a scalar subquery.
-_FINGERPRINT = select(
-    *_each(Entry.id, Entry.event_id, Entry.category_id, Entry.bib, where=[Entry.id == _eid]),
+# of a statement object it has seen. One round trip: one row of every table's figures.
+_FINGERPRINT = _one_row(
+    _each(
+        func.max(Entry.id),
+        func.max(Entry.event_id),
+        func.max(Entry.category_id),
+        func.max(Entry.bib),
+        where=[Entry.id == _eid],
+    ),
     # Which races the runner entered (the switcher lists them).
-    *_each(func.count(), func.max(Entry.id), where=[Entry.user_id == _uid]),
-    *_each(
+    _each(func.count(), func.max(Entry.id), where=[Entry.user_id == _uid]),
+    _each(
         func.count(),
         func.max(GearTick.ticked_at),
         *_packed(GearTick, GearTick.packed),
         where=[GearTick.user_id == _uid],
     ),
-    *_each(
+    _each(
         func.count(),
         func.max(PersonalGearItem.id),
         func.max(PersonalGearItem.ticked_at),
         *_packed(PersonalGearItem, PersonalGearItem.packed),
         where=[PersonalGearItem.user_id == _uid],
     ),
-    *_each(
+    _each(
         func.count(), *_packed(Booking, Booking.status == "booked"), where=[Booking.user_id == _uid]
     ),
-    *_each(func.count(), func.max(WaitlistEntry.id), where=[WaitlistEntry.user_id == _uid]),
-    *_each(
+    _each(func.count(), func.max(WaitlistEntry.id), where=[WaitlistEntry.user_id == _uid]),
+    _each(
         func.count(), func.max(Notice.id), where=[Notice.user_id == _uid, Notice.read_at.is_(None)]
     ),
-    *_each(func.count(), where=[AlertRead.user_id == _uid]),
+    _each(func.count(), where=[AlertRead.user_id == _uid]),
     # Alerts of every race the runner entered: they change the state of the races listed. A
     # correction or a withdrawal adds no row but a revision (a withdrawal undoes a change).
-    *_each(
+    _each(
         func.count(),
         func.max(Alert.id),
         func.sum(Alert.revision),
         where=[Alert.event_id.in_(_entered_events)],
     ),
-    *_each(func.max(Event.updated_at), where=[Event.id.in_(_entered_events)]),
+    _each(func.max(Event.updated_at), where=[Event.id.in_(_entered_events)]),
     # The navigation shows organizers their desk.
-    *_each(func.count(), where=[OrganizerRole.user_id == _uid]),
+    _each(func.count(), where=[OrganizerRole.user_id == _uid]),
     # "You have stopped", and when headquarters accounted for the runner.
-    *_each(
+    _each(
         func.max(DropOut.client_key),
         func.max(DropOut.accounted_at),
         where=[DropOut.entry_id == _eid],
@@ -233,12 +262,17 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
     """Everything a runner needs offline, as the race stands. Nothing in it depends on the
     current time, so the same kit yields the same bytes and a conditional request can be
     answered 304; its states are those of the moment it was made (`as_of`)."""
+    return {**race_data(choice), **runner_data(user, choice)}
+
+
+def race_data(choice: RaceChoice) -> dict[str, Any]:
+    """The part of the offline kit that is the same for every runner of the category at this
+    state of the race, in the reader's language: the race, the category and its cut-offs,
+    the schedule, contacts and how to drop out."""
     entry, event_state, state = choice.entry, choice.event_state, choice.state
     event, category = entry.event, entry.category
     zone = zone_of(event)
-    checks = gear.checklist(entry)
     details = event.details or {}
-    feed = [item for item in alerts.feed(user, limit=50) if item.alert.event_id == event.id]
     headline = state.headline
     return {
         # Its words are in the reader's language (the response says so in Content-Language).
@@ -277,7 +311,6 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
             "title": text_of(headline, "title"),
             "summary": localized.pick((headline.outcome or {}).get("summary"), current_language()),
         },
-        "entry": {"bib": entry.bib},
         "checkpoints": [
             {
                 "label": text_of(cp.checkpoint, "label") or None,
@@ -289,23 +322,6 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
                 "finish": cp.checkpoint.is_finish,
             }
             for cp in state.checkpoints
-        ],
-        "gear": [
-            {
-                "id": r.item.id,
-                "code": r.item.code,
-                "name": text_of(r.item),
-                "mandatory": r.item.mandatory,
-                "spec": text_of(r.item, "spec") or None,
-                "conditions": text_of(r.item, "conditions") or None,
-                "packed": r.packed,
-                "ticked_at": _iso(r.ticked_at, zone),
-            }
-            for r in checks.mandatory + checks.recommended
-        ],
-        "personal_gear": [
-            {"id": p.id, "name": p.name, "packed": p.packed, "ticked_at": _iso(p.ticked_at, zone)}
-            for p in checks.personal
         ],
         "schedule": [
             {
@@ -324,6 +340,35 @@ def kit(user: User, choice: RaceChoice) -> dict[str, Any]:
         "drop_out": [
             localized.pick(rule, current_language())
             for rule in (details.get("rules") or {}).get("drop_out", [])
+        ],
+    }
+
+
+def runner_data(user: User, choice: RaceChoice) -> dict[str, Any]:
+    """The runner's own part of the offline kit: bib, ticks, own items and alerts read."""
+    entry = choice.entry
+    event = entry.event
+    zone = zone_of(event)
+    checks = gear.checklist(entry)
+    feed = [item for item in alerts.feed(user, limit=50) if item.alert.event_id == event.id]
+    return {
+        "entry": {"bib": entry.bib},
+        "gear": [
+            {
+                "id": r.item.id,
+                "code": r.item.code,
+                "name": text_of(r.item),
+                "mandatory": r.item.mandatory,
+                "spec": text_of(r.item, "spec") or None,
+                "conditions": text_of(r.item, "conditions") or None,
+                "packed": r.packed,
+                "ticked_at": _iso(r.ticked_at, zone),
+            }
+            for r in checks.mandatory + checks.recommended
+        ],
+        "personal_gear": [
+            {"id": p.id, "name": p.name, "packed": p.packed, "ticked_at": _iso(p.ticked_at, zone)}
+            for p in checks.personal
         ],
         "alerts": [
             {

@@ -146,6 +146,19 @@ class EventState:
         return tuple(sorted(rows, key=lambda r: r.starts_at))
 
     @property
+    def version(self) -> tuple:
+        """What this state is made of besides the clock: the race file as imported and the
+        changes applied, each at its revision (a correction changes the version; a withdrawn
+        change is no longer among them). Equal versions at the same phases are equal races."""
+        event = self.event
+        return (
+            event.id,
+            event.updated_at.isoformat() if event.updated_at else None,
+            event.status,
+            tuple((alert.id, alert.revision) for alert in self.changes),
+        )
+
+    @property
     def headline(self) -> Alert | None:
         """The newest change to the race, whatever its scope."""
         return self.changes[-1] if self.changes else None

@@ -15,6 +15,7 @@ from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
 from raceapp.services import accounts, race_publish, team, timing
 from raceapp.vocabulary import alert_kind
+from raceapp.web import parts
 
 
 def _in_zone(instant: datetime | None, event: Event) -> datetime | None:
@@ -155,4 +156,6 @@ def register(app: Flask) -> None:
         lambda target, now: i18n.format_countdown((target - now).total_seconds()),
         "countdown_text",
     )
+    app.add_template_global(parts.cached_part)
+    parts.watch_race_data()
     app.context_processor(_page_context)
