@@ -8,12 +8,15 @@ alerts, then start gunicorn with the production settings (gunicorn.conf.py, RACE
 production, the abuse limits on, their counters in the database) and run Locust against it:
 
 1. capacity: `--capacity-users` users with no think time on a bare Flask "hello" (served by
-   the same gunicorn processes, bench/wsgi.py), then on the kit home. The kit home's share of
-   the hello figure is the number that travels between machines; the target is a third.
+   the same gunicorn processes, bench/wsgi.py), then on each kit page (home, cut-offs,
+   checklist, /api/kit), made in full and revalidated. A page's share of the hello figure is
+   the number that travels between machines; the targets are a third (made, SQLite), a
+   quarter (made, PostgreSQL) and a half (revalidated).
 2. logging in: a few users logging in over and over (argon2 is slow on purpose).
 3. race morning: every runner is logged in (as days before: the bench logs them in first),
-   then opens the kit, polls seats, ticks gear and books a bus, with 5-30 s between actions
-   (bench/locustfile.py); counted once all have arrived. Target: kit home p99 under 100 ms.
+   then opens the kit, its cut-offs and checklist, polls seats, ticks gear and books a bus,
+   with 5-30 s between actions (bench/locustfile.py); counted once all have arrived. Target:
+   p99 under 100 ms for each kit page and /api/kit.
 
 Requests per second and p50/p95/p99 per endpoint are printed as Markdown tables.
 """
@@ -52,6 +55,10 @@ from raceapp.push.vapid import generate_private_key_pem  # noqa: E402
 from raceapp.racefile import check_text  # noqa: E402
 from raceapp.services import accounts, alerts  # noqa: E402
 from raceapp.services.race_import import import_reports  # noqa: E402
+
+# The kit pages bench/locustfile.py measures for capacity (its user classes' prefixes; not
+# imported from there: importing Locust patches this process for gevent).
+KIT_PAGES = ("KitHome", "Cutoffs", "Checklist", "ApiKit")
 
 RACE = ROOT / "races" / "okushinano-100-2024.toml"
 FIRST_START = datetime(2024, 6, 8, 5, 0)  # the 100 km start, local time
@@ -329,6 +336,24 @@ def databases(tmp: Path) -> list[tuple[str, str, callable]]:
     return found
 
 
+def race_morning(base: str, args, tmp: Path) -> tuple[list[dict], list[dict]]:
+    """The login storm on its own, then every runner logged in and the race morning."""
+    logins = locust(base, "LoginUser", 4, 4, args.capacity_seconds, tmp, args.runners)
+    log_in_everyone(base, args.runners, tmp)
+    ramp = args.runners / args.spawn_rate
+    morning = locust(
+        base,
+        "RaceMorningRunner",
+        args.runners,
+        args.spawn_rate,
+        round(ramp + args.seconds),
+        tmp,
+        args.runners,
+        steady=True,
+    )
+    return logins, morning
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runners", type=int, default=1300)
@@ -347,6 +372,9 @@ def main() -> None:
     parser.add_argument("--capacity-users", type=int, default=32)
     parser.add_argument("--capacity-seconds", type=int, default=20)
     parser.add_argument("--only", choices=["PostgreSQL", "SQLite"])
+    parser.add_argument(
+        "--capacity-only", action="store_true", help="measure capacity, not logins or morning"
+    )
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     print(
@@ -373,7 +401,8 @@ def main() -> None:
                     )
                     kit = [
                         row
-                        for user_class in ("KitHomeUser", "KitHomeRevalidateUser")
+                        for page in KIT_PAGES
+                        for user_class in (f"{page}User", f"{page}RevalidateUser")
                         for row in locust(
                             base,
                             user_class,
@@ -384,30 +413,20 @@ def main() -> None:
                             args.runners,
                         )
                     ]
-                    logins = locust(
-                        base, "LoginUser", 4, 4, args.capacity_seconds, tmp, args.runners
-                    )
-                    log_in_everyone(base, args.runners, tmp)
-                    ramp = args.runners / args.spawn_rate
-                    morning = locust(
-                        base,
-                        "RaceMorningRunner",
-                        args.runners,
-                        args.spawn_rate,
-                        round(ramp + args.seconds),
-                        tmp,
-                        args.runners,
-                        steady=True,
+                    logins, morning = (
+                        ([], []) if args.capacity_only else race_morning(base, args, tmp)
                     )
             finally:
                 clean_up()
             hello_rps = float(next(r for r in hello if "hello" in r["Name"])["Requests/s"])
-            kit_rows = [r for r in kit if "kit home" in r["Name"]]
+            kit_rows = [r for r in kit if "made" in r["Name"] or "revalidated" in r["Name"]]
             print(
                 f"## {name}\n\nCapacity ({args.capacity_users} users, no think time, "
                 f"{args.capacity_seconds} s each):\n"
             )
             print(table([r for r in hello if "hello" in r["Name"]] + kit_rows, hello_rps))
+            if args.capacity_only:
+                continue
             print("\nLogging in (4 users, no think time; argon2id, t=1, m=46 MiB):\n")
             print(table([r for r in logins if r["Name"] == "POST /auth/login"]))
             print(

@@ -1,12 +1,13 @@
 """Locust users for bench/load.py (run by it; not on its own).
 
 - RaceMorningRunner: a runner on race morning, logged in before (sessions made by
-  bench/load.py). Opens the kit home, lets the
-  app refresh its offline copy (/api/kit), keeps the shuttle timetable open (htmx polls the
-  seats every 20 s), ticks gear, and books one seat on a bus; something every 5 to 30 s.
-- KitHomeUser, KitHomeRevalidateUser, HelloUser: no think time, one request over and over:
-  the capacity of the kit home (made in full, or revalidated by a phone that has it) and of a
-  bare Flask "hello" on the same server, for the ratio.
+  bench/load.py). Opens the kit home, the cut-offs and the checklist, lets the app refresh its
+  offline copy (/api/kit), keeps the shuttle timetable open (htmx polls the seats every 20 s),
+  ticks gear, and books one seat on a bus; something every 5 to 30 s.
+- KitHomeUser, KitHomeRevalidateUser (and the same for Cutoffs, Checklist and ApiKit),
+  HelloUser: no think time, one request over and over: the capacity of a kit page (made in
+  full, or revalidated by a phone that has it) and of a bare Flask "hello" on the same server,
+  for the ratio.
 
 Every simulated phone has its own address (X-Forwarded-For; the server trusts one proxy), so
 the per-address limits count it as the phone it stands for.
@@ -97,6 +98,14 @@ class RaceMorningRunner(Phone):
     def offline_copy(self):
         self.revalidate("/api/kit", "GET /api/kit")
 
+    @task(3)
+    def cutoffs(self):
+        self.revalidate("/me/cutoffs", "GET /me/cutoffs")
+
+    @task(2)
+    def checklist(self):
+        self.revalidate("/me/gear", "GET /me/gear")
+
     @task(6)
     def poll_seats(self):
         self.get(f"/events/{SLUG}/shuttles", "GET shuttles (htmx poll)", **{"HX-Request": "true"})
@@ -139,24 +148,30 @@ class RaceMorningRunner(Phone):
                 response.failure(f"booking answered {response.status_code}")
 
 
-class KitHomeUser(Phone):
-    """The kit home made in full every time (a phone that has no copy yet)."""
+# The kit pages measured for capacity: each made in full (a phone with no copy yet) and
+# revalidated (a phone that has it sends its validator, the usual case).
+KIT_PAGES = {
+    "KitHome": ("/me", "kit home"),
+    "Cutoffs": ("/me/cutoffs", "cut-offs"),
+    "Checklist": ("/me/gear", "checklist"),
+    "ApiKit": ("/api/kit", "/api/kit"),
+}
 
-    wait_time = constant(0)
 
-    @task
-    def kit_home(self):
-        self.get("/me", "GET /me (kit home, made)")
+def _capacity_users(prefix: str, path: str, label: str) -> None:
+    def made(self):
+        self.get(path, f"GET {path} ({label}, made)")
+
+    def revalidated(self):
+        self.revalidate(path, f"GET {path} ({label}, revalidated)")
+
+    for suffix, action in (("User", made), ("RevalidateUser", revalidated)):
+        name = f"{prefix}{suffix}"
+        globals()[name] = type(name, (Phone,), {"wait_time": constant(0), "tasks": [action]})
 
 
-class KitHomeRevalidateUser(Phone):
-    """The kit home asked for by a phone that has it (the usual case: 304 within a minute)."""
-
-    wait_time = constant(0)
-
-    @task
-    def kit_home(self):
-        self.revalidate("/me", "GET /me (kit home, revalidated)")
+for _prefix, (_path, _label) in KIT_PAGES.items():
+    _capacity_users(_prefix, _path, _label)
 
 
 class LoginUser(Phone):

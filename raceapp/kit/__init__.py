@@ -93,14 +93,14 @@ def _packed() -> bool:
     return value == "1"
 
 
-def _home_etag(choice: RaceChoice) -> str | None:
+def _home_etag() -> str | None:
     """A validator for the kit home made without making the page: the runner's fingerprint
     (services.kit.home_fingerprint), the minute (cut-offs and countdowns move with time), the
     device's session, the race chosen, the language and the deployed build. None when the page
     must be made anyway."""
     if g.get("preview_as_of") is not None or session.get("_flashes"):
         return None
-    fingerprint = kit.home_fingerprint(current_user, choice.entry)
+    fingerprint = kit.home_fingerprint(current_user)
     parts_of_etag = (
         parts.build_salt(),
         clock.utcnow().strftime("%Y-%m-%dT%H:%M"),
@@ -117,14 +117,17 @@ def _home_etag(choice: RaceChoice) -> str | None:
 @login_required
 def home():
     """Race kit home: race state, next cut-off with countdown, gear readiness, ticket, help."""
-    choice, races = _choice()
-    if choice is None:
-        return render_template("kit/home.html", view=None)
     # Phones revalidate the kit home every time it opens: most of the time nothing changed,
-    # and one query says so without making the page.
-    etag = _home_etag(choice)
+    # and one query says so, before any race state is worked out or the page made.
+    etag = _home_etag()
     if etag and request.if_none_match.contains_weak(etag):
         return not_modified(etag)
+    choice, races = _choice()
+    if choice is None:
+        response = make_response(render_template("kit/home.html", view=None))
+        if etag:
+            response.set_etag(etag, weak=True)
+        return response
     view = kit.home(current_user, choice, races, now=clock.real_utcnow())
     ticket = view.booking and qr_svg(
         url_for("shuttles.check", reference=view.booking.reference, _external=True),

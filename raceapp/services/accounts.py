@@ -504,7 +504,7 @@ def join_category(
                 )
                 db.session.add(entry)
             else:
-                entry.category_id, entry.bib = category_id, bib
+                entry.category_id, entry.bib, entry.updated_at = category_id, bib, now
             db.session.flush()
             reminders.plan_eve(entry, state.category(category.code), now=now)
     except IntegrityError:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import joinedload
 
 from raceapp import localized
+from raceapp.database import write_transaction
 from raceapp.errors import NotFound
 from raceapp.extensions import db
 from raceapp.i18n import current_language, text_of
@@ -190,20 +191,24 @@ def _one_row(first: Subquery, *others: Subquery) -> Select:
 
 
 _uid: BindParameter[int] = bindparam("uid")
-_eid: BindParameter[int] = bindparam("eid")
 _entered_events = select(Entry.event_id).where(Entry.user_id == _uid)
 # Built once: asked on every open of the kit home, and SQLAlchemy remembers the compiled form
 # of a statement object it has seen. One round trip: one row of every table's figures.
 _FINGERPRINT = _one_row(
+    # Which races the runner entered, in which category, with which bib (the kit shows one,
+    # the switcher lists them all): summed up without choosing the race, which would mean
+    # working out every race's state first.
     _each(
+        func.count(),
         func.max(Entry.id),
-        func.max(Entry.event_id),
-        func.max(Entry.category_id),
+        func.sum(Entry.event_id),
+        func.sum(Entry.category_id),
+        func.min(Entry.bib),
         func.max(Entry.bib),
-        where=[Entry.id == _eid],
+        func.max(Entry.updated_at),
+        func.count(Entry.withdrawn_at),
+        where=[Entry.user_id == _uid],
     ),
-    # Which races the runner entered (the switcher lists them).
-    _each(func.count(), func.max(Entry.id), where=[Entry.user_id == _uid]),
     _each(
         func.count(),
         func.max(GearTick.ticked_at),
@@ -238,19 +243,20 @@ _FINGERPRINT = _one_row(
     _each(func.count(), where=[OrganizerRole.user_id == _uid]),
     # "You have stopped", and when headquarters accounted for the runner.
     _each(
+        func.count(),
         func.max(DropOut.client_key),
         func.max(DropOut.accounted_at),
-        where=[DropOut.entry_id == _eid],
+        where=[DropOut.user_id == _uid],
     ),
 )
 
 
-def home_fingerprint(user: User, entry: Entry) -> tuple:
-    """Everything the kit home of `entry` is made of, summed up in one query: the entry, the
-    runner's races and their files, the alerts of those races, and the runner's reads, ticks,
-    own items, bookings, waitlist places, notices and organizer roles. Equal fingerprints
-    (within the same minute) mean an equal page, so it need not be made."""
-    row = db.session.execute(_FINGERPRINT, {"uid": user.id, "eid": entry.id}).one()
+def home_fingerprint(user: User) -> tuple:
+    """Everything the kit home is made of, summed up in one query: the runner's entries and
+    their races' files, the alerts of those races, and the runner's reads, ticks, own items,
+    bookings, waitlist places, notices, drop-out reports and organizer roles. Equal
+    fingerprints (within the same minute) mean an equal page, so it need not be made."""
+    row = db.session.execute(_FINGERPRINT, {"uid": user.id}).one()
     return (user.id, user.name, *row)
 
 
@@ -396,13 +402,15 @@ def note_synced(entry: Entry, *, now: datetime) -> None:
     """Record that the runner's phone took the whole kit for offline use."""
     if entry.kit_synced_at is not None and now - entry.kit_synced_at < SYNC_NOTE_EVERY:
         return
-    db.session.execute(
-        update(Entry)
-        .where(Entry.id == entry.id)
-        .values(kit_synced_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    # A write after the request's reads: in a transaction of its own (on SQLite a read
+    # transaction cannot become a writer once another phone's note has been committed).
+    with write_transaction():
+        db.session.execute(
+            update(Entry)
+            .where(Entry.id == entry.id)
+            .values(kit_synced_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def private_pages(user: User) -> tuple[list[str], list[int]]:
