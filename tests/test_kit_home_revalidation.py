@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from raceapp.extensions import db
 from raceapp.models import Booking, Event, User
-from raceapp.services import accounts, alerts
+from raceapp.services import accounts, alerts, course
 from tests.conftest import World
 from tests.helpers import AUDIT_RACE, BEFORE, PASSWORD, csrf_from, import_files
 
@@ -175,3 +175,27 @@ def test_a_pending_message_is_never_skipped_by_a_304(app, audit_world: World):
     client.post("/account/alerts", data={"every_alert": "1", "csrf_token": token})
     response = revalidate(client, etag)
     assert response.status_code == 200 and "Saved." in response.get_data(as_text=True)
+
+
+def test_every_kit_page_is_revalidated_without_being_made(app, audit_world: World):
+    client = audit_world.clients["runner"]
+    token = csrf_from(client.get("/me/gear").get_data(as_text=True))
+    pages = ("/me/cutoffs", "/me/cutoffs?km=12", "/me/gear", "/me/schedule", "/me/help", "/api/kit")
+    etags = {}
+    for path in pages:
+        etags[path] = client.get(path).headers["ETag"]
+        with renders(app) as made:
+            again = client.get(path, headers={"If-None-Match": etags[path]})
+        assert again.status_code == 304 and made == [], path
+    assert etags["/me/cutoffs"] != etags["/me/cutoffs?km=12"]
+    # A tick is new for the checklist and the offline kit.
+    client.post(f"/me/gear/{audit_world.gear_item_id}", data={"packed": "1", "csrf_token": token})
+    for path in ("/me/gear", "/api/kit"):
+        assert client.get(path, headers={"If-None-Match": etags[path]}).status_code == 200, path
+    # A course taken away is new for the cut-offs page.
+    etag = client.get("/me/cutoffs").headers["ETag"]
+    organizer = db.session.scalar(select(User).where(User.email == "organizer@example.com"))
+    course.remove_track(audit_world.event, "long", by=organizer, now=BEFORE)
+    db.session.commit()
+    answer = client.get("/me/cutoffs", headers={"If-None-Match": etag})
+    assert answer.status_code == 200 and "data-shape" not in answer.get_data(as_text=True)

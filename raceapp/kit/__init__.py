@@ -69,6 +69,7 @@ def race_required(view):
 
     @wraps(view)
     @login_required
+    @revalidated_cheaply
     def wrapper(*args, **kwargs):
         choice, _none = _choice()
         if choice is None:
@@ -93,63 +94,68 @@ def _packed() -> bool:
     return value == "1"
 
 
-def _home_etag() -> str | None:
-    """A validator for the kit home made without making the page: the runner's fingerprint
-    (services.kit.home_fingerprint), the minute (cut-offs and countdowns move with time), the
-    device's session, the race chosen, the language and the deployed build. None when the page
-    must be made anyway."""
-    if g.get("preview_as_of") is not None or session.get("_flashes"):
+def _kit_etag() -> str | None:
+    """A validator for a kit page worked out without making the page: the runner's
+    fingerprint (services.kit.kit_fingerprint), the minute (cut-offs and countdowns move with
+    time), the page and its query, the device's session, the race chosen, the language and the
+    deployed build. None when the page must be made anyway."""
+    if request.method != "GET" or g.get("preview_as_of") is not None or session.get("_flashes"):
         return None
-    fingerprint = kit.home_fingerprint(current_user)
     parts_of_etag = (
         parts.build_salt(),
         clock.utcnow().strftime("%Y-%m-%dT%H:%M"),
         current_user.session_token,
         is_htmx(),
+        request.full_path,
         session.get(CHOSEN),
         current_language(),
-        fingerprint,
+        kit.kit_fingerprint(current_user),
     )
     return hashlib.sha256(repr(parts_of_etag).encode()).hexdigest()[:32]
 
 
-@bp.get("/me")
-@login_required
-def home():
-    """Race kit home: race state, next cut-off with countdown, gear readiness, ticket, help."""
-    # Phones revalidate the kit home every time it opens: most of the time nothing changed,
-    # and one query says so, before any race state is worked out or the page made.
-    etag = _home_etag()
-    if etag and request.if_none_match.contains_weak(etag):
-        return not_modified(etag)
-    choice, races = _choice()
-    if choice is None:
-        response = make_response(render_template("kit/home.html", view=None))
-        if etag:
+def revalidated_cheaply(view):
+    """Phones revalidate the kit pages every time they open one: most of the time nothing
+    changed, and one query says so, before any race state is worked out or a page made."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        etag = _kit_etag()
+        if etag and request.if_none_match.contains_weak(etag):
+            return not_modified(etag)
+        response = make_response(view(*args, **kwargs))
+        if etag and response.status_code == 200 and response.get_etag()[0] is None:
             response.set_etag(etag, weak=True)
         return response
+
+    return wrapper
+
+
+@bp.get("/me")
+@login_required
+@revalidated_cheaply
+def home():
+    """Race kit home: race state, next cut-off with countdown, gear readiness, ticket, help."""
+    choice, races = _choice()
+    if choice is None:
+        return render_template("kit/home.html", view=None)
     view = kit.home(current_user, choice, races, now=clock.real_utcnow())
     ticket = view.booking and qr_svg(
         url_for("shuttles.check", reference=view.booking.reference, _external=True),
         _("Ticket QR code"),
     )
-    response = make_response(
-        render_template(
-            "kit/home.html",
-            view=view,
-            entry=view.entry,
-            event=view.event,
-            state=view.state,
-            ticket_qr=ticket,
-            # The race's banner, state and help are the same for the category's runners.
-            part_key=parts.key(choice.event_state, choice.state.code, parts.phases(choice.state)),
-            kit_urls=_kit_urls(view.entry, view.booking, view.alerts.feed),
-            known_alerts=[i.alert.id for i in view.alerts.feed[:50]],
-        )
+    return render_template(
+        "kit/home.html",
+        view=view,
+        entry=view.entry,
+        event=view.event,
+        state=view.state,
+        ticket_qr=ticket,
+        # The race's banner, state and help are the same for the category's runners.
+        part_key=parts.key(choice.event_state, choice.state.code, parts.phases(choice.state)),
+        kit_urls=_kit_urls(view.entry, view.booking, view.alerts.feed),
+        known_alerts=[i.alert.id for i in view.alerts.feed[:50]],
     )
-    if etag:
-        response.set_etag(etag, weak=True)
-    return response
 
 
 @bp.post("/me/race")
@@ -535,6 +541,7 @@ def _kit_urls(entry: Entry, booking, feed) -> list[str]:
 
 @bp.get("/api/kit")
 @login_required
+@revalidated_cheaply
 def api_kit():
     """The runner's whole kit as JSON, for offline use; answers 304 when unchanged."""
     choice, _none = _choice()

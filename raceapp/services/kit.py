@@ -32,6 +32,7 @@ from raceapp.models import (
     AlertRead,
     Booking,
     Category,
+    CourseTrack,
     DropOut,
     Entry,
     Event,
@@ -239,6 +240,12 @@ _FINGERPRINT = _one_row(
         where=[Alert.event_id.in_(_entered_events)],
     ),
     _each(func.max(Event.updated_at), where=[Event.id.in_(_entered_events)]),
+    # The course of the runner's categories (the cut-offs page draws it; phones keep it).
+    _each(
+        func.count(),
+        func.max(CourseTrack.imported_at),
+        where=[CourseTrack.category_id.in_(select(Entry.category_id).where(Entry.user_id == _uid))],
+    ),
     # The navigation shows organizers their desk.
     _each(func.count(), where=[OrganizerRole.user_id == _uid]),
     # "You have stopped", and when headquarters accounted for the runner.
@@ -251,11 +258,11 @@ _FINGERPRINT = _one_row(
 )
 
 
-def home_fingerprint(user: User) -> tuple:
-    """Everything the kit home is made of, summed up in one query: the runner's entries and
-    their races' files, the alerts of those races, and the runner's reads, ticks, own items,
-    bookings, waitlist places, notices, drop-out reports and organizer roles. Equal
-    fingerprints (within the same minute) mean an equal page, so it need not be made."""
+def kit_fingerprint(user: User) -> tuple:
+    """Everything the kit pages are made of, summed up in one query: the runner's entries,
+    their races' files and courses, the alerts of those races, and the runner's reads, ticks,
+    own items, bookings, waitlist places, notices, drop-out reports and organizer roles.
+    Equal fingerprints (within the same minute) mean an equal page, so it need not be made."""
     row = db.session.execute(_FINGERPRINT, {"uid": user.id}).one()
     return (user.id, user.name, *row)
 
