@@ -43,11 +43,12 @@
       push_on: "Alerts are on for this phone.",
       push_off: "Alerts are off for this phone.",
       push_blocked: "Notifications are blocked for this site in your browser settings.",
-      push_check_failed: "Could not check alerts: {error}",
+      push_check_failed: "Could not check alerts. {error}",
       push_asking: "Asking for permission…",
-      push_not_allowed: "notifications were not allowed; you can change that in the browser settings",
-      push_failed: "Alerts are not on: {error}.",
-      push_off_failed: "Could not turn alerts off: {error}",
+      push_not_allowed: "Notifications were not allowed: you can allow them in the browser's settings for this site.",
+      push_service_failed: "The phone's push service did not answer. Try again in a moment; alerts still show on this page.",
+      push_failed: "Alerts are not on. {error}",
+      push_off_failed: "Could not turn alerts off. {error}",
       // A push whose message cannot be read (service_worker/sw.js)
       race_alert: "Race alert",
       // The Help page (static/help.js)
@@ -85,11 +86,12 @@
       push_on: "この端末で通知を受け取ります。",
       push_off: "この端末の通知をオフにしました。",
       push_blocked: "ブラウザの設定で、このサイトの通知がブロックされています。",
-      push_check_failed: "通知の状態を確認できませんでした：{error}",
+      push_check_failed: "通知の状態を確認できませんでした。{error}",
       push_asking: "通知の許可を確認しています…",
-      push_not_allowed: "通知が許可されませんでした。ブラウザの設定で変更できます",
-      push_failed: "通知をオンにできませんでした：{error}",
-      push_off_failed: "通知をオフにできませんでした：{error}",
+      push_not_allowed: "通知が許可されませんでした。ブラウザのサイト設定で許可できます。",
+      push_service_failed: "端末のプッシュ通知サービスから応答がありませんでした。しばらくしてからもう一度お試しください。お知らせはこのページでも確認できます。",
+      push_failed: "通知をオンにできませんでした。{error}",
+      push_off_failed: "通知をオフにできませんでした。{error}",
       race_alert: "大会からのお知らせ",
       position: "緯度・経度 {lat}, {lon}（誤差 約{accuracy}m、{time}時点）",
       last_position: "最後に取得した位置：{lat}, {lon}（誤差 約{accuracy}m、{time}時点）",
@@ -126,5 +128,16 @@
     });
   }
 
-  return { MESSAGES: MESSAGES, language: language, pageLanguage: pageLanguage, t: t };
+  // What went wrong, as a sentence a runner can act on: the server's own sentence when it gave
+  // one (error.sentence), else one of ours; never a browser's or a server's raw error text.
+  function reason(error, lang) {
+    if (error && typeof error.sentence === "string" && error.sentence) return error.sentence;
+    if (error && error.name === "TypeError") return t("no_connection", {}, lang);
+    if (error && error.name === "NotAllowedError") return t("push_not_allowed", {}, lang);
+    return t("push_service_failed", {}, lang);
+  }
+
+  return {
+    MESSAGES: MESSAGES, language: language, pageLanguage: pageLanguage, t: t, reason: reason
+  };
 });

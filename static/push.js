@@ -38,9 +38,15 @@
     }).then(function (response) {
       if (response.ok) return response.json();
       return response.json().catch(function () { return {}; }).then(function (data) {
-        throw new Error(data.error || ("error " + response.status));
+        throw saying(data.error || RaceText.t("request_failed", { status: response.status }));
       });
     });
+  }
+  // An error that carries the sentence to show (RaceText.reason shows it as it is).
+  function saying(sentence) {
+    var error = new Error(sentence);
+    error.sentence = sentence;
+    return error;
   }
   function subscribe(registration) {
     return registration.pushManager.subscribe({
@@ -64,14 +70,14 @@
     if (Notification.permission === "denied") {
       say(RaceText.t("push_blocked"));
     }
-  }).catch(function (error) { say(RaceText.t("push_check_failed", { error: error.message })); });
+  }).catch(function (error) { say(RaceText.t("push_check_failed", { error: RaceText.reason(error) })); });
 
   if (!control) return;
   control.querySelector("[data-push-on]").addEventListener("click", function () {
     say(RaceText.t("push_asking"));
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") {
-        throw new Error(RaceText.t("push_not_allowed"));
+        throw saying(RaceText.t("push_not_allowed"));
       }
       return navigator.serviceWorker.ready;
     }).then(subscribe).then(function (subscription) {
@@ -79,7 +85,7 @@
     }).then(function () {
       show(true);
       say(RaceText.t("push_on"));
-    }).catch(function (error) { say(RaceText.t("push_failed", { error: error.message })); });
+    }).catch(function (error) { say(RaceText.t("push_failed", { error: RaceText.reason(error) })); });
   });
   control.querySelector("[data-push-off]").addEventListener("click", function () {
     navigator.serviceWorker.ready.then(function (registration) {
@@ -92,6 +98,6 @@
     }).then(function () {
       show(false);
       say(RaceText.t("push_off"));
-    }).catch(function (error) { say(RaceText.t("push_off_failed", { error: error.message })); });
+    }).catch(function (error) { say(RaceText.t("push_off_failed", { error: RaceText.reason(error) })); });
   });
 })();

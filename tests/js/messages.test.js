@@ -32,3 +32,18 @@ test("fields are filled, in the language asked for", () => {
   assert.equal(text.t("new_alerts", { n: 2 }, "ja-JP"), "大会本部から新しいお知らせが2件あります");
   assert.throws(() => text.t("no-such-sentence"));
 });
+
+test("an error reads as a sentence a runner can act on, never as raw text", () => {
+  const fromServer = Object.assign(new Error("x"), { sentence: "That phone is not yours." });
+  assert.equal(text.reason(fromServer, "en"), "That phone is not yours.");
+  assert.equal(text.reason(new TypeError("Failed to fetch"), "en"), text.t("no_connection", {}, "en"));
+  const denied = Object.assign(new Error("Registration failed - permission denied"), {
+    name: "NotAllowedError",
+  });
+  assert.equal(text.reason(denied, "ja"), text.t("push_not_allowed", {}, "ja"));
+  for (const raw of [new Error("AbortError: push service error"), undefined, { name: "InvalidStateError" }]) {
+    const sentence = text.reason(raw, "en");
+    assert.equal(sentence, text.t("push_service_failed", {}, "en"));
+    assert.ok(!/AbortError|undefined|Invalid/.test(sentence));
+  }
+});
