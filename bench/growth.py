@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.load import PASSWORD, shifted_race  # noqa: E402
+from bench.load import PASSWORD, enter, shifted_race  # noqa: E402
 from raceapp import create_app  # noqa: E402
 from raceapp.extensions import db  # noqa: E402
-from raceapp.models import Category, Entry, Event, PushSubscription, User  # noqa: E402
+from raceapp.models import Category, Event, PushSubscription, User  # noqa: E402
 from raceapp.racefile import check_text  # noqa: E402
 from raceapp.services import accounts, alerts  # noqa: E402
 from raceapp.services.race_import import import_reports  # noqa: E402
@@ -74,19 +74,7 @@ def build(app, races: int, runners: int) -> tuple[int, int]:
         ids = db.session.scalars(
             select(User.id).where(User.email.like("runner%@bench.example")).order_by(User.id)
         ).all()[first:]
-        db.session.execute(
-            insert(Entry),
-            [
-                {
-                    "user_id": user_id,
-                    "event_id": event.id,
-                    "category_id": categories[i % len(categories)].id,
-                    "bib": str(1000 + i),
-                    "created_at": now,
-                }
-                for i, user_id in enumerate(ids)
-            ],
-        )
+        enter(event, categories, ids, now)
         db.session.execute(
             insert(PushSubscription),
             [

@@ -99,6 +99,23 @@ def shifted_race(start_in: timedelta, seats: int) -> str:
     return tomli_w.dumps(race)
 
 
+def enter(event: Event, categories: list[Category], user_ids, now: datetime) -> None:
+    """Enter these runners in `event`, spread over its categories, bibs from 1000."""
+    db.session.execute(
+        insert(Entry),
+        [
+            {
+                "user_id": user_id,
+                "event_id": event.id,
+                "category_id": categories[i % len(categories)].id,
+                "bib": str(1000 + i),
+                "created_at": now,
+            }
+            for i, user_id in enumerate(user_ids)
+        ],
+    )
+
+
 def seed(url: str, runners: int) -> None:
     """Migrate, import the race, make the runners and post three alerts."""
     from flask_migrate import upgrade
@@ -133,19 +150,7 @@ def seed(url: str, runners: int) -> None:
             ],
         )
         ids = db.session.scalars(select(User.id).order_by(User.id)).all()
-        db.session.execute(
-            insert(Entry),
-            [
-                {
-                    "user_id": user_id,
-                    "event_id": event.id,
-                    "category_id": categories[i % len(categories)].id,
-                    "bib": str(1000 + i),
-                    "created_at": now,
-                }
-                for i, user_id in enumerate(ids)
-            ],
-        )
+        enter(event, categories, ids, now)
         db.session.commit()
         organizer = accounts.create_organizer(
             "organizer@bench.example", "Organizer", PASSWORD, [event.slug], now=now

@@ -36,6 +36,7 @@ from raceapp.errors import DomainError
 from raceapp.i18n import current_language, text_of
 from raceapp.models import Entry, PersonalGearItem
 from raceapp.services import (
+    alerts,
     course,
     drop_outs,
     gear,
@@ -554,10 +555,11 @@ def api_kit():
         parts.key(choice.event_state, state.code, parts.phases(state)),
         lambda: kit.race_data(choice),
     )
-    data = {**race, **kit.runner_data(current_user, choice)}
+    feed = alerts.feed(current_user, limit=50)  # read once: the kit's and what to keep
+    data = {**race, **kit.runner_data(current_user, choice, feed)}
     # What the phone may keep of the runner's own pages, every race included: the service
     # worker drops the others (a race they were withdrawn from, a cancelled seat).
-    references, alert_ids = kit.private_pages(current_user)
+    references, alert_ids = kit.private_pages(current_user, feed)
     data["keep"] = [url_for("shuttles.ticket", reference=r) for r in references] + [
         url_for("alerts.show", alert_id=i) for i in alert_ids
     ]

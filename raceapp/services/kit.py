@@ -357,13 +357,18 @@ def race_data(choice: RaceChoice) -> dict[str, Any]:
     }
 
 
-def runner_data(user: User, choice: RaceChoice) -> dict[str, Any]:
-    """The runner's own part of the offline kit: bib, ticks, own items and alerts read."""
+def runner_data(
+    user: User, choice: RaceChoice, feed: list[alerts.FeedItem] | None = None
+) -> dict[str, Any]:
+    """The runner's own part of the offline kit: bib, ticks, own items and alerts read
+    (`feed`: the runner's alert feed, when the caller has read it already)."""
     entry = choice.entry
     event = entry.event
     zone = zone_of(event)
     checks = gear.checklist(entry)
-    feed = [item for item in alerts.feed(user, limit=50) if item.alert.event_id == event.id]
+    if feed is None:
+        feed = alerts.feed(user, limit=50)
+    feed = [item for item in feed if item.alert.event_id == event.id]
     return {
         "entry": {"bib": entry.bib},
         "gear": [
@@ -420,12 +425,16 @@ def note_synced(entry: Entry, *, now: datetime) -> None:
         )
 
 
-def private_pages(user: User) -> tuple[list[str], list[int]]:
+def private_pages(
+    user: User, feed: list[alerts.FeedItem] | None = None
+) -> tuple[list[str], list[int]]:
     """The runner's own pages a phone may keep, across all their races: the tickets of their
     live bookings and the alerts they can read. Anything else the phone kept of that kind
     (a race they were withdrawn from, a cancelled seat) goes at the next sync."""
     references = db.session.scalars(
         select(Booking.reference).where(Booking.user_id == user.id, Booking.status == BOOKED)
     ).all()
-    alert_ids = [item.alert.id for item in alerts.feed(user, limit=50)]
+    if feed is None:
+        feed = alerts.feed(user, limit=50)
+    alert_ids = [item.alert.id for item in feed]
     return list(references), alert_ids
