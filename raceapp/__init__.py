@@ -156,6 +156,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         races,
         shuttles,
         site,
+        styleguide,
     )
     from raceapp.mail import worker as mail_worker
     from raceapp.mail.cli import mail_cli
@@ -193,6 +194,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         races,
         demo,
         devtools,
+        styleguide,
         account,
     ):
         app.register_blueprint(module.bp)

@@ -4,6 +4,24 @@
 (function () {
   "use strict";
   var loaded = Date.now();
+  // Screen readers hear the first countdown at these marks (seconds left), not every second.
+  var MILESTONES = [3600, 1800, 900, 600, 300, 60, 0];
+  var before = new Map();
+  function announce(el, left) {
+    var template = el.dataset.milestone;
+    var previous = before.get(el);
+    before.set(el, left);
+    if (!template || previous === undefined) return;
+    MILESTONES.forEach(function (mark) {
+      if (previous > mark * 1000 && left <= mark * 1000) {
+        var region = document.querySelector("[data-announce]");
+        if (region) {
+          region.textContent = mark ? template.replace("{left}", RaceRules.formatCountdown(mark))
+            : el.dataset.done;
+        }
+      }
+    });
+  }
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
@@ -14,6 +32,11 @@
         : (el.dataset.done || RaceRules.formatCountdown(0));
       el.classList.toggle("countdown-done", left <= 0);
     });
+    var first = document.querySelector("[data-countdown]");
+    if (first) {
+      var base = first.dataset.previewNow ? Date.parse(first.dataset.previewNow) + (now - loaded) : now;
+      announce(first, Date.parse(first.getAttribute("datetime")) - base);
+    }
     markNextCutoff(now);
   }
   /* The elevation profile (cut-offs page) marks the next cut-off; a page kept offline for

@@ -17,7 +17,7 @@
     en: {
       // Countdown and pace (static/race-rules.js)
       countdown: "{h} h {m} min {s} s",
-      countdown_days: "{d} days {h} h {m} min",
+      countdown_days: { one: "{n} day {h} h {m} min", other: "{n} days {h} h {m} min" },
       pace: "{m}:{s} min/km",
       pace_hours: "{h}:{m} h/km",
       // How old the page on screen is (static/offline.js)
@@ -25,19 +25,24 @@
       just_now: "just now",
       minutes_ago: "{n} min ago",
       hours_ago: "{n} h ago",
-      days_ago: "{n} days ago",
+      days_ago: { one: "{n} day ago", other: "{n} days ago" },
       // Gear ticks kept on the phone until there is signal
       packed: "packed",
       not_packed: "not packed",
-      packed_count: "{done} of {total} mandatory items packed",
+      packed_count: { one: "{done} of {n} mandatory item packed", other: "{done} of {n} mandatory items packed" },
       // Alerts that came in while the page was open or offline
       new_alert: "New alert: {title}",
-      new_alerts: "{n} new alerts from the organizers",
+      new_alerts: { one: "{n} new alert from the organizers", other: "{n} new alerts from the organizers" },
       open: "Open",
       // Requests that failed (static/app.js)
       page_expired: "This page has expired. Reload it and try again.",
-      request_failed: "That did not work (error {status}). Try again.",
+      request_failed: "That did not work on our side. Try again in a moment; if it keeps failing, reload the page.",
       no_connection: "No connection. Try again when you have signal.",
+      // Said to screen readers when the connection changes (static/offline.js)
+      went_offline: "Offline: the kit saved on this phone is shown.",
+      back_online: "Back online.",
+      // Installing the app (static/install.js)
+      installed: "raceapp is on this phone's home screen.",
       // Alerts on this phone (static/push.js)
       push_unsupported: "This browser cannot receive push alerts. On an iPhone, add raceapp to the Home Screen (Share, then Add to Home Screen) and open it from there. Alerts still show on this page.",
       push_on: "Alerts are on for this phone.",
@@ -65,7 +70,7 @@
     },
     ja: {
       countdown: "{h}時間{m}分{s}秒",
-      countdown_days: "{d}日{h}時間{m}分",
+      countdown_days: "{n}日{h}時間{m}分",
       pace: "{m}分{s}秒/km",
       pace_hours: "{h}時間{m}分/km",
       updated: "更新：{ago}",
@@ -75,13 +80,16 @@
       days_ago: "{n}日前",
       packed: "準備済み",
       not_packed: "未準備",
-      packed_count: "必携品 {total}点中{done}点 準備済み",
+      packed_count: "必携品 {n}点中{done}点 準備済み",
       new_alert: "新しいお知らせ：{title}",
       new_alerts: "大会本部から新しいお知らせが{n}件あります",
       open: "開く",
       page_expired: "ページの有効期限が切れました。再読み込みしてからもう一度お試しください。",
-      request_failed: "うまくいきませんでした（エラー {status}）。もう一度お試しください。",
+      request_failed: "サーバー側の問題で処理できませんでした。少し待ってからもう一度お試しください。続く場合はページを再読み込みしてください。",
       no_connection: "通信できません。電波の届く場所でもう一度お試しください。",
+      went_offline: "オフラインです。この端末に保存したキットを表示しています。",
+      back_online: "オンラインに戻りました。",
+      installed: "raceappはこの端末のホーム画面に追加されています。",
       push_unsupported: "このブラウザはプッシュ通知を受け取れません。iPhoneの場合は、共有メニューの「ホーム画面に追加」でraceappを追加し、ホーム画面から開いてください。お知らせはこのページでも確認できます。",
       push_on: "この端末で通知を受け取ります。",
       push_off: "この端末の通知をオフにしました。",
@@ -119,11 +127,20 @@
     if (typeof navigator !== "undefined") return language(navigator.language);
     return FALLBACK;
   }
+  // A sentence with a count has a form per plural category ({one, other} in English; Japanese
+  // has one form): the count {n} picks it, by the language's own rules.
+  function plural(text, params, lang) {
+    if (typeof text === "string") return text;
+    var n = params && params.n !== undefined ? Number(params.n) : NaN;
+    var category = isNaN(n) ? "other" : new Intl.PluralRules(lang).select(n);
+    return text[category] !== undefined ? text[category] : text.other;
+  }
   function t(key, params, lang) {
-    var table = MESSAGES[lang ? language(lang) : pageLanguage()];
+    var code = lang ? language(lang) : pageLanguage();
+    var table = MESSAGES[code];
     var text = table[key] !== undefined ? table[key] : MESSAGES[FALLBACK][key];
     if (text === undefined) throw new Error("no message " + key);
-    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+    return plural(text, params, code).replace(/\{(\w+)\}/g, function (whole, name) {
       return params && params[name] !== undefined ? String(params[name]) : whole;
     });
   }

@@ -21,6 +21,12 @@
   function render() {
     if (fetched) fetched.textContent = t("updated", { ago: ago(fetchedAt) });
     if (badge) badge.hidden = navigator.onLine;
+    // Screen readers hear the connection change once, not the minute-by-minute age.
+    var announcer = document.querySelector("[data-announce]");
+    var wasOffline = document.documentElement.classList.contains("is-offline");
+    if (announcer && wasOffline === navigator.onLine) {
+      announcer.textContent = t(navigator.onLine ? "back_online" : "went_offline");
+    }
     document.documentElement.classList.toggle("is-offline", !navigator.onLine);
   }
   // The service worker stamps each copy it keeps; a page shown from that copy says its age.
@@ -118,7 +124,7 @@
     if (list && card && card.querySelector("progress")) {
       var total = list.querySelectorAll(".gear-row").length;
       var done = list.querySelectorAll(".gear-row.packed").length;
-      card.querySelector("strong").textContent = t("packed_count", { done: done, total: total });
+      card.querySelector("strong").textContent = t("packed_count", { done: done, n: total });
       card.querySelector("progress").value = done;
     }
   }

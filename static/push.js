@@ -18,6 +18,11 @@
     control.querySelector("[data-push-on]").hidden = on;
     control.querySelector("[data-push-off]").hidden = !on;
   }
+  // On an iPhone not yet run from the Home Screen, the install steps come first (install.js).
+  if (control && control.dataset.installFirst === "ios") {
+    control.querySelector("[data-push-on]").hidden = true;
+    return;
+  }
   var supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
   if (!supported) {
     if (control) control.querySelector("[data-push-on]").hidden = true;

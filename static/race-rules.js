@@ -167,7 +167,7 @@
   function formatCountdown(seconds, lang) {
     var total = Math.max(Math.floor(seconds), 0);
     var h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
-    if (h >= 48) return RaceText.t("countdown_days", { d: Math.floor(h / 24), h: h % 24, m: pad(m) }, lang);
+    if (h >= 48) return RaceText.t("countdown_days", { n: Math.floor(h / 24), h: h % 24, m: pad(m) }, lang);
     return RaceText.t("countdown", { h: h, m: pad(m), s: pad(s) }, lang);
   }
 

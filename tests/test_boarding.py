@@ -100,14 +100,14 @@ def test_staff_mode_over_http(client, auth, tickets):
     auth.login("staff@example.com")
     url = f"/organizer/departures/{tickets['five'].id}/board"
     page = client.get(url).get_data(as_text=True)
-    assert "Ticket code" in page and "0 of 1 passengers on board." in page
+    assert "Ticket code" in page and "0 of 1 passenger on board." in page
     token = auth.token(url)
     ref = tickets["aki"].reference
     ok = client.post(
         url, data={"csrf_token": token, "reference": ref}, headers={"HX-Request": "true"}
     )
     body = ok.get_data(as_text=True)
-    assert ok.status_code == 200 and "On board" in body and "1 of 1 passengers on board." in body
+    assert ok.status_code == 200 and "On board" in body and "1 of 1 passenger on board." in body
     twice = client.post(url, data={"csrf_token": token, "reference": ref}).get_data(as_text=True)
     assert "Already on board since 04:50" in twice and "departure 05:00" in twice
     other = client.post(url, data={"csrf_token": token, "reference": tickets["ben"].reference})

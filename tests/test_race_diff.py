@@ -532,7 +532,7 @@ def test_removing_what_runners_use_is_refused_and_says_how_many(race, make_runne
         "diff-test.toml: the category “25k” is gone from the file but 14 runner(s) entered it: "
         "keep it in the file, or move those runners first",
         "diff-test.toml: the kitano-to-start departure at Sat 08:00 is gone from the file but "
-        "has 3 booking(s)",
+        "has 3 bookings",
     ]
     assert preview(race, text) == [
         "Category removed: 25 km — 14 runners entered it: refused, move them first",

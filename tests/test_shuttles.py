@@ -276,7 +276,7 @@ def test_reimport_with_fewer_seats_keeps_bookings_and_warns(
     changed.write_text(text)
     result = runner.invoke(args=["races", "import", str(changed)])
     assert result.exit_code == 0, result.output
-    assert "the file says 1 seats but 3 are booked; keeping 3" in result.output
+    assert "the file says 1 seat but 3 are booked; keeping 3" in result.output
     db.session.expire_all()
     again = db.session.get(ShuttleDeparture, dep.id)
     assert again.seats == 3 and count_live(again) == 3

@@ -123,12 +123,27 @@ def test_the_scripts_speak_every_language_of_the_app(script_messages):
     for language, table in script_messages.items():
         assert table.keys() == english.keys(), language
         for key, text in table.items():
-            assert text.strip(), (language, key)
-            fields = sorted(re.findall(r"\{\w+\}", text))
-            assert fields == sorted(re.findall(r"\{\w+\}", english[key])), (language, key)
+            for form in forms(text):
+                assert form.strip(), (language, key)
+                fields = sorted(re.findall(r"\{\w+\}", form))
+                assert fields == sorted(re.findall(r"\{\w+\}", forms(english[key])[0])), (
+                    language,
+                    key,
+                )
 
 
-def fill(template: str, **values) -> str:
+def forms(text: str | dict) -> list[str]:
+    """A sentence's forms: one, or one per plural category ({"one": ..., "other": ...})."""
+    return [text] if isinstance(text, str) else list(text.values())
+
+
+def fill(template: str | dict, **values) -> str:
+    """The script's sentence with its fields filled; a count `n` picks the plural form as
+    CLDR's rules do for the app's languages (English: one for 1, Japanese: a single form)."""
+    if isinstance(template, dict):
+        template = (
+            template["one"] if values.get("n") == 1 and "one" in template else template["other"]
+        )
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
 
 
@@ -142,7 +157,7 @@ def test_the_scripts_say_what_the_server_says(app, script_messages, language):
 
     table = script_messages[language]
     assert fill(table["countdown"], h=5, m="30", s="00") == format_countdown(19800, language)
-    assert fill(table["countdown_days"], d=3, h=5, m="05") == format_countdown(277509, language)
+    assert fill(table["countdown_days"], n=3, h=5, m="05") == format_countdown(277509, language)
     assert fill(table["pace"], m=12, s="30") == format_pace(12.5, language)
     assert fill(table["pace_hours"], h=1, m="16") == format_pace(75.5, language)
     with speaking(language):
@@ -152,4 +167,12 @@ def test_the_scripts_say_what_the_server_says(app, script_messages, language):
             9,
             done=3,
         )
-    assert fill(table["packed_count"], done=3, total=9) == server
+    assert fill(table["packed_count"], done=3, n=9) == server
+    with speaking(language):
+        server = ngettext(
+            "%(done)d of %(num)d mandatory item packed",
+            "%(done)d of %(num)d mandatory items packed",
+            1,
+            done=1,
+        )
+    assert fill(table["packed_count"], done=1, n=1) == server

@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
@@ -306,10 +307,10 @@ def post(slug: str):
     wake_senders()
     flash(
         _(
-            "Alert posted to %(runners)d runners (%(devices)d devices, %(emails)d e-mails).",
-            runners=alert.audience_count,
-            devices=alert.device_count,
-            emails=alert.email_count,
+            "Alert posted to %(runners)s (%(devices)s, %(emails)s).",
+            runners=ngettext("%(num)d runner", "%(num)d runners", alert.audience_count),
+            devices=ngettext("%(num)d device", "%(num)d devices", alert.device_count),
+            emails=ngettext("%(num)d e-mail", "%(num)d e-mails", alert.email_count),
         )
     )
     return redirect(url_for("alerts.figures", alert_id=alert.id), code=303)

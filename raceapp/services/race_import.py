@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from raceapp.database import write_transaction
@@ -413,11 +414,13 @@ def _apply_shuttles(
             booked = sum(_booked(d) for d in route.departures)
             if booked:
                 refused.append(
-                    _(
-                        "the bus “%(code)s” is gone from the file but has %(num)d booking(s): "
+                    ngettext(
+                        "the bus “%(code)s” is gone from the file but has %(num)d booking: "
+                        "keep it, or cancel the booking first",
+                        "the bus “%(code)s” is gone from the file but has %(num)d bookings: "
                         "keep it, or cancel them first",
+                        booked,
                         code=code,
-                        num=booked,
                     )
                 )
             else:
@@ -446,12 +449,14 @@ def _apply_shuttles(
             if at not in new:
                 if _booked(dep):
                     refused.append(
-                        _(
+                        ngettext(
                             "the %(code)s departure at %(when)s is gone from the file but has "
-                            "%(num)d booking(s)",
+                            "%(num)d booking",
+                            "the %(code)s departure at %(when)s is gone from the file but has "
+                            "%(num)d bookings",
+                            _booked(dep),
                             code=sec.code,
                             when=day_time(at, event),
-                            num=_booked(dep),
                         )
                     )
                 else:
@@ -465,12 +470,14 @@ def _apply_shuttles(
                 # "warning: " marks what the import found (the command line prints those).
                 result.warnings.append(
                     "warning: "
-                    + _(
-                        "%(code)s %(when)s: the file says %(seats)d seats but %(booked)d are "
+                    + ngettext(
+                        "%(code)s %(when)s: the file says %(num)d seat but %(booked)d are "
                         "booked; keeping %(booked)d",
+                        "%(code)s %(when)s: the file says %(num)d seats but %(booked)d are "
+                        "booked; keeping %(booked)d",
+                        seats,
                         code=sec.code,
                         when=day_time(at, event),
-                        seats=seats,
                         booked=kept_dep.seats_taken,
                     )
                 )

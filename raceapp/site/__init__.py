@@ -60,7 +60,7 @@ def manifest():
         "scope": "/",
         "display": "standalone",
         "orientation": "portrait",
-        "background_color": "#f4f4f2",
+        "background_color": "#f3f4f1",  # the page background (--bg): the splash
         "theme_color": "#14532d",
         "lang": current_language(),
         "icons": [

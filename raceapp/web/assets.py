@@ -19,6 +19,7 @@ SHELL_FILES = (
     "app.css",
     "messages.js",
     "app.js",
+    "install.js",
     "push.js",
     "offline.js",
     "tick-queue.js",

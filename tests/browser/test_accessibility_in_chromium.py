@@ -46,7 +46,8 @@ RUN_AXE = """async () => {
 SMALL_TARGETS = """() => {
   const small = [];
   const targets = document.querySelectorAll(
-    'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [tabindex="0"]');
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], ' +
+    '[tabindex="0"]');
   for (const el of targets) {
     if (el.closest('[hidden], .visually-hidden, [inert]')) continue;
     const style = getComputedStyle(el);
@@ -76,7 +77,7 @@ WIDER_THAN_THE_PHONE = """() => {
     .filter(el => el.getBoundingClientRect().right > width + 1 && el.offsetParent !== null)
     .filter(el => !el.closest('.table-scroll'))
     .map(el => el.tagName + '.' + el.className + ': ' + (el.textContent || '').trim().slice(0, 40));
-  if (document.documentElement.scrollWidth > width + 1) wide.push('the page scrolls sideways ' + (() => { const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); const out = []; let n; while ((n = w.nextNode())) { const r = document.createRange(); r.selectNodeContents(n); const b = r.getBoundingClientRect(); if (b.right > width + 1) out.push(n.parentElement.tagName + '.' + n.parentElement.className + ': ' + n.textContent.trim().slice(0, 50) + ' ' + Math.round(b.right)); } return out.slice(0, 5).join(' | '); })());
+  if (document.documentElement.scrollWidth > width + 1) wide.push('the page scrolls sideways');
   return wide;
 }"""
 
@@ -155,7 +156,7 @@ def organizer_pages(field) -> list[str]:
     ]
 
 
-PUBLIC_PAGES = ["/", "/auth/login", "/auth/signup", "/auth/forgot", "/offline"]
+PUBLIC_PAGES = ["/", "/auth/login", "/auth/signup", "/auth/forgot", "/offline", "/styleguide"]
 
 
 def check_pages(page, base: str, paths: list[str], *, layout: bool) -> dict[str, list[str]]:
@@ -187,7 +188,9 @@ def walk(browser_context, base: str, field, *, who: str, paths: list[str], layou
     problems = {}
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        for path, found in check_pages(page, base, paths, layout=layout and scheme == "light").items():
+        for path, found in check_pages(
+            page, base, paths, layout=layout and scheme == "light"
+        ).items():
             problems[f"{scheme} {path}"] = found
     page.close()
     return problems

@@ -65,7 +65,7 @@ def test_turn_on_alerts_receive_a_push_and_open_it(
     # Permission is asked for only after the tap (the runner says yes); then the
     # subscription reaches the server.
     context.grant_permissions(["notifications"], origin=live_server)
-    page.click("text=Turn on alerts")
+    page.click("button:has-text('Turn on alerts')")
     page.wait_for_selector("text=Alerts are on for this phone.")
     assert page.evaluate("window.__applicationServerKeyLength") == 65
     assert page.locator("[data-push-off]").is_visible()

@@ -72,7 +72,7 @@ def test_a_ticket_photographed_offline_boards_when_signal_returns(
     boarded = db.session.scalar(select(Booking.boarded_at))
     # Boarded at the moment of the scan, not of the sync (at least 1.5 s later).
     assert boarded is not None and before <= boarded <= after
-    assert "1 of 1 passengers on board." in page.inner_text("#board-result")
+    assert "1 of 1 passenger on board." in page.inner_text("#board-result")
     if os.environ.get("RACEAPP_SCREENSHOTS") == "1":
         page.screenshot(path=str(SCREENSHOTS / "staff-mode.png"))
         page.goto(f"{base}/organizer/departures/{five.id}/manifest")
@@ -129,7 +129,7 @@ def test_the_live_camera_boards_a_ticket_offline_then_syncs(
         assert db.session.scalar(select(Booking.boarded_at)) is None
         context.set_offline(False)
         page.evaluate("window.dispatchEvent(new Event('online'))")
-        page.wait_for_selector("#board-result:has-text('1 of 1 passengers on board.')")
+        page.wait_for_selector("#board-result:has-text('1 of 1 passenger on board.')")
         db.session.rollback()
         assert db.session.scalar(select(Booking.boarded_at)) is not None
         if os.environ.get("RACEAPP_SCREENSHOTS") == "1":

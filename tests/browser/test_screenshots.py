@@ -110,3 +110,81 @@ def test_alert_screenshots(
     page.screenshot(path=str(out / "alert-figures.png"), full_page=True)
     for name in ("alerts", "home-changed", "alert-figures"):
         assert (out / f"{name}.png").read_bytes().startswith(PNG)
+
+
+THEMED = {
+    "home": "/me",
+    "cutoffs": "/me/cutoffs",
+    "checklist": "/me/gear",
+    "alerts": "/me/alerts",
+    "ticket": "/shuttles/tickets/{ticket}",
+    "console": "/organizer/events/{slug}",
+}
+
+
+def test_main_screens_light_and_dark_in_both_languages(
+    live_server, phone, okushinano, make_user, make_entry, make_organizer, frozen_clock, tmp_path
+):
+    """The main screens, light and dark, English and Japanese, on race morning with a delayed
+    start: docs/screenshots/themes/<language>-<theme>-<screen>.png."""
+    from sqlalchemy import select
+
+    from raceapp.extensions import db
+    from raceapp.models import ShuttleDeparture
+    from raceapp.services import alerts, shuttles
+    from raceapp.services.alerts import AlertDraft
+
+    out = (DOCS if os.environ.get("RACEAPP_SCREENSHOTS") == "1" else tmp_path) / "themes"
+    out.mkdir(parents=True, exist_ok=True)
+    user = make_user("runner@example.com", name="Demo Runner")
+    make_entry(user, okushinano, "100k", "1001")
+    organizer = make_organizer(okushinano)
+    eve = datetime(2024, 6, 7, 20, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    morning = datetime(2024, 6, 8, 11, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    departure = db.session.scalars(
+        select(ShuttleDeparture)
+        .where(ShuttleDeparture.departs_at > morning)
+        .order_by(ShuttleDeparture.departs_at)
+    ).first()
+    ticket = shuttles.book(user, departure.id, idempotency_key="themes", now=eve).reference
+    alerts.post_alert(
+        organizer,
+        okushinano,
+        AlertDraft(
+            "start_delay",
+            titles={
+                "en": "100 km start delayed by 30 min: fog on the course",
+                "ja": "霧のため100kmのスタートを30分遅らせます",
+            },
+            category_code="100k",
+            delay_minutes=30,
+        ),
+        now=eve,
+    )
+    frozen_clock(morning)
+    for locale, language in (("en-GB", "en"), ("ja-JP", "ja")):
+        context = phone(device_scale_factor=1.5, locale=locale, timezone_id="Asia/Tokyo")
+        page = context.new_page()
+        page.clock.install(time=morning)
+        log_in(page, live_server, "runner@example.com", PASSWORD)
+        if language == "en":
+            page.goto(f"{live_server}/me/gear")
+            for i in (0, 2, 3):
+                page.locator(".checklist .gear-row").nth(i).locator("button.tick").click()
+            page.wait_for_function("() => document.querySelectorAll('.gear-row.packed').length > 2")
+        for theme in ("light", "dark"):
+            page.emulate_media(color_scheme=theme)
+            for name, path in THEMED.items():
+                if name == "console":
+                    continue
+                page.goto(live_server + path.format(ticket=ticket, slug=okushinano.slug))
+                page.screenshot(path=str(out / f"{language}-{theme}-{name}.png"))
+        page.context.clear_cookies()
+        log_in(page, live_server, "organizer@example.com", PASSWORD)
+        for theme in ("light", "dark"):
+            page.emulate_media(color_scheme=theme)
+            page.goto(live_server + THEMED["console"].format(slug=okushinano.slug))
+            page.screenshot(path=str(out / f"{language}-{theme}-console.png"))
+    shots = sorted(out.glob("*.png"))
+    assert len(shots) == 2 * 2 * len(THEMED)
+    assert all(shot.read_bytes().startswith(PNG) for shot in shots)

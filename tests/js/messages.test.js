@@ -11,9 +11,12 @@ test("every language has every sentence, with the same fields", () => {
   const english = text.MESSAGES.en;
   for (const [lang, table] of Object.entries(text.MESSAGES)) {
     assert.deepEqual(Object.keys(table).sort(), Object.keys(english).sort(), lang);
+    const forms = (s) => (typeof s === "string" ? [s] : Object.values(s));
+    const fields = (s) => (s.match(/\{\w+\}/g) || []).sort();
     for (const [key, sentence] of Object.entries(table)) {
-      const fields = (s) => (s.match(/\{\w+\}/g) || []).sort();
-      assert.deepEqual(fields(sentence), fields(english[key]), `${lang} ${key}`);
+      for (const form of forms(sentence)) {
+        assert.deepEqual(fields(form), fields(forms(english[key])[0]), `${lang} ${key}`);
+      }
     }
   }
 });
@@ -45,5 +48,21 @@ test("an error reads as a sentence a runner can act on, never as raw text", () =
     const sentence = text.reason(raw, "en");
     assert.equal(sentence, text.t("push_service_failed", {}, "en"));
     assert.ok(!/AbortError|undefined|Invalid/.test(sentence));
+  }
+});
+
+test("counts take the plural form of the language", () => {
+  assert.equal(text.t("days_ago", { n: 1 }, "en"), "1 day ago");
+  assert.equal(text.t("days_ago", { n: 3 }, "en"), "3 days ago");
+  assert.equal(text.t("days_ago", { n: 1 }, "ja"), "1日前");
+  assert.equal(text.t("new_alerts", { n: 1 }, "en"), "1 new alert from the organizers");
+  assert.equal(text.t("new_alerts", { n: 2 }, "en"), "2 new alerts from the organizers");
+  assert.equal(text.t("countdown_days", { n: 1, h: 2, m: "05" }, "en"), "1 day 2 h 05 min");
+  assert.equal(text.t("packed_count", { done: 1, n: 1 }, "en"), "1 of 1 mandatory item packed");
+});
+
+test("a failed request never shows its status code", () => {
+  for (const lang of ["en", "ja"]) {
+    assert.ok(!/\d{3}|\{status\}/.test(text.t("request_failed", { status: 500 }, lang)), lang);
   }
 });
