@@ -52,6 +52,9 @@ TEMPLATES: dict[str, str] = {
     "wrong-currency": N_("should be a three-letter currency code such as “JPY”, not {got}."),
     "wrong-language": N_("“{key}” is not a language code: use two letters such as “ja” or “en”."),
     "wrong-form": N_("has the wrong form: {got}."),
+    "wrong-colour": N_(
+        "should be a colour written as “#” and six hex digits, such as “#c2410c”, not {got}."
+    ),
     "text-empty": N_("should not be empty."),
     "text-too-long": N_("is too long: keep it to {limit} characters."),
     "too-small": N_("should be {limit} or more, not {got}."),
@@ -287,6 +290,7 @@ _PATTERNS = (
     (r"https\?", "wrong-url"),
     (r"@", "wrong-email"),
     (r"\[A-Z\]\{3\}", "wrong-currency"),
+    (r"\[0-9a-fA-F\]\{6\}", "wrong-colour"),
 )
 
 

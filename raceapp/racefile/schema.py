@@ -39,6 +39,8 @@ Duration = Annotated[str, StringConstraints(pattern=r"^\d{1,3}:[0-5]\d$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{4,30}$")]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
+# The race's colour, "#c2410c": its pages take it, adjusted where contrast needs it.
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 Km = Annotated[float, Field(ge=0, le=1000)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -89,6 +91,7 @@ class EventSection(Checked):
     end_date: date | None = None
     website: Url | None = None
     results_url: Url | None = None
+    colour: Colour | None = None
     hq_phone: Phone | None = None
     # When runners get the evening reminder, the day before their start (local "HH:MM").
     reminder_time: ClockTime | None = None

@@ -264,6 +264,7 @@ _EVENT_FIELDS = {
     "venue": _l("venue"),
     "website": _l("website"),
     "results_url": _l("results link"),
+    "colour": _l("colour of the race's pages"),
     "currency": _l("currency"),
     "time_zone": _l("time zone"),
     "language": _l("language of the file"),

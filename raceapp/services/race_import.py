@@ -209,6 +209,7 @@ def _apply(
         "contacts": [c.model_dump() for c in race.contacts],
         "rules": race.rules.model_dump(),
         "results_url": ev_data.results_url,
+        "colour": ev_data.colour,
         "provisional": ev_data.provisional,
         "provisional_note": ev_data.provisional_note,
     }

@@ -20,5 +20,7 @@ def qr_svg(data: str, title: str) -> Markup:
         svgns=True,
         title=title,
         dark="#111827",
+        # Its own white ground and quiet zone: scanners need dark on light, also in dark mode.
+        light="#ffffff",
     )
     return Markup(buffer.getvalue().decode())

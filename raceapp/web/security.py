@@ -6,7 +6,7 @@ off), so the policy needs neither 'unsafe-inline' nor 'unsafe-eval'.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask.wrappers import Response
 
 CSP = "; ".join(
@@ -38,9 +38,25 @@ def allow_camera(response: Response) -> Response:
     return response
 
 
+def allow_style(source: str) -> None:
+    """Allow one inline style on this page by its hash (a race's colour): never 'unsafe-inline'."""
+    g.setdefault("style_sources", []).append(source)
+
+
 def add_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    sources = g.get("style_sources")
+    if response.status_code == 304:
+        # No body: the page kept by the browser keeps the policy it came with (a 304's headers
+        # replace the kept ones, and this one does not know the page's inline style).
+        pass
+    elif sources:
+        headers.setdefault(
+            "Content-Security-Policy",
+            CSP.replace("style-src 'self'", " ".join(["style-src 'self'", *sources])),
+        )
+    else:
+        headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # Secret URLs (the calendar feed) must not leak to other sites through the Referer.
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -13,9 +13,9 @@ from flask_login import current_user
 from raceapp import clock, i18n, localized, vocabulary
 from raceapp.models import Event
 from raceapp.push.vapid import vapid_for
-from raceapp.services import accounts, race_publish, team, timing
+from raceapp.services import accounts, branding, race_publish, team, timing
 from raceapp.vocabulary import alert_kind
-from raceapp.web import parts
+from raceapp.web import parts, security
 
 
 def _in_zone(instant: datetime | None, event: Event) -> datetime | None:
@@ -101,6 +101,16 @@ def _push_key() -> str | None:
     return vapid.application_server_key if vapid else None
 
 
+def race_brand(event: Event | None) -> branding.Brand | None:
+    """The race's own colour for its pages (None: the app's), its inline style allowed by hash."""
+    colour = (event.details or {}).get("colour") if isinstance(event, Event) else None
+    if not colour:
+        return None
+    brand = branding.brand(colour)
+    security.allow_style(brand.csp_hash())
+    return brand
+
+
 def _page_context() -> dict:
     preview = g.get("preview_as_of")
     if preview is not None:
@@ -141,6 +151,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(i18n.format_hours_minutes, "h_mm")
     app.add_template_filter(i18n.format_pace, "pace")
     app.add_template_global(vocabulary.race_state, "state_word")
+    app.add_template_global(race_brand)
     app.add_template_filter(
         lambda version, for_runners=False: race_publish.changes_in(
             version, reader_language(), for_runners=for_runners

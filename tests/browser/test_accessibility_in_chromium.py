@@ -212,7 +212,8 @@ def test_every_page_passes_axe_tap_targets_and_large_text(
     assert problems == {}, "\n".join(f"{p}: {f}" for p, f in problems.items())
 
 
-@pytest.mark.parametrize("state", ["eve", "delayed", "cancelled", "finished"])
+# "branded": a race whose file gives a light yellow, the hardest colour to read on white.
+@pytest.mark.parametrize("state", ["eve", "delayed", "cancelled", "finished", "branded"])
 def test_kit_pages_pass_axe_in_every_race_state(
     live_server, phone, field, frozen_clock, make_organizer, state
 ):
@@ -231,6 +232,9 @@ def test_kit_pages_pass_axe_in_every_race_state(
             ),
             now=RACE_MORNING - timedelta(hours=5),
         )
+    if state == "branded":
+        event.details = {**event.details, "colour": "#ffcc00"}
+        db.session.commit()
     if state == "cancelled":
         alerts.post_alert(
             field["organizer"],
