@@ -242,6 +242,21 @@ class Checkpoint(Model):
     category: Mapped[Category] = relationship(back_populates="checkpoints")
 
 
+class EventLogo(Model):
+    """A race's logo from its race file (SVG, PNG, JPEG or WebP), served at its own address."""
+
+    __tablename__ = "event_logos"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    event: Mapped[Event] = relationship()
+
+
 class CourseTrack(Model):
     """A category's course from its GPX file, simplified to what a phone needs."""
 

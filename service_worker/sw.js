@@ -136,7 +136,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.headers.get("HX-Request")) return;  // fragments: network only, never cached
-  if (url.pathname.startsWith("/static/")) {
+  // Static files and race logos: their addresses change with their content.
+  if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/logos/")) {
     event.respondWith(cacheFirst(request));
   } else if (isPage(request, url)) {
     event.respondWith(networkFirst(event));

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from raceapp.localized import Localized, every_text, primary
+from raceapp.racefile.logo import LogoProblem, read_logo
 from raceapp.racefile.messages import WARNING, Problem, error, format_minutes, warning
 from raceapp.racefile.schema import (
     PROVISIONAL_FIELDS,
@@ -162,6 +163,11 @@ class Checker:
         if ev.start_date and ev.end_date and ev.end_date < ev.start_date:
             self.add(error("event.end_date", "end-before-start", start=ev.start_date.isoformat()))
         self.marks("event", ev, "event")
+        if ev.logo is not None:
+            try:
+                read_logo(ev.logo)
+            except LogoProblem as problem:
+                self.add(error("event.logo", problem.code, **problem.params))
 
         codes: dict[str, int] = {}
         for i, cat in enumerate(race.categories):

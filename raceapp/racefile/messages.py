@@ -102,6 +102,14 @@ TEMPLATES: dict[str, str] = {
     "wrong-gpx-name": N_(
         "should be the name of a .gpx file next to the race file, such as “100k.gpx”, not {got}."
     ),
+    "logo-form": N_(
+        "should be an SVG document (“<svg …>…</svg>”) or a data: address of a PNG, JPEG or "
+        "WebP image (“data:image/png;base64,…”)."
+    ),
+    "logo-not-svg": N_("is not an SVG image: it should be one <svg> element, with no DOCTYPE."),
+    "logo-too-large": N_("is too large: a logo can be at most {limit}."),
+    "logo-type": N_("is a {type} file: a logo should be SVG, PNG, JPEG or WebP."),
+    "logo-not-image": N_("says it is {type} but is not: check the data: address."),
     "gpx-missing": N_("The GPX file cannot be read: {reason}. Put it next to the race file."),
     "gpx-too-large": N_(
         "The GPX file is larger than {limit}: export the course track alone, without photos or "

@@ -92,6 +92,8 @@ class EventSection(Checked):
     website: Url | None = None
     results_url: Url | None = None
     colour: Colour | None = None
+    # An SVG document, or a data: URI of a PNG, JPEG or WebP image (racefile/logo.py).
+    logo: Annotated[str, StringConstraints(max_length=100_000)] | None = None
     hq_phone: Phone | None = None
     # When runners get the evening reminder, the day before their start (local "HH:MM").
     reminder_time: ClockTime | None = None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from raceapp.errors import NotFound
 from raceapp.extensions import db
-from raceapp.models import Category, Event, OrganizerRole, User
+from raceapp.models import Category, Event, EventLogo, OrganizerRole, User
 from raceapp.services import kit, race_state
 from raceapp.services.kit import RaceChoice
 from raceapp.services.race_state import EventState
@@ -81,6 +81,13 @@ def organized(user: User, *, now: datetime) -> Catalog:
     return Catalog(
         sorted((s for s in states if not _is_past(s)), key=_when),
         sorted((s for s in states if _is_past(s)), key=_when, reverse=True),
+    )
+
+
+def logo_of(slug: str) -> EventLogo | None:
+    """The logo of the race at `slug`, if its race file gives one."""
+    return db.session.scalar(
+        select(EventLogo).join(Event, Event.id == EventLogo.event_id).where(Event.slug == slug)
     )
 
 

@@ -265,6 +265,7 @@ _EVENT_FIELDS = {
     "website": _l("website"),
     "results_url": _l("results link"),
     "colour": _l("colour of the race's pages"),
+    "logo": _l("logo"),
     "currency": _l("currency"),
     "time_zone": _l("time zone"),
     "language": _l("language of the file"),

@@ -26,6 +26,7 @@ from raceapp.models import (
     Checkpoint,
     Entry,
     Event,
+    EventLogo,
     GearItem,
     RaceFileVersion,
     ScheduleItem,
@@ -39,6 +40,7 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
+from raceapp.racefile.logo import read_logo
 from raceapp.services import audit, course, reminders
 from raceapp.services.race_diff import Change, day_time, describe_changes, snapshot
 from raceapp.vocabulary import BOOKED
@@ -163,6 +165,21 @@ def _texts(row: Any, language: str, **values: Any) -> None:
     row.texts = texts
 
 
+def _apply_logo(event: Event, text: str | None) -> str | None:
+    """Keep the logo the file gives (checked already), or drop the one it no longer gives."""
+    kept = db.session.get(EventLogo, event.id) if event.id is not None else None
+    if text is None:
+        if kept is not None:
+            db.session.delete(kept)
+        return None
+    logo = read_logo(text)
+    if kept is None:
+        kept = EventLogo(event=event)
+        db.session.add(kept)
+    kept.content_type, kept.data, kept.sha256 = logo.content_type, logo.data, logo.sha256
+    return logo.version
+
+
 def _copy(source: object, target: object, *names: str) -> None:
     """Fields of the same name, from the checked file to the row."""
     for name in names:
@@ -210,6 +227,8 @@ def _apply(
         "rules": race.rules.model_dump(),
         "results_url": ev_data.results_url,
         "colour": ev_data.colour,
+        # The logo's version (the start of its hash): its address, and a change the diff sees.
+        "logo": _apply_logo(event, ev_data.logo),
         "provisional": ev_data.provisional,
         "provisional_note": ev_data.provisional_note,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,6 +12,7 @@ from raceapp import clock
 from raceapp.config import PROJECT_ROOT
 from raceapp.i18n import current_language, known
 from raceapp.links import safe_local_url
+from raceapp.racefile import logo as logo_files
 from raceapp.services import accounts, catalog
 from raceapp.web import assets, languages
 from raceapp.web.error_pages import render_error
@@ -23,6 +24,29 @@ bp = Blueprint("site", __name__)
 def home():
     """Landing page: the runner's races first, then every race."""
     return render_template("home.html", view=catalog.home(current_user, now=clock.utcnow()))
+
+
+# A logo's address carries its version: a new logo is a new address, so any copy may be kept.
+# An SVG opened on its own is a document: nothing in it may run or load.
+LOGO_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+@bp.get("/logos/<slug>.<ext>")
+def race_logo(slug: str, ext: str):
+    """A race's logo, as its race file gave it."""
+    logo = catalog.logo_of(slug)
+    if logo is None or logo_files.EXTENSIONS.get(logo.content_type) != ext:
+        abort(404)
+    response = Response(logo.data, mimetype=logo.content_type)
+    response.set_etag(logo.sha256)
+    if request.args.get("v") == logo.sha256[:12]:
+        response.cache_control.public = True
+        response.cache_control.max_age = assets.YEAR
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    response.headers["Content-Security-Policy"] = LOGO_CSP
+    return response.make_conditional(request)
 
 
 @bp.get("/sw.js")

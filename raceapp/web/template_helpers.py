@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, request, session, url_for
 from flask_login import current_user
 
 from raceapp import clock, i18n, localized, vocabulary
@@ -111,6 +111,17 @@ def race_brand(event: Event | None) -> branding.Brand | None:
     return brand
 
 
+def race_logo_url(event: Event | None) -> str | None:
+    """The address of the race's logo (its version in it), or None when it has none."""
+    if not isinstance(event, Event):
+        return None
+    kept = (event.details or {}).get("logo")
+    if not kept:
+        return None
+    version, ext = kept.split(".", 1)
+    return url_for("site.race_logo", slug=event.slug, ext=ext, v=version)
+
+
 def _page_context() -> dict:
     preview = g.get("preview_as_of")
     if preview is not None:
@@ -152,6 +163,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(i18n.format_pace, "pace")
     app.add_template_global(vocabulary.race_state, "state_word")
     app.add_template_global(race_brand)
+    app.add_template_global(race_logo_url)
     app.add_template_filter(
         lambda version, for_runners=False: race_publish.changes_in(
             version, reader_language(), for_runners=for_runners

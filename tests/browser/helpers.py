@@ -4,8 +4,9 @@ and the first visit that caches the whole kit."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-from tests.helpers import PASSWORD
+from tests.helpers import DATA, PASSWORD, ROOT
 
 CACHED_URLS = """async () => {
   const cache = await caches.open('raceapp-pages');
@@ -51,3 +52,13 @@ def visit_kit_online(page, base: str, race) -> None:
       return {sorted(expected)!r}.every(u => cached.includes(u));
     }}""",
     )
+
+
+def branded_file(folder: Path, colour: str) -> Path:
+    """The Okushinano race file with its own colour and logo."""
+    logo = (DATA / "logo.svg").read_text().strip()
+    text = (ROOT / "races" / "okushinano-100-2024.toml").read_text()
+    text = text.replace("[event]\n", f"[event]\ncolour = \"{colour}\"\nlogo = '''{logo}'''\n", 1)
+    path = folder / "okushinano-100-2024.toml"
+    path.write_text(text)
+    return path

@@ -17,8 +17,8 @@ from raceapp.extensions import db
 from raceapp.models import ShuttleDeparture
 from raceapp.services import alerts, shuttles
 from raceapp.services.alerts import AlertDraft
-from tests.browser.helpers import log_in
-from tests.helpers import PASSWORD
+from tests.browser.helpers import branded_file, log_in
+from tests.helpers import PASSWORD, import_files
 
 pytestmark = pytest.mark.browser
 
@@ -215,7 +215,7 @@ def test_every_page_passes_axe_tap_targets_and_large_text(
 # "branded": a race whose file gives a light yellow, the hardest colour to read on white.
 @pytest.mark.parametrize("state", ["eve", "delayed", "cancelled", "finished", "branded"])
 def test_kit_pages_pass_axe_in_every_race_state(
-    live_server, phone, field, frozen_clock, make_organizer, state
+    live_server, phone, field, frozen_clock, make_organizer, state, tmp_path
 ):
     moment = {"eve": EVE, "finished": RACE_MORNING + timedelta(days=3)}.get(state, RACE_MORNING)
     frozen_clock(moment)
@@ -233,7 +233,7 @@ def test_kit_pages_pass_axe_in_every_race_state(
             now=RACE_MORNING - timedelta(hours=5),
         )
     if state == "branded":
-        event.details = {**event.details, "colour": "#ffcc00"}
+        import_files(branded_file(tmp_path, "#ffcc00"))
         db.session.commit()
     if state == "cancelled":
         alerts.post_alert(

@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.browser.helpers import log_in
-from tests.helpers import PASSWORD
+from tests.browser.helpers import branded_file, log_in
+from tests.helpers import PASSWORD, import_files
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -202,7 +202,7 @@ def test_main_screens_light_and_dark_in_both_languages(
         context.close()  # its service worker's background requests end with it
 
     db.session.rollback()  # this test's own read, kept open since the browsing began, ends
-    okushinano.details = {**okushinano.details, "colour": "#c2410c"}
+    import_files(branded_file(tmp_path, "#c2410c"))
     db.session.commit()
     page = phone(device_scale_factor=1.5, locale="en-GB", timezone_id="Asia/Tokyo").new_page()
     page.clock.install(time=morning)
