@@ -6,6 +6,7 @@ import json
 import re
 
 from raceapp import create_app
+from tests.helpers import ROOT
 
 
 def test_manifest_makes_the_app_installable_on_the_kit(client):
@@ -26,6 +27,35 @@ def test_manifest_makes_the_app_installable_on_the_kit(client):
         'name="theme-color"',
     ):
         assert needed in page
+
+
+def test_splash_colours_are_the_page_s_and_every_iphone_launch_screen_exists(client):
+    css = (ROOT / "static" / "app.css").read_text()
+    light_bg = re.search(r"--bg: (#[0-9a-f]{6})", css).group(1)
+    dark_bg = re.search(r"--bg: (#[0-9a-f]{6})", css.split("prefers-color-scheme: dark")[1]).group(
+        1
+    )
+    manifest = client.get("/manifest.webmanifest").json
+    assert manifest["background_color"] == light_bg  # Android's splash: the page's own colour
+    page = client.get("/").get_data(as_text=True)
+    links = re.findall(
+        r'<link rel="apple-touch-startup-image" media="([^"]+)" href="([^"]+)"', page
+    )
+    assert len(links) == 10
+    for media, href in links:
+        width, height, ratio = (
+            int(x)
+            for x in re.search(
+                r"device-width: (\d+)px\) and \(device-height: (\d+)px\) and "
+                r"\(-webkit-device-pixel-ratio: (\d)\)",
+                media,
+            ).groups()
+        )
+        scheme = re.search(r"prefers-color-scheme: (light|dark)", media).group(1)
+        assert f"splash-{width * ratio}x{height * ratio}-{scheme}.png" in href
+        image = client.get(href)
+        assert image.status_code == 200 and image.data.startswith(b"\x89PNG")
+    assert {light_bg, dark_bg} == {"#f3f4f1", "#0e1310"}
 
 
 def test_static_files_have_versioned_urls_cached_for_a_year_and_compressed(client):

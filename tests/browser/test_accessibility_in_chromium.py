@@ -81,6 +81,23 @@ WIDER_THAN_THE_PHONE = """() => {
   return wide;
 }"""
 
+# One h1, and headings that go down one level at a time (h2 after h1, never h1 then h3), as a
+# screen reader lists them; visible ones only.
+HEADING_PROBLEMS = """() => {
+  const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+    .filter(h => h.offsetParent !== null || h.closest('.visually-hidden'))
+    .map(h => [Number(h.tagName[1]), h.textContent.trim().slice(0, 30)]);
+  const problems = [];
+  const ones = levels.filter(([level]) => level === 1).length;
+  if (ones !== 1) problems.push(ones + ' h1');
+  let previous = 0;
+  for (const [level, text] of levels) {
+    if (level > previous + 1) problems.push('h' + level + ' after h' + previous + ': ' + text);
+    previous = level;
+  }
+  return problems;
+}"""
+
 # A phone set to 200 % text: the root font size doubles, as the browser's text-size setting does.
 LARGE_TEXT = "html { font-size: 200% !important; }"
 
@@ -168,6 +185,7 @@ def check_pages(page, base: str, paths: list[str], *, layout: bool) -> dict[str,
         assert response is not None and response.status == 200, (path, response)
         page.add_script_tag(content=AXE)
         found = list(page.evaluate(RUN_AXE))
+        found += [f"headings: {h}" for h in page.evaluate(HEADING_PROBLEMS)]
         if layout:
             found += [f"small target {t}" for t in page.evaluate(SMALL_TARGETS)]
             found += [f"too wide {w}" for w in page.evaluate(WIDER_THAN_THE_PHONE)]
