@@ -60,14 +60,15 @@ run: setup
 	PREVIEW_FOR_ALL=1 PUBLIC_URL=http://127.0.0.1:$(PORT) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) app:app
 
 # The whole suite (browser and Redis tests included) on SQLite, then again on PostgreSQL
-# when TEST_DATABASE_URL is set; first the offline rules in Node against the shared vectors.
+# when TEST_DATABASE_URL is set (but for the `pages` tests, which check how pages look and read
+# and do not depend on the database); first the offline rules in Node against the shared vectors.
 test: install
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	bash scripts/ensure-node.sh
 	node --test tests/js/
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
-	if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python -m pytest; fi
+	if [ -n "$$TEST_DATABASE_URL" ]; then $(BIN)/python -m pytest -m "not pages"; fi
 
 # The edit-test loop: unit and HTTP tests on SQLite, two processes, no browser, no slow ones.
 test-fast: install

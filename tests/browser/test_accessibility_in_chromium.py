@@ -20,7 +20,7 @@ from raceapp.services.alerts import AlertDraft
 from tests.browser.helpers import branded_file, log_in
 from tests.helpers import PASSWORD, import_files
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pages]
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 TOKYO = ZoneInfo("Asia/Tokyo")

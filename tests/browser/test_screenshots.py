@@ -11,11 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.browser.helpers import branded_file, log_in
 from tests.helpers import PASSWORD, import_files
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n"
+# Pictures of the pages: the same on any database, taken in the SQLite pass only.
+pytestmark = pytest.mark.pages
 
 
 def test_kit_screenshots(
