@@ -160,19 +160,12 @@ def test_the_scripts_say_what_the_server_says(app, script_messages, language):
     assert fill(table["countdown_days"], n=3, h=5, m="05") == format_countdown(277509, language)
     assert fill(table["pace"], m=12, s="30") == format_pace(12.5, language)
     assert fill(table["pace_hours"], h=1, m="16") == format_pace(75.5, language)
-    with speaking(language):
-        server = ngettext(
-            "%(done)d of %(num)d mandatory item packed",
-            "%(done)d of %(num)d mandatory items packed",
-            9,
-            done=3,
-        )
-    assert fill(table["packed_count"], done=3, n=9) == server
-    with speaking(language):
-        server = ngettext(
-            "%(done)d of %(num)d mandatory item packed",
-            "%(done)d of %(num)d mandatory items packed",
-            1,
-            done=1,
-        )
-    assert fill(table["packed_count"], done=1, n=1) == server
+    for done, total in ((3, 9), (1, 1)):  # the plural form, and the singular
+        with speaking(language):
+            server = ngettext(
+                "%(done)d of %(num)d mandatory item packed",
+                "%(done)d of %(num)d mandatory items packed",
+                total,
+                done=done,
+            )
+        assert fill(table["packed_count"], done=done, n=total) == server

@@ -6,6 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
+from raceapp.extensions import db
+from raceapp.models import ShuttleDeparture
 from tests.helpers import DATA, PASSWORD, ROOT
 
 CACHED_URLS = """async () => {
@@ -62,3 +66,12 @@ def branded_file(folder: Path, colour: str) -> Path:
     path = folder / "okushinano-100-2024.toml"
     path.write_text(text)
     return path
+
+
+def first_departure_after(moment) -> ShuttleDeparture:
+    """The first shuttle bus leaving after `moment` (a seat to book for a ticket)."""
+    return db.session.scalars(
+        select(ShuttleDeparture)
+        .where(ShuttleDeparture.departs_at > moment)
+        .order_by(ShuttleDeparture.departs_at)
+    ).first()

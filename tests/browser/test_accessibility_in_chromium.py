@@ -11,13 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from raceapp.extensions import db
-from raceapp.models import ShuttleDeparture
 from raceapp.services import alerts, shuttles
 from raceapp.services.alerts import AlertDraft
-from tests.browser.helpers import branded_file, log_in
+from tests.browser.helpers import branded_file, first_departure_after, log_in
 from tests.helpers import PASSWORD, import_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.pages]
@@ -108,11 +106,7 @@ def field(okushinano, make_user, make_entry, make_organizer):
     runner = make_user("runner@example.com", name="Demo Runner")
     entry = make_entry(runner, okushinano, "100k", "1001")
     organizer = make_organizer(okushinano)
-    departure = db.session.scalars(
-        select(ShuttleDeparture)
-        .where(ShuttleDeparture.departs_at > RACE_MORNING)
-        .order_by(ShuttleDeparture.departs_at)
-    ).first()
+    departure = first_departure_after(RACE_MORNING)
     booking = shuttles.book(runner, departure.id, idempotency_key="a11y", now=EVE)
     alert = alerts.post_alert(
         organizer,
@@ -176,17 +170,25 @@ def organizer_pages(field) -> list[str]:
 PUBLIC_PAGES = ["/", "/auth/login", "/auth/signup", "/auth/forgot", "/offline", "/styleguide"]
 
 
-def check_pages(page, base: str, paths: list[str], *, layout: bool) -> dict[str, list[str]]:
-    """Each page's problems: axe's serious and critical violations, and (when `layout`) small
-    tap targets and overflow at the normal and the doubled text size."""
+# The page's own background in each theme (static/app.css --bg): the theme did apply.
+BACKGROUND = {"light": "rgb(243, 244, 241)", "dark": "rgb(14, 19, 16)"}
+
+
+def check_pages(page, base: str, paths: list[str], *, scheme: str) -> dict[str, list[str]]:
+    """Each page's problems in the light or dark theme: axe's serious and critical violations,
+    headings, and (in the light theme: layout is the same in both) small tap targets and
+    overflow at the normal and the doubled text size."""
+    page.emulate_media(color_scheme=scheme)
     problems: dict[str, list[str]] = {}
     for path in paths:
         response = page.goto(f"{base}{path}")
         assert response is not None and response.status == 200, (path, response)
+        background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        assert background == BACKGROUND[scheme], (path, scheme, background)
         page.add_script_tag(content=AXE)
         found = list(page.evaluate(RUN_AXE))
         found += [f"headings: {h}" for h in page.evaluate(HEADING_PROBLEMS)]
-        if layout:
+        if scheme == "light":
             found += [f"small target {t}" for t in page.evaluate(SMALL_TARGETS)]
             found += [f"too wide {w}" for w in page.evaluate(WIDER_THAN_THE_PHONE)]
             page.add_style_tag(content=LARGE_TEXT)
@@ -196,7 +198,7 @@ def check_pages(page, base: str, paths: list[str], *, layout: bool) -> dict[str,
     return problems
 
 
-def walk(browser_context, base: str, field, *, who: str, paths: list[str], layout: bool):
+def walk(browser_context, base: str, *, who: str, paths: list[str]):
     page = browser_context.new_page()
     page.clock.install(time=RACE_MORNING)
     if who == "runner":
@@ -205,10 +207,7 @@ def walk(browser_context, base: str, field, *, who: str, paths: list[str], layou
         log_in(page, base, "organizer@example.com", PASSWORD)
     problems = {}
     for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
-        for path, found in check_pages(
-            page, base, paths, layout=layout and scheme == "light"
-        ).items():
+        for path, found in check_pages(page, base, paths, scheme=scheme).items():
             problems[f"{scheme} {path}"] = found
     page.close()
     return problems
@@ -226,7 +225,7 @@ def test_every_page_passes_axe_tap_targets_and_large_text(
         ("organizer", organizer_pages(field)),
     ):
         context = phone(locale=locale, timezone_id="Asia/Tokyo", bypass_csp=True)
-        problems |= walk(context, live_server, field, who=who, paths=paths, layout=True)
+        problems |= walk(context, live_server, who=who, paths=paths)
     assert problems == {}, "\n".join(f"{p}: {f}" for p, f in problems.items())
 
 
@@ -268,7 +267,27 @@ def test_kit_pages_pass_axe_in_every_race_state(
         page.clock.install(time=moment)
         log_in(page, live_server, "runner@example.com", PASSWORD)
         for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme)
-            for path, found in check_pages(page, live_server, paths, layout=True).items():
+            for path, found in check_pages(page, live_server, paths, scheme=scheme).items():
                 problems[f"{locale} {scheme} {path}"] = found
     assert problems == {}, "\n".join(f"{p}: {f}" for p, f in problems.items())
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "ja-JP"])
+def test_the_six_tabs_fit_one_row_on_a_small_phone(live_server, phone, field, frozen_clock, locale):
+    """At 360 px (a small Android phone; an iPhone mini is 375), the tab bar keeps one row of
+    six, each label whole; at 200 % text it becomes rows of three rather than spill."""
+    frozen_clock(RACE_MORNING)
+    page = phone(locale=locale, viewport={"width": 360, "height": 740}, bypass_csp=True).new_page()
+    log_in(page, live_server, "runner@example.com", PASSWORD)
+    page.goto(f"{live_server}/me")
+    rows = """() => [...document.querySelectorAll('.tabs a')].map(a => {
+      const box = a.getBoundingClientRect(), label = a.querySelector('span');
+      return [Math.round(box.top), label.getBoundingClientRect().width <= box.width + 1,
+              label.getClientRects().length];
+    })"""
+    tabs = page.evaluate(rows)
+    assert len(tabs) == 6 and len({top for top, _, _ in tabs}) == 1, tabs
+    assert all(fits and lines == 1 for _, fits, lines in tabs), tabs  # on one line, inside
+    page.add_style_tag(content=LARGE_TEXT)
+    tops = sorted({top for top, _, _ in page.evaluate(rows)})
+    assert len(tops) == 2, tops  # two rows of three

@@ -15,13 +15,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from raceapp.extensions import db
-from raceapp.models import ShuttleDeparture
 from raceapp.services import alerts, shuttles
 from raceapp.services.alerts import AlertDraft
-from tests.browser.helpers import CACHED_URLS, eventually, log_in
+from tests.browser.helpers import CACHED_URLS, eventually, first_departure_after, log_in
 from tests.helpers import PASSWORD, ROOT
 
 pytestmark = pytest.mark.browser
@@ -82,11 +80,7 @@ def test_a_japanese_runner_meets_no_english(
     make_entry(user, okushinano, "100k", "1001")
     organizer = make_organizer(okushinano)
     frozen_clock(EVE)
-    departure = db.session.scalars(
-        select(ShuttleDeparture)
-        .where(ShuttleDeparture.departs_at > RACE_MORNING)
-        .order_by(ShuttleDeparture.departs_at)
-    ).first()
+    departure = first_departure_after(RACE_MORNING)
     booking = shuttles.book(user, departure.id, idempotency_key="ja-1", now=EVE)
     alert = alerts.post_alert(
         organizer,

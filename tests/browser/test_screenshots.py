@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.helpers import branded_file, log_in
+from tests.browser.helpers import branded_file, first_departure_after, log_in
 from tests.helpers import PASSWORD, import_files
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -142,10 +142,8 @@ def test_main_screens_light_and_dark_in_both_languages(
     """The main screens, light and dark, English and Japanese, on race morning with a delayed
     start: docs/screenshots/themes/<language>-<theme>-<screen>.jpg; and a race in its own
     colour (its file's `colour`), light and dark."""
-    from sqlalchemy import select
 
     from raceapp.extensions import db
-    from raceapp.models import ShuttleDeparture
     from raceapp.services import alerts, shuttles
     from raceapp.services.alerts import AlertDraft
 
@@ -156,11 +154,7 @@ def test_main_screens_light_and_dark_in_both_languages(
     organizer = make_organizer(okushinano)
     eve = datetime(2024, 6, 7, 20, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     morning = datetime(2024, 6, 8, 11, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
-    departure = db.session.scalars(
-        select(ShuttleDeparture)
-        .where(ShuttleDeparture.departs_at > morning)
-        .order_by(ShuttleDeparture.departs_at)
-    ).first()
+    departure = first_departure_after(morning)
     ticket = shuttles.book(user, departure.id, idempotency_key="themes", now=eve).reference
     alerts.post_alert(
         organizer,
