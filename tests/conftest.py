@@ -440,6 +440,7 @@ def audit_world(app, frozen_clock, make_user, make_entry, make_organizer) -> Wor
         "filename": "app.js",
         "key": "no-such-message",
         "item_id": None,
+        "ext": "svg",
     }
     gear_item_id = db.session.scalar(
         select(GearItem.id).where(GearItem.category_id == entry.category_id)

@@ -38,7 +38,8 @@ EVE = datetime(2027, 6, 11, 12, 0, tzinfo=TOKYO)
 # Latin words a Japanese page may hold: the app's name, the other language's own name on the
 # switch (written in that language, as language menus do), and nothing else. Shorter ones
 # ("km", "min", "QR", "CSV", ".ics") are units and codes.
-ALLOWED = {"raceapp", "English", "JSON", "TOML"}
+# Names written in Latin on Japanese sites too: the app, a language, formats, the browser.
+ALLOWED = {"raceapp", "English", "JSON", "TOML", "Safari"}
 # A word: four Latin letters or more, not part of a code with digits (a ticket "P3Y-BG4").
 WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z'-]{3,}(?![\w-])")
 # Not words: e-mail and web addresses, paths (an example link), file names, ticket references
@@ -205,6 +206,7 @@ def race(app, frozen_clock, make_user, make_entry, make_organizer):
         "reference": booking.reference,
         "token": calendar_serializer().dumps(entry.id),
         "key": "no-such-message",
+        "ext": "svg",  # the race has no logo: its address answers 404, in Japanese
     }
     # The console's pages: an unclaimed entry, a published version, an upload under review.
     values.update(console_things(event, organizer, make_user, RACE, now=EVE))

@@ -19,7 +19,6 @@ COLOURS = (
     ("ok", "ok-bg", "ok-ink", "warn-bg", "warn-ink", "warn-text"),
     ("info-bg", "info-ink", "neutral-bg", "neutral-ink", "highlight"),
 )
-TONES = ("ok", "warn", "danger", "info", "done", "next", "now", "unread")
 
 
 @bp.before_request
@@ -31,6 +30,4 @@ def _only_in_development() -> None:
 @bp.get("/styleguide")
 def page():
     """Every token and component of the stylesheet on one page."""
-    return render_template(
-        "styleguide/page.html", colours=COLOURS, tones=TONES, states=tuple(RACE_STATES)
-    )
+    return render_template("styleguide/page.html", colours=COLOURS, states=tuple(RACE_STATES))
