@@ -291,3 +291,32 @@ def test_the_six_tabs_fit_one_row_on_a_small_phone(live_server, phone, field, fr
     page.add_style_tag(content=LARGE_TEXT)
     tops = sorted({top for top, _, _ in page.evaluate(rows)})
     assert len(tops) == 2, tops  # two rows of three
+
+
+def test_every_seed_race_s_pages_pass_axe(live_server, phone, seed_races, make_user, make_entry):
+    """The other race files: each race's page, each category's, its buses, and a runner's kit in
+    each race with a category, in both languages and both themes (their own names, rules and
+    lengths of text, in English or Japanese)."""
+    paths = {"nobody": [], "runner@example.com": []}
+    for slug, event in seed_races.items():
+        paths["nobody"] += [
+            f"/events/{slug}",
+            *(f"/events/{slug}/{c.code}" for c in event.categories),
+        ]
+        if event.shuttle_routes:
+            paths["nobody"].append(f"/events/{slug}/shuttles")
+    runner = make_user("runner@example.com")
+    kagaspa = seed_races["kagaspa-2026"]
+    make_entry(runner, kagaspa, kagaspa.categories[0].code, "77")
+    paths["runner@example.com"] = ["/me", "/me/cutoffs", "/me/gear", "/me/schedule", "/me/help"]
+    problems = {}
+    for locale in ("en-GB", "ja-JP"):
+        for who, pages in paths.items():
+            page = phone(locale=locale, bypass_csp=True).new_page()
+            if who != "nobody":
+                log_in(page, live_server, who, PASSWORD)
+            for scheme in ("light", "dark"):
+                for path, found in check_pages(page, live_server, pages, scheme=scheme).items():
+                    problems[f"{locale} {scheme} {path}"] = found
+            page.close()
+    assert problems == {}, "\n".join(f"{p}: {f}" for p, f in problems.items())
