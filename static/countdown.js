@@ -24,19 +24,15 @@
   }
   function tick() {
     var now = Date.now();
-    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+    document.querySelectorAll("[data-countdown]").forEach(function (el, index) {
       // A previewed page counts from the previewed moment, not from the real time.
       var base = el.dataset.previewNow ? Date.parse(el.dataset.previewNow) + (now - loaded) : now;
       var left = Date.parse(el.getAttribute("datetime")) - base;
       el.textContent = left > 0 ? RaceRules.formatCountdown(left / 1000)
         : (el.dataset.done || RaceRules.formatCountdown(0));
       el.classList.toggle("countdown-done", left <= 0);
+      if (index === 0) announce(el, left);
     });
-    var first = document.querySelector("[data-countdown]");
-    if (first) {
-      var base = first.dataset.previewNow ? Date.parse(first.dataset.previewNow) + (now - loaded) : now;
-      announce(first, Date.parse(first.getAttribute("datetime")) - base);
-    }
     markNextCutoff(now);
   }
   /* The elevation profile (cut-offs page) marks the next cut-off; a page kept offline for

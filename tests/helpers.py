@@ -182,3 +182,16 @@ PRODUCTION_MAIL = dict(
     MAIL_DEFAULT_SENDER="raceapp <no-reply@raceapp.org>",
     VAPID_CONTACT_EMAIL="alerts@raceapp.org",
 )
+
+
+def stylesheet_colours() -> tuple[dict[str, str], dict[str, str]]:
+    """The colour tokens static/app.css defines, {"bg": "#f3f4f1", ...}, in its light theme
+    and in its dark one (#fff written out as #ffffff)."""
+    css = (ROOT / "static" / "app.css").read_text()
+    light, dark = css.split("@media (prefers-color-scheme: dark)", 1)
+
+    def colours(text: str) -> dict[str, str]:
+        found = re.findall(r"--([a-z0-9-]+):\s*(#[0-9a-fA-F]{6}|#fff)\b", text)
+        return {name: "#ffffff" if value == "#fff" else value for name, value in found}
+
+    return colours(light), colours(dark.split("\n}\n", 1)[0])

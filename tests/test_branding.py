@@ -12,7 +12,7 @@ import pytest
 
 from raceapp.racefile.loader import check_text
 from raceapp.services.branding import AA, DARK_SURFACES, LIGHT_SURFACES, WHITE, brand, contrast
-from tests.helpers import ROOT, import_files
+from tests.helpers import ROOT, import_files, stylesheet_colours
 
 OKUSHINANO = ROOT / "races" / "okushinano-100-2024.toml"
 
@@ -46,18 +46,9 @@ def test_contrast_is_wcag_s_ratio():
 
 
 def test_the_surfaces_are_the_stylesheet_s():
-    css = (ROOT / "static" / "app.css").read_text()
-    light, dark = css.split("@media (prefers-color-scheme: dark)", 1)
-
-    def token(text: str, name: str) -> str:
-        return (
-            re.search(rf"--{name}: (#[0-9a-f]{{6}}|#fff)\b", text)
-            .group(1)
-            .replace("#fff", "#ffffff")
-        )
-
-    assert (token(light, "card"), token(light, "bg")) == LIGHT_SURFACES
-    assert (token(dark, "card"), token(dark, "bg")) == DARK_SURFACES
+    light, dark = stylesheet_colours()
+    assert (light["card"], light["bg"]) == LIGHT_SURFACES
+    assert (dark["card"], dark["bg"]) == DARK_SURFACES
 
 
 def coloured(tmp_path, colour: str):

@@ -6,7 +6,7 @@ import json
 import re
 
 from raceapp import create_app
-from tests.helpers import ROOT
+from tests.helpers import stylesheet_colours
 
 
 def test_manifest_makes_the_app_installable_on_the_kit(client):
@@ -30,11 +30,8 @@ def test_manifest_makes_the_app_installable_on_the_kit(client):
 
 
 def test_splash_colours_are_the_page_s_and_every_iphone_launch_screen_exists(client):
-    css = (ROOT / "static" / "app.css").read_text()
-    light_bg = re.search(r"--bg: (#[0-9a-f]{6})", css).group(1)
-    dark_bg = re.search(r"--bg: (#[0-9a-f]{6})", css.split("prefers-color-scheme: dark")[1]).group(
-        1
-    )
+    light, dark = stylesheet_colours()
+    light_bg, dark_bg = light["bg"], dark["bg"]
     manifest = client.get("/manifest.webmanifest").json
     assert manifest["background_color"] == light_bg  # Android's splash: the page's own colour
     page = client.get("/").get_data(as_text=True)

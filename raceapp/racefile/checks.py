@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from raceapp.localized import Localized, every_text, primary
-from raceapp.racefile.logo import LogoProblem, read_logo
+from raceapp.racefile.logo import Logo, LogoProblem, read_logo
 from raceapp.racefile.messages import WARNING, Problem, error, format_minutes, warning
 from raceapp.racefile.schema import (
     PROVISIONAL_FIELDS,
@@ -74,6 +74,7 @@ class NormalizedRace:
     categories: list[NormalizedCategory]
     schedule: list[tuple[ScheduleSection, datetime, datetime | None]]
     departures: dict[str, list[tuple[datetime, int | None]]]
+    logo: Logo | None = None  # the race's logo, read and checked
 
 
 def duration_minutes(text: str) -> int:
@@ -163,9 +164,10 @@ class Checker:
         if ev.start_date and ev.end_date and ev.end_date < ev.start_date:
             self.add(error("event.end_date", "end-before-start", start=ev.start_date.isoformat()))
         self.marks("event", ev, "event")
+        logo = None
         if ev.logo is not None:
             try:
-                read_logo(ev.logo)
+                logo = read_logo(ev.logo)
             except LogoProblem as problem:
                 self.add(error("event.logo", problem.code, **problem.params))
 
@@ -195,7 +197,7 @@ class Checker:
         self.accept_checked_warnings()
         if any(p.severity == "error" for p in self.problems) or self.zone is None:
             return None
-        return NormalizedRace(race, self.zone, categories, schedule, departures)
+        return NormalizedRace(race, self.zone, categories, schedule, departures, logo)
 
     def marks(self, path: str, section: Checked, kind: str) -> None:
         for j, name in enumerate(section.provisional):

@@ -9,6 +9,7 @@ import hashlib
 import re
 from base64 import b64encode
 from dataclasses import dataclass
+from functools import lru_cache
 
 AA = 4.5
 WHITE = "#ffffff"
@@ -45,12 +46,17 @@ class Brand:
         return f"'sha256-{b64encode(digest).decode()}'"
 
 
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """The channels of a #rrggbb colour, 0 to 1."""
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return r, g, b
+
+
 def _luminance(colour: str) -> float:
-    def channel(value: int) -> float:
-        c = value / 255
+    def channel(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    r, g, b = _rgb(colour)
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
@@ -61,8 +67,7 @@ def contrast(a: str, b: str) -> float:
 
 
 def _with_lightness(colour: str, lightness: float) -> str:
-    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    hue, _, saturation = colorsys.rgb_to_hls(r, g, b)
+    hue, _, saturation = colorsys.rgb_to_hls(*_rgb(colour))
     r, g, b = colorsys.hls_to_rgb(hue, max(0.0, min(1.0, lightness)), saturation)
     return "#" + "".join(f"{round(v * 255):02x}" for v in (r, g, b))
 
@@ -70,8 +75,7 @@ def _with_lightness(colour: str, lightness: float) -> str:
 def _until(colour: str, against: tuple[str, ...], step: float) -> str:
     """The colour, darkened (step < 0) or lightened (step > 0) in its own hue until it reaches
     AA against every surface given."""
-    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    lightness = colorsys.rgb_to_hls(r, g, b)[1]
+    lightness = colorsys.rgb_to_hls(*_rgb(colour))[1]
     candidate = colour.lower()
     while min(contrast(candidate, surface) for surface in against) < AA:
         lightness += step
@@ -81,14 +85,16 @@ def _until(colour: str, against: tuple[str, ...], step: float) -> str:
     return candidate
 
 
+@lru_cache(maxsize=64)
 def brand(colour: str) -> Brand:
-    """The race colour as brand tokens that meet AA in both themes."""
+    """The race colour as brand tokens that meet AA in both themes (worked out once per colour:
+    every page of a race asks)."""
     if not HEX.match(colour):
         raise ValueError(f"not a #rrggbb colour: {colour!r}")
     fill = _until(colour, (WHITE,), -0.01)
     return Brand(
         fill=fill,
-        text_light=_until(colour, (WHITE, *LIGHT_SURFACES), -0.01),
+        text_light=_until(colour, LIGHT_SURFACES, -0.01),
         text_dark=_until(colour, DARK_SURFACES, +0.01),
         mark=ACCENT if contrast(ACCENT, fill) >= LARGE_TEXT else WHITE,
     )

@@ -40,7 +40,7 @@ from raceapp.racefile.loader import (
     RaceFileReport,
     duration_minutes,
 )
-from raceapp.racefile.logo import read_logo
+from raceapp.racefile.logo import Logo
 from raceapp.services import audit, course, reminders
 from raceapp.services.race_diff import Change, day_time, describe_changes, snapshot
 from raceapp.vocabulary import BOOKED
@@ -165,14 +165,13 @@ def _texts(row: Any, language: str, **values: Any) -> None:
     row.texts = texts
 
 
-def _apply_logo(event: Event, text: str | None) -> str | None:
-    """Keep the logo the file gives (checked already), or drop the one it no longer gives."""
+def _apply_logo(event: Event, logo: Logo | None) -> str | None:
+    """Keep the logo the file gives (read by the checker), or drop the one it no longer gives."""
     kept = db.session.get(EventLogo, event.id) if event.id is not None else None
-    if text is None:
+    if logo is None:
         if kept is not None:
             db.session.delete(kept)
         return None
-    logo = read_logo(text)
     if kept is None:
         kept = EventLogo(event=event)
         db.session.add(kept)
@@ -228,7 +227,7 @@ def _apply(
         "results_url": ev_data.results_url,
         "colour": ev_data.colour,
         # The logo's version (the start of its hash): its address, and a change the diff sees.
-        "logo": _apply_logo(event, ev_data.logo),
+        "logo": _apply_logo(event, norm.logo),
         "provisional": ev_data.provisional,
         "provisional_note": ev_data.provisional_note,
     }

@@ -36,18 +36,17 @@ LAUNCH_SCREEN_SIZES = ((375, 667, 2), (390, 844, 3), (393, 852, 3), (414, 896, 2
 SCHEMES = ("light", "dark")
 
 
-def launch_screens() -> list[tuple[str, str]]:
-    """(media query, static file) of each iPhone launch screen, for <link> tags."""
-    return [
-        (
-            f"screen and (device-width: {width}px) and (device-height: {height}px) and "
-            f"(-webkit-device-pixel-ratio: {ratio}) and (orientation: portrait) and "
-            f"(prefers-color-scheme: {scheme})",
-            f"icons/splash-{width * ratio}x{height * ratio}-{scheme}.png",
-        )
-        for width, height, ratio in LAUNCH_SCREEN_SIZES
-        for scheme in SCHEMES
-    ]
+# (media query, static file) of each iPhone launch screen, for the pages' <link> tags.
+LAUNCH_SCREENS = tuple(
+    (
+        f"screen and (device-width: {width}px) and (device-height: {height}px) and "
+        f"(-webkit-device-pixel-ratio: {ratio}) and (orientation: portrait) and "
+        f"(prefers-color-scheme: {scheme})",
+        f"icons/splash-{width * ratio}x{height * ratio}-{scheme}.png",
+    )
+    for width, height, ratio in LAUNCH_SCREEN_SIZES
+    for scheme in SCHEMES
+)
 
 
 @lru_cache(maxsize=256)
@@ -122,5 +121,5 @@ def service_worker_source(template: str) -> str:
 
 def register(app: Flask) -> None:
     app.url_defaults(add_static_version)
-    app.add_template_global(launch_screens)
+    app.jinja_env.globals["launch_screens"] = LAUNCH_SCREENS
     app.after_request(cache_static)
